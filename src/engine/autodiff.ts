@@ -105,8 +105,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const db = (): Tensor => {
       if (b.shape.length === 2 && a.shape.length > 2) {
         // A weight shared over batch dims: fold them into one GEMM instead of a batched one + sum.
-        const a2 = g.reshape(a, [-1, a.shape.at(-1) as number]);
-        const d2 = g.reshape(dy!, [-1, dy!.shape.at(-1) as number]);
+        const a2 = g.flattenLeading(a);
+        const d2 = g.flattenLeading(dy!);
         return g.matmul(g.transposeLast(a2), d2);
       }
       return unbroadcast(g, g.matmul(g.transposeLast(a), dy!), b);

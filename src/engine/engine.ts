@@ -20,7 +20,23 @@ type WorkerRequest =
   | { type: 'read-weights'; setId: string; names?: string[] }
   | { type: 'drop-weights'; setId: string }
   | { type: 'release'; signature: string }
-  | { type: 'run'; signature: string; feeds: Feeds; weightSets: string[]; fetch?: string[] };
+  | { type: 'drop-state'; stateId: string }
+  | {
+      type: 'run';
+      signature: string;
+      feeds: Feeds;
+      weightSets: string[];
+      fetch?: string[];
+      /** Keep outputs in the worker under stateId, renamed to the inputs of the next run. */
+      stateId?: string;
+      carry?: Record<string, string>;
+    };
+
+export interface RunOptions {
+  fetch?: string[];
+  stateId?: string;
+  carry?: Record<string, string>;
+}
 
 type WorkerResponse = { id: number; ok: true; result: Feeds | null } | { id: number; ok: false; error: string };
 
@@ -114,11 +130,13 @@ export class Engine {
   }
 
   /** Run a model: weight sets supply matching inputs, `feeds` the rest (and override). */
-  async run(model: ExportedModel, feeds: Feeds, weightSets: string[] = [], fetch?: string[]): Promise<Feeds> {
+  async run(model: ExportedModel, feeds: Feeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
     await this.load(model);
-    const req: WorkerRequest = { type: 'run', signature: model.signature, feeds, weightSets };
-    if (fetch) req.fetch = fetch;
-    return (await this.call(req))!;
+    return (await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }))!;
+  }
+
+  async dropState(stateId: string): Promise<void> {
+    await this.call({ type: 'drop-state', stateId });
   }
 
   async close(): Promise<void> {

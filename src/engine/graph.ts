@@ -47,6 +47,32 @@ function product(dims: readonly Dim[]): Dim {
   return parts.length === 1 ? parts[0]! : parts.join('*');
 }
 
+/** Split dims into a numeric product and symbolic factors ('b*s' counts as two factors). */
+function factors(dims: readonly Dim[]): { num: number; syms: string[] } {
+  let num = 1;
+  const syms: string[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number') num *= d;
+    else for (const f of d.split('*')) /^\d+$/.test(f) ? (num *= Number(f)) : syms.push(f);
+  }
+  return { num, syms };
+}
+
+/** prod(total) / prod(known), cancelling symbolic factors: infers a Reshape -1. */
+function quotient(total: readonly Dim[], known: readonly Dim[]): Dim {
+  const t = factors(total);
+  const k = factors(known);
+  const left = [...t.syms];
+  for (const s of k.syms) {
+    const i = left.indexOf(s);
+    if (i < 0) return `(${product(total)})/(${product(known)})`;
+    left.splice(i, 1);
+  }
+  const num = t.num / k.num;
+  if (!left.length) return num;
+  return num === 1 ? left.join('*') : [...left, String(num)].join('*');
+}
+
 export function broadcastShapes(a: Shape, b: Shape, what = 'broadcast'): Dim[] {
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
@@ -155,7 +181,13 @@ export class Graph {
   sin(x: Tensor): Tensor { return this.unary('Sin', x); }
   identity(x: Tensor): Tensor { return this.unary('Identity', x); }
   /** SiLU(x) = x * sigmoid(x); composite so its gradient follows from Mul and Sigmoid. */
-  silu(x: Tensor): Tensor { return this.mul(x, this.sigmoid(x)); }
+  silu(x: Tensor): Tensor {
+    // ORT's QuickGeluFusion rewrites Mul(x, Sigmoid(x)) to com.microsoft.QuickGelu without a type
+    // check, and QuickGelu has only a float kernel: float64 models would fail to load. For float64
+    // use x * (1 - sigmoid(-x)), which no fusion matches.
+    if (x.dtype === 'float64') return this.mul(x, this.sub(this.like(x, 1), this.sigmoid(this.neg(x))));
+    return this.mul(x, this.sigmoid(x));
+  }
 
   where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
     if (cond.dtype !== 'bool') throw new ShapeError('Where: condition must be bool');
@@ -218,14 +250,15 @@ export class Graph {
   reshape(x: Tensor, target: readonly number[]): Tensor {
     const shape: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i]! : d));
     const inferred = shape.indexOf(-1);
-    if (inferred >= 0) {
-      const known = shape.filter((_, i) => i !== inferred);
-      const total = product(x.shape);
-      const knownProd = product(known);
-      shape[inferred] =
-        typeof total === 'number' && typeof knownProd === 'number' ? total / knownProd : `${total}/${knownProd}`;
-    }
+    if (inferred >= 0) shape[inferred] = quotient(x.shape, shape.filter((_, i) => i !== inferred));
     return this.one('Reshape', [x, this.ints(target)], {}, x.dtype, shape);
+  }
+  /** Collapse all but the last axis: [..., n] -> [prod(...), n], for symbolic n too. */
+  flattenLeading(x: Tensor): Tensor {
+    const last = x.shape.at(-1)!;
+    if (typeof last === 'number') return this.reshape(x, [-1, last]);
+    const target = this.concat([this.ints([-1]), this.slice(this.shapeOf(x), 0, -1, x.shape.length)], 0);
+    return this.one('Reshape', [x, target], {}, x.dtype, [quotient(x.shape, [last]), last]);
   }
   /** Reshape to the runtime shape of another tensor (used by gradients of shape ops). */
   reshapeLike(x: Tensor, like: Tensor): Tensor {
@@ -294,7 +327,10 @@ export class Graph {
   }
   pad(x: Tensor, pads: readonly number[]): Tensor {
     const r = x.shape.length;
-    const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i]! + pads[i + r]! : `${d}+pad`));
+    const shape = x.shape.map((d, i) => {
+      const extra = pads[i]! + pads[i + r]!;
+      return extra === 0 ? d : typeof d === 'number' ? d + extra : `${d}+${extra}`;
+    });
     return this.one('Pad', [x, this.ints(pads)], { mode: 'constant' }, x.dtype, shape);
   }
   zerosLike(x: Tensor): Tensor {
@@ -303,6 +339,15 @@ export class Graph {
   }
   range(start: Tensor, limit: Tensor, delta: Tensor, len: Dim): Tensor {
     return this.one('Range', [start, limit, delta], {}, start.dtype, [len]);
+  }
+  /** Runtime size of one axis, as an int64 scalar. */
+  dimOf(x: Tensor, axis: number): Tensor {
+    const a = normAxis(axis, x.shape.length);
+    return this.one('Gather', [this.shapeOf(x), this.scalar(a, 'int64')], { axis: 0 }, 'int64', []);
+  }
+  /** int64 [start, start+1, ..., limit-1] with runtime bounds. */
+  arange(start: Tensor, limit: Tensor, len: Dim): Tensor {
+    return this.range(start, limit, this.scalar(1, 'int64'), len);
   }
 
   // ---- indexing -------------------------------------------------------------------------------

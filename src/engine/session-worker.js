@@ -9,6 +9,9 @@ const threads = workerData?.threads ?? 1;
 const sessions = new Map();
 /** @type {Map<string, Record<string, ort.Tensor>>} */
 const weightSets = new Map();
+/** Per-caller tensors carried from one run's outputs to the next run's inputs (KV caches). */
+/** @type {Map<string, Record<string, ort.Tensor>>} */
+const states = new Map();
 
 const toOrt = (t) => new ort.Tensor(t.dtype === 'float64' ? 'float64' : t.dtype, t.data, t.dims);
 const fromOrt = (t) => ({ dtype: t.type, dims: [...t.dims], data: t.data });
@@ -54,6 +57,9 @@ async function handle(msg) {
     case 'drop-weights':
       weightSets.delete(msg.setId);
       return null;
+    case 'drop-state':
+      states.delete(msg.stateId);
+      return null;
     case 'release': {
       const s = sessions.get(msg.signature);
       sessions.delete(msg.signature);
@@ -68,13 +74,21 @@ async function handle(msg) {
         if (!set) throw new Error(`unknown weight set '${setId}'`);
         for (const name of session.inputNames) if (set[name]) feeds[name] = set[name];
       }
+      const state = msg.stateId ? states.get(msg.stateId) ?? {} : {};
+      Object.assign(feeds, state);
       for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = toOrt(t);
       const missing = session.inputNames.filter((n) => !feeds[n]);
       if (missing.length) throw new Error(`missing graph inputs: ${missing.join(', ')}`);
       for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
       const out = await session.run(feeds, msg.fetch);
       const result = {};
-      for (const [name, t] of Object.entries(out)) result[name] = fromOrt(t);
+      const next = {};
+      for (const [name, t] of Object.entries(out)) {
+        const carried = msg.carry?.[name];
+        if (carried) next[carried] = t;
+        else result[name] = fromOrt(t);
+      }
+      if (msg.stateId) states.set(msg.stateId, next);
       return result;
     }
     default:

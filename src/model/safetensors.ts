@@ -1,0 +1,391 @@
+// Reader and writer for the safetensors format (https://github.com/huggingface/safetensors):
+//
+//   [8 bytes: little-endian u64 N][N bytes: JSON header][data buffer]
+//
+// The header maps tensor names to {dtype, shape, data_offsets: [begin, end]} (offsets relative to
+// the start of the data buffer) and may hold a "__metadata__" object of string -> string.
+// Reading converts the supported dtypes to Float32Array and validates the file as strictly as the
+// reference implementation: tensors must tile the data buffer exactly (no overlap, no gap, no
+// trailing bytes), and every tensor's byte range must match shape x dtype size. Writing always
+// emits F32, tensors ordered by name, header padded with spaces to 8-byte alignment, like the
+// reference serializer.
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export class CheckpointError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** dtypes this module can read (and convert to float32). Writing always uses F32. */
+export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
+
+const DTYPE_BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const isDType = (s: string): s is SafetensorsDType => Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+
+export interface TensorF32 {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  /** Tensors converted to float32, in data-buffer order. */
+  tensors: Map<string, TensorF32>;
+  /** The "__metadata__" entry ({} when absent). */
+  metadata: Record<string, string>;
+  /** dtype each tensor was stored as. */
+  dtypes: Map<string, SafetensorsDType>;
+}
+
+export interface SafetensorsEntry {
+  dtype: SafetensorsDType;
+  shape: number[];
+  /** Offsets relative to the start of the data buffer. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** Entries in data-buffer order. */
+  entries: Map<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+  /** Absolute byte offset of the data buffer (8 + header length). */
+  dataStart: number;
+}
+
+/** Same cap as the reference implementation: guards against absurd lengths in corrupt files. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const fmtShape = (shape: number[]) => `[${shape.join(', ')}]`;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function elementCount(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Parses and validates the header without converting any tensor data. */
+export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): SafetensorsHeader {
+  const fail = (msg: string): never => {
+    throw new CheckpointError(`${file}: ${msg}`);
+  };
+  if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  const available = bytes.byteLength - 8;
+  if (n64 > BigInt(available)) {
+    fail(`header length ${n64} exceeds the ${available} bytes that follow it (truncated or not a safetensors file)`);
+  }
+  const n = Number(n64);
+  if (n > MAX_HEADER_BYTES) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n < 2) fail(`header length ${n} is too small for a JSON object`);
+
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) fail(`header does not start with '{' (not a safetensors file?)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return fail(`header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(json)) return fail('header is not a JSON object');
+
+  let metadata: Record<string, string> = {};
+  const raw: [string, SafetensorsEntry][] = [];
+  for (const [name, value] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      if (value === null) continue;
+      if (!isPlainObject(value)) fail(`"__metadata__" must be an object of strings`);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`"__metadata__" entry '${k}' must be a string, got ${JSON.stringify(v)}`);
+      }
+      metadata = { ...(value as Record<string, string>) };
+      continue;
+    }
+    const where = `tensor '${name}'`;
+    if (!isPlainObject(value)) return fail(`${where}: header entry must be an object`);
+    const { dtype, shape, data_offsets: offsets } = value;
+    if (typeof dtype !== 'string') fail(`${where}: missing or non-string dtype`);
+    if (!isDType(dtype as string)) {
+      fail(`${where}: unknown or unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    }
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
+      fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    if (offsets === undefined) fail(`${where}: missing data_offsets`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt)) {
+      fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as number[];
+    if (end < begin) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+    const dt = dtype as SafetensorsDType;
+    const shp = shape as number[];
+    const expected = elementCount(shp) * DTYPE_BYTES[dt];
+    if (!Number.isSafeInteger(expected)) fail(`${where}: shape ${fmtShape(shp)} is too large`);
+    if (end - begin !== expected) {
+      fail(`${where} expects ${expected} bytes (shape ${fmtShape(shp)}, ${dt}) but data_offsets give ${end - begin}`);
+    }
+    raw.push([name, { dtype: dt, shape: [...shp], begin, end }]);
+  }
+
+  // Tensors must tile the data buffer: sorted by offset, each starts where the previous ended.
+  const dataStart = 8 + n;
+  const dataLength = bytes.byteLength - dataStart;
+  raw.sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let cursor = 0;
+  let prev: string | undefined;
+  for (const [name, e] of raw) {
+    if (e.end > dataLength) {
+      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] exceed the ${dataLength}-byte data buffer (truncated file?)`);
+    }
+    if (e.begin < cursor) {
+      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] overlap tensor '${prev}' (which ends at ${cursor})`);
+    }
+    if (e.begin > cursor) {
+      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] leave a gap after ${prev ? `tensor '${prev}'` : 'the header'} (expected begin ${cursor})`);
+    }
+    cursor = e.end;
+    prev = name;
+  }
+  if (cursor !== dataLength) {
+    fail(`data buffer is ${dataLength} bytes but tensors cover only ${cursor} (trailing bytes)`);
+  }
+  return { entries: new Map(raw), metadata, dataStart };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Half-precision decoding.
+
+/** float32 bit pattern of an IEEE binary16 value (exact: every f16 is representable in f32). */
+function f16BitsToF32Bits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0; // inf / nan (payload kept)
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0; // normal: rebias 15 -> 127
+  if (mant === 0) return sign >>> 0; // +-0
+  // Subnormal 0.mant * 2^-14: normalise into an f32 normal.
+  let e = 113; // 127 - 14
+  while ((mant & 0x400) === 0) {
+    mant <<= 1;
+    e--;
+  }
+  return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
+}
+
+let f16Table: Float32Array | undefined;
+function getF16Table(): Float32Array {
+  if (!f16Table) {
+    const bits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = f16BitsToF32Bits(h);
+    f16Table = new Float32Array(bits.buffer);
+  }
+  return f16Table;
+}
+
+/** Decodes one IEEE binary16 bit pattern. */
+export function f16ToF32(bits: number): number {
+  return getF16Table()[bits & 0xffff]!;
+}
+
+/** Decodes one bfloat16 bit pattern (the upper half of a float32). */
+export function bf16ToF32(bits: number): number {
+  const u = new Uint32Array([(bits & 0xffff) << 16]);
+  return new Float32Array(u.buffer)[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+function convert(name: string, e: SafetensorsEntry, src: Uint8Array, file: string): Float32Array {
+  const count = elementCount(e.shape);
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const out = new Float32Array(count);
+  switch (e.dtype) {
+    case 'F32':
+      if (LITTLE_ENDIAN_HOST) new Uint8Array(out.buffer).set(src);
+      else for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case 'F16': {
+      const table = getF16Table();
+      const o = new Uint32Array(out.buffer);
+      const t = new Uint32Array(table.buffer);
+      for (let i = 0; i < count; i++) o[i] = t[view.getUint16(2 * i, true)]!;
+      break;
+    }
+    case 'BF16': {
+      const o = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) o[i] = view.getUint16(2 * i, true) << 16;
+      break;
+    }
+    case 'I32':
+      for (let i = 0; i < count; i++) {
+        const v = view.getInt32(4 * i, true);
+        if (Math.abs(v) > 2 ** 24) throw inexact(file, name, e.dtype, v);
+        out[i] = v;
+      }
+      break;
+    case 'I64':
+      for (let i = 0; i < count; i++) {
+        const v = view.getBigInt64(8 * i, true);
+        if (v > 2n ** 24n || v < -(2n ** 24n)) throw inexact(file, name, e.dtype, v);
+        out[i] = Number(v);
+      }
+      break;
+  }
+  return out;
+}
+
+const inexact = (file: string, name: string, dtype: string, v: number | bigint) =>
+  new CheckpointError(`${file}: tensor '${name}' (${dtype}) holds ${v}, which float32 cannot represent exactly`);
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Parses a safetensors buffer, converting every tensor to float32 (F16/BF16/F64 exactly or rounded
+ * to nearest; I32/I64 only when exactly representable). Returned arrays never alias `bytes`.
+ */
+export function readSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsFile {
+  const header = parseSafetensorsHeader(bytes, file);
+  const tensors = new Map<string, TensorF32>();
+  const dtypes = new Map<string, SafetensorsDType>();
+  for (const [name, e] of header.entries) {
+    const src = bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end);
+    tensors.set(name, { shape: [...e.shape], data: convert(name, e, src, file) });
+    dtypes.set(name, e.dtype);
+  }
+  return { tensors, metadata: header.metadata, dtypes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing.
+
+export type TensorsInput = Map<string, TensorF32> | Record<string, TensorF32>;
+
+const utf8 = new TextEncoder();
+
+/** Byte-wise UTF-8 order, as the reference (Rust String ordering) sorts names. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * Serialises float32 tensors (sorted by name, dtype F32) with optional string metadata.
+ * `file` only labels error messages.
+ */
+export function writeSafetensors(tensors: TensorsInput, metadata?: Record<string, string>, file = '<buffer>'): Uint8Array {
+  const fail = (msg: string): never => {
+    throw new CheckpointError(`${file}: ${msg}`);
+  };
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
+    compareUtf8(a[0], b[0]),
+  );
+
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    if (!isPlainObject(metadata)) fail('metadata must be an object of strings');
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') fail(`metadata entry '${k}' must be a string, got ${typeof v}`);
+    }
+    if (Object.keys(metadata).length > 0) header.__metadata__ = { ...metadata };
+  }
+  let offset = 0;
+  for (const [name, t] of entries) {
+    if (name === '__metadata__') fail(`'__metadata__' is reserved and cannot name a tensor`);
+    if (name.length === 0) fail('tensor names must be non-empty');
+    if (!t || !(t.data instanceof Float32Array)) return fail(`tensor '${name}': data must be a Float32Array`);
+    if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt)) {
+      fail(`tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
+    }
+    const count = elementCount(t.shape);
+    if (count !== t.data.length) {
+      fail(`tensor '${name}': shape ${fmtShape(t.shape)} has ${count} elements but data has ${t.data.length}`);
+    }
+    const size = count * 4;
+    // Object.defineProperty so that a tensor named e.g. "__proto__" is an own JSON key.
+    Object.defineProperty(header, name, {
+      value: { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    offset += size;
+  }
+
+  const json = utf8.encode(JSON.stringify(header));
+  const padded = json.length + ((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + padded + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + padded);
+  let pos = 8 + padded;
+  for (const [, t] of entries) {
+    if (LITTLE_ENDIAN_HOST) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    } else {
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i]!, true);
+    }
+    pos += t.data.byteLength;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+/** Reads and parses a safetensors file; errors name `path`. */
+export async function loadSafetensorsFile(path: string): Promise<SafetensorsFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CheckpointError(`${path}: cannot read file: ${(e as Error).message}`, { cause: e });
+  }
+  return readSafetensors(bytes, path);
+}
+
+/**
+ * Writes a safetensors file atomically: the bytes go to a temporary file in the same directory,
+ * are fsynced, then renamed over `path` (so readers never see a partial checkpoint). Creates the
+ * parent directory if needed.
+ */
+export async function saveSafetensorsFile(
+  path: string,
+  tensors: TensorsInput,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const bytes = writeSafetensors(tensors, metadata, path);
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw new CheckpointError(`${path}: cannot write file: ${(e as Error).message}`, { cause: e });
+  }
+}
