@@ -12,9 +12,12 @@ import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGr
 import type { LoraGraphSpec } from './llama.js';
 import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile } from './safetensors.js';
 
-/** What a call adds on top of the base weights: adapter feeds and the graph layout they need. */
+/**
+ * What a call lays over the base weights: a LoRA adapter (its graph layout + tensors), or, without
+ * a spec, replacement base weights (full-parameter training evaluates its current weights so).
+ */
 export interface AdapterFeeds {
-  spec: LoraGraphSpec;
+  spec?: LoraGraphSpec | undefined;
   feeds: Feeds;
 }
 

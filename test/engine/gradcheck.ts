@@ -194,8 +194,7 @@ export async function checkCase(engine: Engine, built: BuiltCase): Promise<Check
   // apart because backward nodes read its intermediates; the numeric side only ever uses lossOnly.
   const base = Number(res.loss!.data[0]);
   const base2 = await lossAt(lossOnly, baseFeeds());
-  const lossTol = res.loss!.dtype === 'float64' ? 1e-9 : 1e-5;
-  if (!(Math.abs(base - base2) <= lossTol * Math.max(1, Math.abs(base))))
+  if (!(Math.abs(base - base2) <= 1e-9 * Math.max(1, Math.abs(base))))
     throw new Error(`${spec.name}: loss differs between models: ${base} vs ${base2}`);
 
   const rand = rng(hashName(spec.name) ^ 0x9e3779b9);

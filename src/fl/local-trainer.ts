@@ -1,0 +1,221 @@
+// The local trainer: one loop, extended through hooks (before/after run, batch, step, evaluation)
+// rather than forks. FedProx-like terms, pFL and metering are hooks; gradient accumulation,
+// clipping, schedules and divergence detection are built in. Deterministic for a seed and a
+// thread count: batches and dropout masks come from seeded streams, ORT runs are deterministic.
+import type { Batch, Encoded } from '../data/batching.js';
+import { makeBatches } from '../data/batching.js';
+import type { Feeds } from '../engine/engine.js';
+import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
+import { Rng } from '../engine/rng.js';
+import { lrAt, type ScheduleKind } from '../engine/schedule.js';
+import type { Trainable } from '../model/graphs.js';
+import type { LoraGraphSpec } from '../model/llama.js';
+import type { AdapterFeeds, LlamaModel } from '../model/model.js';
+import type { LoraAdapter } from '../peft/lora.js';
+
+export interface TrainerConfig {
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+  /** Micro-batches per optimizer step (default 1); the loss is averaged over all their tokens. */
+  gradAccum?: number;
+  lr: number;
+  optimizer: OptimizerConfig;
+  schedule?: { kind: ScheduleKind; warmupSteps?: number; minRatio?: number };
+  /** Global L2 norm bound on the gradient (0 or absent: no clipping). */
+  clipNorm?: number;
+  seed: number;
+  /** Evaluate on the validation data every N steps (and at the end) when given. */
+  evalEvery?: number;
+  padId: number;
+}
+
+/** What is being trained: a LoRA adapter or every base weight. */
+export interface TrainTarget {
+  kind: Trainable;
+  params: Params;
+  spec?: LoraGraphSpec;
+  /** Feeds for one training batch (params plus e.g. dropout masks). */
+  trainFeeds(batch: Batch, rng: Rng): Feeds;
+  /** Feeds for evaluation with the current params. */
+  evalFeeds(): AdapterFeeds;
+}
+
+export function loraTarget(adapter: LoraAdapter): TrainTarget {
+  return {
+    kind: 'lora',
+    params: Object.fromEntries(adapter.tensors),
+    spec: adapter.graphSpec,
+    trainFeeds: (batch, rng) => ({ ...adapter.feeds(), ...adapter.dropoutFeeds(batch.batch, batch.seq, rng) }),
+    evalFeeds: () => ({ spec: adapter.graphSpec, feeds: adapter.feeds() }),
+  };
+}
+
+export function fullTarget(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): TrainTarget {
+  const params = Object.fromEntries(weights);
+  const feeds = (): Feeds => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { dtype: 'float32', dims: shapes.get(k)!, data: v }]));
+  return { kind: 'all', params, trainFeeds: feeds, evalFeeds: () => ({ feeds: feeds() }) };
+}
+
+export interface StepInfo {
+  step: number;
+  loss: number;
+  tokens: number;
+  lr: number;
+  gradNorm: number;
+}
+export interface EvalInfo {
+  step: number;
+  loss: number;
+  tokens: number;
+}
+export interface TrainResult {
+  status: 'completed' | 'diverged' | 'stopped';
+  steps: number;
+  history: StepInfo[];
+  evals: EvalInfo[];
+  /** Why training stopped early: the step and what was not finite. */
+  divergence?: { step: number; reason: string };
+  trainTokens: number;
+  seconds: number;
+  optimizerState: OptimizerState;
+}
+
+export interface TrainContext {
+  readonly config: TrainerConfig;
+  readonly model: LlamaModel;
+  readonly target: TrainTarget;
+  step: number;
+  /** Ask the loop to stop after the current step. */
+  stop(): void;
+}
+
+type Hook<A extends unknown[]> = (ctx: TrainContext, ...args: A) => void | Promise<void>;
+export interface TrainerHooks {
+  beforeRun?: Hook<[]>;
+  afterRun?: Hook<[TrainResult]>;
+  beforeBatch?: Hook<[Batch]>;
+  afterBatch?: Hook<[{ lossSum: number; tokens: number }]>;
+  /** Gradients are already averaged; a hook may change them in place (e.g. a proximal term). */
+  beforeStep?: Hook<[Params]>;
+  afterStep?: Hook<[StepInfo]>;
+  beforeEval?: Hook<[]>;
+  afterEval?: Hook<[EvalInfo]>;
+}
+
+export class TrainerError extends Error {}
+
+/** Mean loss over target tokens of a set of batches. */
+export async function evaluate(model: LlamaModel, target: TrainTarget, batches: Batch[]): Promise<{ loss: number; tokens: number }> {
+  const overlay = target.evalFeeds();
+  let lossSum = 0;
+  let tokens = 0;
+  for (const b of batches) {
+    const r = await model.loss(b, overlay);
+    lossSum += r.lossSum;
+    tokens += r.tokens;
+  }
+  return { loss: tokens ? lossSum / tokens : NaN, tokens };
+}
+
+export class LocalTrainer {
+  constructor(
+    readonly model: LlamaModel,
+    readonly config: TrainerConfig,
+    readonly hooks: TrainerHooks[] = [],
+  ) {
+    for (const k of ['steps', 'batchSize', 'seqLen'] as const)
+      if (!Number.isInteger(config[k]) || config[k] < 1) throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
+    if (!(config.lr >= 0)) throw new TrainerError(`trainer: lr must be >= 0, got ${config.lr}`);
+  }
+
+  private async call<K extends keyof TrainerHooks>(name: K, ctx: TrainContext, ...args: Parameters<NonNullable<TrainerHooks[K]>> extends [TrainContext, ...infer A] ? A : never): Promise<void> {
+    for (const h of this.hooks) {
+      const fn = h[name] as ((c: TrainContext, ...a: unknown[]) => void | Promise<void>) | undefined;
+      if (fn) await fn(ctx, ...args);
+    }
+  }
+
+  async run(target: TrainTarget, train: Encoded[], valid: Encoded[] = [], resume?: OptimizerState): Promise<TrainResult> {
+    const c = this.config;
+    if (!train.length) throw new TrainerError('trainer: no training examples');
+    const started = performance.now();
+    const rng = new Rng(c.seed);
+    const dataRng = rng.fork('data');
+    const dropoutRng = rng.fork('dropout');
+    const optimizer = createOptimizer(c.optimizer);
+    if (resume) optimizer.restore(resume);
+    const accum = c.gradAccum ?? 1;
+    const validBatches = makeBatches(valid, { batchSize: c.batchSize, seqLen: c.seqLen, shuffle: false, padId: c.padId });
+
+    let stopRequested = false;
+    const ctx: TrainContext = { config: c, model: this.model, target, step: 0, stop: () => (stopRequested = true) };
+    const history: StepInfo[] = [];
+    const evals: EvalInfo[] = [];
+    let trainTokens = 0;
+    let divergence: TrainResult['divergence'];
+    let queue: Batch[] = [];
+    const nextBatch = (): Batch => {
+      if (!queue.length) queue = makeBatches(train, { batchSize: c.batchSize, seqLen: c.seqLen, shuffle: true, rng: dataRng, padId: c.padId });
+      return queue.shift()!;
+    };
+    const runEval = async (step: number): Promise<void> => {
+      if (!validBatches.length) return;
+      await this.call('beforeEval', ctx);
+      const ev = { step, ...(await evaluate(this.model, target, validBatches)) };
+      evals.push(ev);
+      await this.call('afterEval', ctx, ev);
+    };
+
+    await this.call('beforeRun', ctx);
+    let step = 0;
+    for (; step < c.steps && !stopRequested; step++) {
+      ctx.step = step;
+      const lr = lrAt(step, { base: c.lr, warmupSteps: c.schedule?.warmupSteps ?? 0, totalSteps: c.steps, kind: c.schedule?.kind ?? 'constant', minRatio: c.schedule?.minRatio ?? 0 });
+      let lossSum = 0;
+      let tokens = 0;
+      const grads: Params = {};
+      for (let m = 0; m < accum; m++) {
+        const batch = nextBatch();
+        await this.call('beforeBatch', ctx, batch);
+        const r = await this.model.gradients(target.kind, batch, target.trainFeeds(batch, dropoutRng), target.spec);
+        for (const [k, g] of r.grads) {
+          const acc = grads[k];
+          if (acc) for (let i = 0; i < g.length; i++) acc[i]! += g[i]!;
+          else grads[k] = g;
+        }
+        lossSum += r.lossSum;
+        tokens += r.tokens;
+        await this.call('afterBatch', ctx, { lossSum: r.lossSum, tokens: r.tokens });
+      }
+      trainTokens += tokens;
+      if (tokens === 0) continue; // every label masked (e.g. prompts longer than seqLen): nothing to learn
+      for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) g[i]! /= tokens;
+      const loss = lossSum / tokens;
+      if (!Number.isFinite(loss) || !gradsFinite(grads)) {
+        divergence = { step, reason: Number.isFinite(loss) ? 'non-finite gradient' : `non-finite loss (${loss})` };
+        break;
+      }
+      await this.call('beforeStep', ctx, grads);
+      const gradNorm = clipGradNorm(grads, c.clipNorm || Infinity);
+      optimizer.step(target.params, grads, lr);
+      const info: StepInfo = { step, loss, tokens, lr, gradNorm };
+      history.push(info);
+      await this.call('afterStep', ctx, info);
+      if (c.evalEvery && (step + 1) % c.evalEvery === 0 && step + 1 < c.steps) await runEval(step + 1);
+    }
+    if (!divergence) await runEval(step);
+    const result: TrainResult = {
+      status: divergence ? 'diverged' : stopRequested ? 'stopped' : 'completed',
+      steps: history.length,
+      history,
+      evals,
+      trainTokens,
+      seconds: (performance.now() - started) / 1000,
+      optimizerState: optimizer.state(),
+      ...(divergence ? { divergence } : {}),
+    };
+    await this.call('afterRun', ctx, result);
+    return result;
+  }
+}

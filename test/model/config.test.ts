@@ -1,0 +1,271 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  expectedTensorShapes,
+  llamaConfigToJson,
+  loadLlamaConfig,
+  parseLlamaConfig,
+} from '../../src/model/config.js';
+
+const minimal = {
+  vocab_size: 100,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+};
+
+/** Llama-3.2-1B's config.json without rope_scaling (which is unsupported). */
+const llama32 = {
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 128000,
+  eos_token_id: [128001, 128008, 128009],
+  head_dim: 64,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  initializer_range: 0.02,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-5,
+  rope_scaling: null,
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.45.0.dev0',
+  use_cache: true,
+  vocab_size: 128256,
+};
+
+const err = (json: unknown, message: string | RegExp, file?: string) => {
+  expect(() => parseLlamaConfig(json, file)).toThrow(ConfigError);
+  expect(() => parseLlamaConfig(json, file)).toThrow(message);
+};
+
+describe('parseLlamaConfig', () => {
+  it('fills the LlamaConfig defaults', () => {
+    expect(parseLlamaConfig(minimal)).toEqual({
+      model_type: 'llama',
+      architectures: ['LlamaForCausalLM'],
+      vocab_size: 100,
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      head_dim: 16,
+      rms_norm_eps: 1e-6,
+      rope_theta: 10000,
+      tie_word_embeddings: false,
+      max_position_embeddings: 2048,
+      hidden_act: 'silu',
+      initializer_range: 0.02,
+      attention_bias: false,
+      mlp_bias: false,
+      rope_scaling: null,
+    });
+  });
+
+  it('reads a real Hugging Face config', () => {
+    const cfg = parseLlamaConfig(llama32);
+    expect(cfg).toMatchObject({
+      num_key_value_heads: 8,
+      head_dim: 64,
+      rms_norm_eps: 1e-5,
+      rope_theta: 500000,
+      tie_word_embeddings: true,
+      max_position_embeddings: 131072,
+      bos_token_id: 128000,
+      eos_token_id: [128001, 128008, 128009],
+      torch_dtype: 'bfloat16',
+    });
+    expect(cfg.pad_token_id).toBeUndefined();
+  });
+
+  it('accepts an explicit head_dim that does not divide hidden_size', () => {
+    const cfg = parseLlamaConfig({ ...minimal, hidden_size: 60, num_attention_heads: 8, head_dim: 8 });
+    expect(cfg.head_dim).toBe(8);
+  });
+
+  it('treats null token ids as absent and reads single ids', () => {
+    const cfg = parseLlamaConfig({ ...minimal, bos_token_id: 1, eos_token_id: 2, pad_token_id: null });
+    expect(cfg.bos_token_id).toBe(1);
+    expect(cfg.eos_token_id).toBe(2);
+    expect('pad_token_id' in cfg).toBe(false);
+  });
+
+  it('accepts default RoPE described by rope_parameters and the newer dtype key', () => {
+    const cfg = parseLlamaConfig({ ...minimal, rope_parameters: { rope_type: 'default', rope_theta: 5e5 }, dtype: 'float16' });
+    expect(cfg.rope_theta).toBe(5e5);
+    expect(cfg.torch_dtype).toBe('float16');
+  });
+
+  it('rejects non-objects', () => {
+    err(null, 'config.json: expected a JSON object, got null');
+    err([1], 'config.json: expected a JSON object, got [1]');
+  });
+
+  it('names missing required keys and the file', () => {
+    for (const key of Object.keys(minimal)) {
+      const json: Record<string, unknown> = { ...minimal };
+      delete json[key];
+      err(json, `models/tiny/config.json: missing required key '${key}'`, 'models/tiny/config.json');
+    }
+  });
+
+  it('rejects non-positive, fractional and non-numeric sizes', () => {
+    err({ ...minimal, hidden_size: 0 }, "config.json: 'hidden_size' must be a positive integer, got 0");
+    err({ ...minimal, vocab_size: 10.5 }, "'vocab_size' must be a positive integer, got 10.5");
+    err({ ...minimal, num_hidden_layers: '2' }, `'num_hidden_layers' must be a positive integer, got "2"`);
+    err({ ...minimal, head_dim: -16 }, "'head_dim' must be a positive integer, got -16");
+    err({ ...minimal, max_position_embeddings: null }, "'max_position_embeddings' must be a positive integer, got null");
+    err({ ...minimal, rms_norm_eps: 0 }, "'rms_norm_eps' must be a positive finite number, got 0");
+    err({ ...minimal, rope_theta: 'big' }, `'rope_theta' must be a positive finite number, got "big"`);
+    err({ ...minimal, tie_word_embeddings: 'yes' }, `'tie_word_embeddings' must be a boolean, got "yes"`);
+  });
+
+  it('checks head divisibility', () => {
+    err(
+      { ...minimal, num_attention_heads: 5 },
+      "config.json: 'num_attention_heads' (5) must divide 'hidden_size' (64) when 'head_dim' is not given",
+    );
+    err(
+      { ...minimal, num_key_value_heads: 3 },
+      "config.json: 'num_key_value_heads' (3) must divide 'num_attention_heads' (4)",
+    );
+    err({ ...minimal, head_dim: 15 }, "'head_dim' (15) must be even for rotary embeddings");
+  });
+
+  it('rejects unsupported architecture variants', () => {
+    err({ ...minimal, hidden_act: 'gelu' }, `'hidden_act' must be "silu", got "gelu"`);
+    err({ ...minimal, attention_bias: true }, "'attention_bias' is true, but a bias in the attention projections is not supported");
+    err({ ...minimal, mlp_bias: true }, "'mlp_bias' is true, but a bias in the MLP projections is not supported");
+    err({ ...minimal, mlp_bias: 0 }, "'mlp_bias' must be a boolean, got 0");
+    err({ ...minimal, model_type: 'mistral' }, `'model_type' must be "llama", got "mistral"`);
+    err({ ...minimal, architectures: ['LlamaForSequenceClassification'] }, `'architectures' must be ["LlamaForCausalLM"]`);
+    err(
+      { ...minimal, rope_scaling: { rope_type: 'llama3', factor: 32 } },
+      `config.json: 'rope_scaling' must be null or absent (RoPE scaling is not supported), got {"rope_type":"llama3","factor":32}`,
+    );
+    err({ ...minimal, rope_parameters: { rope_type: 'yarn', factor: 4 } }, /'rope_parameters' must describe default RoPE/);
+    err(
+      { ...minimal, rope_theta: 1e4, rope_parameters: { rope_theta: 5e5 } },
+      "'rope_theta' (10000) disagrees with 'rope_parameters.rope_theta' (500000)",
+    );
+  });
+
+  it('checks token ids against the vocabulary', () => {
+    err({ ...minimal, bos_token_id: 100 }, "'bos_token_id' must be an integer in [0, vocab_size=100), got 100");
+    err({ ...minimal, pad_token_id: -1 }, "'pad_token_id' must be an integer in [0, vocab_size=100), got -1");
+    err({ ...minimal, eos_token_id: [1, 'x'] }, `'eos_token_id' must be an integer in [0, vocab_size=100), got "x"`);
+    err({ ...minimal, eos_token_id: [] }, "'eos_token_id' must not be an empty list");
+    err({ ...minimal, torch_dtype: 32 }, "'torch_dtype' must be a string, got 32");
+  });
+});
+
+describe('llamaConfigToJson', () => {
+  it('writes full HF-style JSON with sorted keys that parses back identically', () => {
+    const cfg = parseLlamaConfig({ ...minimal, num_key_value_heads: 2, eos_token_id: 3, tie_word_embeddings: true });
+    const json = llamaConfigToJson(cfg);
+    expect(Object.keys(json)).toEqual([...Object.keys(json)].sort());
+    expect(json).toMatchObject({
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      hidden_act: 'silu',
+      num_key_value_heads: 2,
+      head_dim: 16,
+      rope_scaling: null,
+      attention_bias: false,
+      mlp_bias: false,
+      bos_token_id: null,
+      eos_token_id: 3,
+      pad_token_id: null,
+      tie_word_embeddings: true,
+      torch_dtype: 'float32',
+    });
+    const again = parseLlamaConfig(JSON.parse(JSON.stringify(json)));
+    expect(again).toEqual({ ...cfg, torch_dtype: 'float32' });
+  });
+
+  it('round-trips a real config', () => {
+    const cfg = parseLlamaConfig(llama32);
+    expect(parseLlamaConfig(llamaConfigToJson(cfg))).toEqual(cfg);
+  });
+});
+
+describe('loadLlamaConfig', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fedhpo-cfg-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads <dir>/config.json', async () => {
+    await writeFile(join(dir, 'config.json'), JSON.stringify(minimal));
+    expect((await loadLlamaConfig(dir)).head_dim).toBe(16);
+  });
+
+  it('names the path in errors', async () => {
+    const path = join(dir, 'config.json');
+    await writeFile(path, '{"vocab_size": ');
+    await expect(loadLlamaConfig(dir)).rejects.toThrow(`${path}: invalid JSON`);
+    await writeFile(path, JSON.stringify({ ...minimal, hidden_act: 'relu' }));
+    await expect(loadLlamaConfig(dir)).rejects.toThrow(`${path}: 'hidden_act' must be "silu"`);
+    await expect(loadLlamaConfig(join(dir, 'nope'))).rejects.toThrow(/nope\/config\.json: cannot read file: ENOENT/);
+  });
+});
+
+describe('expectedTensorShapes', () => {
+  it('lists HF names and [out, in] shapes with GQA', () => {
+    const cfg = parseLlamaConfig({ ...minimal, num_key_value_heads: 2 });
+    const shapes = expectedTensorShapes(cfg);
+    expect(shapes.size).toBe(1 + 9 * 2 + 1 + 1);
+    expect([...shapes.keys()].slice(0, 11)).toEqual([
+      'model.embed_tokens.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
+      'model.layers.0.self_attn.o_proj.weight',
+      'model.layers.0.post_attention_layernorm.weight',
+      'model.layers.0.mlp.gate_proj.weight',
+      'model.layers.0.mlp.up_proj.weight',
+      'model.layers.0.mlp.down_proj.weight',
+      'model.layers.1.input_layernorm.weight',
+    ]);
+    expect(shapes.get('model.embed_tokens.weight')).toEqual([100, 64]);
+    expect(shapes.get('model.layers.1.self_attn.q_proj.weight')).toEqual([64, 64]);
+    expect(shapes.get('model.layers.1.self_attn.k_proj.weight')).toEqual([32, 64]);
+    expect(shapes.get('model.layers.1.self_attn.v_proj.weight')).toEqual([32, 64]);
+    expect(shapes.get('model.layers.1.self_attn.o_proj.weight')).toEqual([64, 64]);
+    expect(shapes.get('model.layers.1.mlp.gate_proj.weight')).toEqual([128, 64]);
+    expect(shapes.get('model.layers.1.mlp.up_proj.weight')).toEqual([128, 64]);
+    expect(shapes.get('model.layers.1.mlp.down_proj.weight')).toEqual([64, 128]);
+    expect(shapes.get('model.layers.1.post_attention_layernorm.weight')).toEqual([64]);
+    expect(shapes.get('model.norm.weight')).toEqual([64]);
+    expect(shapes.get('lm_head.weight')).toEqual([100, 64]);
+    expect(shapes.has('model.layers.2.input_layernorm.weight')).toBe(false);
+  });
+
+  it('uses head_dim for the attention projections and omits lm_head when tied', () => {
+    const cfg = parseLlamaConfig({ ...minimal, hidden_size: 60, head_dim: 8, num_key_value_heads: 1, tie_word_embeddings: true });
+    const shapes = expectedTensorShapes(cfg);
+    expect(shapes.get('model.layers.0.self_attn.q_proj.weight')).toEqual([32, 60]);
+    expect(shapes.get('model.layers.0.self_attn.k_proj.weight')).toEqual([8, 60]);
+    expect(shapes.get('model.layers.0.self_attn.o_proj.weight')).toEqual([60, 32]);
+    expect(shapes.has('lm_head.weight')).toBe(false);
+    expect([...shapes.keys()].at(-1)).toBe('model.norm.weight');
+  });
+});
