@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAD_RULES, gradients } from '../../src/engine/autodiff.js';
 import { Engine, i64 } from '../../src/engine/engine.js';
 import { Graph, ShapeError, type Tensor } from '../../src/engine/graph.js';
-import { buildCase, checkCase, coveredOps, type CaseBuilder, type GradCase } from './gradcheck.js';
+import { buildCase, checkCase, coveredOps, type CaseBuilder, type GradCase, type ParamInit } from './gradcheck.js';
 
 const POS = { lo: 0.5, hi: 2 } as const;
 
@@ -22,7 +22,7 @@ function binaryCases(op: 'add' | 'sub' | 'mul' | 'div'): GradCase[] {
   }));
 }
 
-const unary = (name: string, f: (c: CaseBuilder, x: Tensor) => Tensor, init = {}): GradCase => ({
+const unary = (name: string, f: (c: CaseBuilder, x: Tensor) => Tensor, init: ParamInit = {}): GradCase => ({
   name,
   build: (c) => f(c, c.param('x', [2, 3], init)),
 });

@@ -1,0 +1,73 @@
+// `fedhpo model ...`: checkpoints and likelihoods.
+import type { Argv } from 'yargs';
+import { Engine } from '../engine/engine.js';
+import { parseLlamaConfig } from '../model/config.js';
+import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
+import { LoraAdapter } from '../peft/lora.js';
+import { UsageError, readJson } from './util.js';
+
+/** Validated token-id sequences from a JSON file (array of arrays of ids in [0, vocab)). */
+export async function readTokenFile(file: string, vocab: number): Promise<number[][]> {
+  const data = await readJson(file);
+  if (!Array.isArray(data)) throw new UsageError(`${file}: expected a JSON array of token-id arrays`);
+  return data.map((seq, i) => {
+    if (!Array.isArray(seq)) throw new UsageError(`${file}: entry ${i} is not an array of token ids`);
+    seq.forEach((id, j) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab)
+        throw new UsageError(`${file}: entry ${i}, position ${j}: ${JSON.stringify(id)} is not a token id in [0, ${vocab})`);
+    });
+    return seq as number[];
+  });
+}
+
+export async function modelNll(o: { model: string; adapter?: string | undefined; tokens: string; threads: number; batchSize: number }) {
+  const engine = new Engine({ threads: o.threads });
+  try {
+    const model = await LlamaModel.load(o.model, engine);
+    const seqs = await readTokenFile(o.tokens, model.cfg.vocab_size);
+    const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
+    return await model.nll(seqs, { batchSize: o.batchSize, ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}) });
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function modelInit(o: { config: string; out: string; seed: number }) {
+  const cfg = parseLlamaConfig(await readJson(o.config), o.config);
+  await saveCheckpoint(o.out, cfg, initWeights(cfg, o.seed, cfg.initializer_range));
+  return cfg;
+}
+
+export function modelCommands(y: Argv): Argv {
+  return y
+    .command(
+      'nll',
+      'Mean next-token negative log-likelihood of token sequences',
+      (a) =>
+        a
+          .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout: config.json + model.safetensors)' })
+          .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
+          .option('tokens', { type: 'string', demandOption: true, describe: 'JSON file: array of token-id arrays' })
+          .option('batch-size', { type: 'number', default: 8 })
+          .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
+          .option('json', { type: 'boolean', default: false, describe: 'print {"nll": ..., "tokens": N}' }),
+      async (a) => {
+        const r = await modelNll({ model: a.model, adapter: a.adapter, tokens: a.tokens, threads: a.threads, batchSize: a['batch-size'] });
+        console.log(a.json ? JSON.stringify(r) : `nll ${r.nll} over ${r.tokens} predicted tokens (perplexity ${Math.exp(r.nll).toFixed(3)})`);
+      },
+    )
+    .command(
+      'init',
+      'Write a randomly initialised model in the HF layout',
+      (a) =>
+        a
+          .option('config', { type: 'string', demandOption: true, describe: 'LlamaConfig JSON (HF config.json field names)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+          .option('seed', { type: 'number', default: 0 }),
+      async (a) => {
+        const cfg = await modelInit({ config: a.config, out: a.out, seed: a.seed });
+        console.log(`wrote ${a.out}: ${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, vocab ${cfg.vocab_size}`);
+      },
+    )
+    .demandCommand(1, 'name a model command: nll or init');
+}
