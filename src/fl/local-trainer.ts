@@ -127,6 +127,9 @@ export class LocalTrainer {
     for (const k of ['steps', 'batchSize', 'seqLen'] as const)
       if (!Number.isInteger(config[k]) || config[k] < 1) throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
     if (!(config.lr >= 0)) throw new TrainerError(`trainer: lr must be >= 0, got ${config.lr}`);
+    const accum = config.gradAccum ?? 1;
+    if (!Number.isInteger(accum) || accum < 1) throw new TrainerError(`trainer: gradAccum must be a positive integer, got ${config.gradAccum}`);
+    if (config.clipNorm !== undefined && !(config.clipNorm >= 0)) throw new TrainerError(`trainer: clipNorm must be >= 0, got ${config.clipNorm}`);
   }
 
   private async call<K extends keyof TrainerHooks>(name: K, ctx: TrainContext, ...args: Parameters<NonNullable<TrainerHooks[K]>> extends [TrainContext, ...infer A] ? A : never): Promise<void> {
@@ -204,7 +207,8 @@ export class LocalTrainer {
       await this.call('afterStep', ctx, info);
       if (c.evalEvery && (step + 1) % c.evalEvery === 0 && step + 1 < c.steps) await runEval(step + 1);
     }
-    if (!divergence) await runEval(step);
+    // (A run stopped right after an evalEvery evaluation has already evaluated this step.)
+    if (!divergence && evals.at(-1)?.step !== step) await runEval(step);
     const result: TrainResult = {
       status: divergence ? 'diverged' : stopRequested ? 'stopped' : 'completed',
       steps: history.length,

@@ -171,9 +171,16 @@ export class LoraAdapter {
     for (const k of ['use_dora', 'use_rslora'] as const)
       if (raw[k]) throw new CheckpointError(`${cfgFile}: ${k}=true is not supported`);
     if (raw.fan_in_fan_out) throw new CheckpointError(`${cfgFile}: fan_in_fan_out=true is not supported`);
+    // Per-module ranks/alphas would silently change the scaling of some modules: refuse them.
+    for (const k of ['rank_pattern', 'alpha_pattern'] as const)
+      if (raw[k] && typeof raw[k] === 'object' && Object.keys(raw[k] as object).length)
+        throw new CheckpointError(`${cfgFile}: a non-empty ${k} is not supported`);
+    if (typeof raw.target_modules === 'string')
+      throw new CheckpointError(`${cfgFile}: target_modules '${raw.target_modules}' (a regex or 'all-linear') is not supported; list the modules`);
     const targets = Array.isArray(raw.target_modules) ? (raw.target_modules as string[]) : [];
+    // PEFT's LoraConfig defaults: r = 8, lora_alpha = 8, lora_dropout = 0.
     const config = validateLoraConfig(
-      { r: Number(raw.r), alpha: Number(raw.lora_alpha ?? raw.r), dropout: Number(raw.lora_dropout ?? 0), targets: targets as Projection[] },
+      { r: Number(raw.r ?? 8), alpha: Number(raw.lora_alpha ?? 8), dropout: Number(raw.lora_dropout ?? 0), targets: targets as Projection[] },
       cfgFile,
     );
     const file = join(dir, 'adapter_model.safetensors');
