@@ -26,10 +26,10 @@ export function demoCommand(y: Argv): Argv {
     (a) =>
       a
         .option('dir', { type: 'string', describe: 'working directory (default: a new temp dir)' })
-        .option('steps', { type: 'number', default: 100 })
-        .option('threads', { type: 'number', default: 2 })
-        .option('seed', { type: 'number', default: 0 })
-        .option('json', { type: 'boolean', default: false }),
+        .option('steps', { type: 'number', default: 100, describe: 'LoRA optimizer steps' })
+        .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
+        .option('seed', { type: 'number', default: 0, describe: 'seed of the model, corpus and training' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' }),
     async (a) => {
       const dir = a.dir ?? (await mkdtemp(join(tmpdir(), 'fedhpo-demo-')));
       await mkdir(dir, { recursive: true });
@@ -41,7 +41,7 @@ export function demoCommand(y: Argv): Argv {
       if (!a.json) console.log(`model and corpus in ${dir}`);
       const summary = await finetune({
         modelDir: join(dir, 'model'),
-        dataFile: data,
+        data: { file: data },
         outDir: join(dir, 'adapter'),
         lora: { r: 16, alpha: 32, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
         steps: a.steps,

@@ -2,21 +2,29 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
+import { pretrainCommand } from './pretrain.js';
+import { ConfigFileError } from '../fl/pretrain-config.js';
 import { modelCommands } from './model.js';
 import { trainCommand } from './train.js';
 import { UsageError } from './util.js';
 import { ConfigError } from '../model/config.js';
 import { CheckpointError } from '../model/safetensors.js';
 import { DataError } from '../data/records.js';
+import { TokenizerFormatError } from '../data/bpe.js';
 
-const KNOWN = [UsageError, ConfigError, CheckpointError, DataError];
+const KNOWN = [UsageError, ConfigError, CheckpointError, DataError, ConfigFileError, TokenizerFormatError];
 
 let cli = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y));
+cli = cli.command('data', 'Data: built-in tasks (list, inspect) and federated splits', (y) => dataCommands(y));
 cli = trainCommand(cli);
+cli = evalCommand(cli);
+cli = pretrainCommand(cli);
 cli = demoCommand(cli);
 await cli
   .demandCommand(1, 'name a command (see --help)')

@@ -10,7 +10,7 @@ import { UsageError, readJson } from './util.js';
 export async function readTokenFile(file: string, vocab: number): Promise<number[][]> {
   const data = await readJson(file);
   if (!Array.isArray(data)) throw new UsageError(`${file}: expected a JSON array of token-id arrays`);
-  return data.map((seq, i) => {
+  const seqs = data.map((seq, i) => {
     if (!Array.isArray(seq)) throw new UsageError(`${file}: entry ${i} is not an array of token ids`);
     seq.forEach((id, j) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocab)
@@ -18,9 +18,12 @@ export async function readTokenFile(file: string, vocab: number): Promise<number
     });
     return seq as number[];
   });
+  if (!seqs.some((s) => s.length >= 2)) throw new UsageError(`${file}: no sequence has 2 or more tokens, so there is nothing to predict`);
+  return seqs;
 }
 
 export async function modelNll(o: { model: string; adapter?: string | undefined; tokens: string; threads: number; batchSize: number }) {
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UsageError(`--batch-size: expected a positive integer, got ${o.batchSize}`);
   const engine = new Engine({ threads: o.threads });
   try {
     const model = await LlamaModel.load(o.model, engine);
@@ -33,6 +36,7 @@ export async function modelNll(o: { model: string; adapter?: string | undefined;
 }
 
 export async function modelInit(o: { config: string; out: string; seed: number }) {
+  if (!Number.isSafeInteger(o.seed)) throw new UsageError(`--seed: expected an integer, got ${o.seed}`);
   const cfg = parseLlamaConfig(await readJson(o.config), o.config);
   await saveCheckpoint(o.out, cfg, initWeights(cfg, o.seed, cfg.initializer_range));
   return cfg;
@@ -48,7 +52,7 @@ export function modelCommands(y: Argv): Argv {
           .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout: config.json + model.safetensors)' })
           .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
           .option('tokens', { type: 'string', demandOption: true, describe: 'JSON file: array of token-id arrays' })
-          .option('batch-size', { type: 'number', default: 8 })
+          .option('batch-size', { type: 'number', default: 8, describe: 'sequences per forward pass' })
           .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
           .option('json', { type: 'boolean', default: false, describe: 'print {"nll": ..., "tokens": N}' }),
       async (a) => {
@@ -63,7 +67,7 @@ export function modelCommands(y: Argv): Argv {
         a
           .option('config', { type: 'string', demandOption: true, describe: 'LlamaConfig JSON (HF config.json field names)' })
           .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
-          .option('seed', { type: 'number', default: 0 }),
+          .option('seed', { type: 'number', default: 0, describe: 'weight initialisation seed' }),
       async (a) => {
         const cfg = await modelInit({ config: a.config, out: a.out, seed: a.seed });
         console.log(`wrote ${a.out}: ${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, vocab ${cfg.vocab_size}`);

@@ -3,7 +3,8 @@ import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import type { OptimizerConfig } from '../engine/optim.js';
 import type { ScheduleKind } from '../engine/schedule.js';
-import { finetune, type FinetuneOptions, type FinetuneSummary } from '../fl/finetune.js';
+import { TASKS } from '../data/tasks/index.js';
+import { finetune, type DataSource, type FinetuneOptions, type FinetuneSummary } from '../fl/finetune.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import { PROJECTIONS, type Projection } from '../model/llama.js';
 import { UsageError } from './util.js';
@@ -11,26 +12,27 @@ import { UsageError } from './util.js';
 export function trainOptions(y: Argv) {
   return y
     .option('model', { type: 'string', demandOption: true, describe: 'base model directory (HF layout)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'JSONL/JSON of {"text"} or instruction records' })
+    .option('data', { type: 'string', describe: 'JSONL/JSON of {"text"} or instruction records' })
+    .option('task', { type: 'string', describe: `built-in task instead of --data: ${Object.keys(TASKS).join(', ')} (pooled train split; validation split held out)` })
     .option('valid', { type: 'string', describe: 'validation file (default: the last 10% of --data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'adapter output directory (PEFT layout)' })
     .option('lora-r', { type: 'number', default: 8, describe: 'LoRA rank' })
     .option('lora-alpha', { type: 'number', default: 16, describe: 'LoRA alpha (scaling alpha/r)' })
-    .option('lora-dropout', { type: 'number', default: 0.05 })
+    .option('lora-dropout', { type: 'number', default: 0.05, describe: 'LoRA dropout probability, in [0, 1)' })
     .option('lora-targets', { type: 'string', default: 'q_proj,v_proj', describe: `comma list of ${PROJECTIONS.join(', ')}` })
     .option('steps', { type: 'number', default: 100, describe: 'optimizer steps' })
-    .option('batch-size', { type: 'number', default: 8 })
+    .option('batch-size', { type: 'number', default: 8, describe: 'examples per micro-batch' })
     .option('seq-len', { type: 'number', default: 128, describe: 'max tokens per example (longer ones are cut)' })
     .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
-    .option('lr', { type: 'number', default: 3e-4 })
-    .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: 'adamw' as const })
-    .option('weight-decay', { type: 'number', default: 0 })
+    .option('lr', { type: 'number', default: 3e-4, describe: 'peak learning rate' })
+    .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: 'adamw' as const, describe: 'optimizer' })
+    .option('weight-decay', { type: 'number', default: 0, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
     .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
-    .option('schedule', { choices: ['cosine', 'constant', 'linear'] as const, default: 'cosine' as const })
+    .option('schedule', { choices: ['cosine', 'constant', 'linear'] as const, default: 'cosine' as const, describe: 'learning-rate schedule after warmup' })
     .option('warmup', { type: 'number', default: 0, describe: 'warmup steps' })
     .option('clip-norm', { type: 'number', default: 1, describe: 'gradient L2 norm bound (0 = off)' })
     .option('eval-every', { type: 'number', describe: 'validate every N steps (always at the end)' })
-    .option('seed', { type: 'number', default: 0 })
+    .option('seed', { type: 'number', default: 0, describe: 'seed for adapter init, shuffling and dropout' })
     .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON, no progress bar' });
 }
@@ -40,12 +42,28 @@ type TrainArgs = Awaited<ReturnType<typeof trainOptions>['argv']>;
 export function finetuneOptions(a: TrainArgs): FinetuneOptions {
   const targets = a['lora-targets'].split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!PROJECTIONS.includes(t as Projection)) throw new UsageError(`--lora-targets: unknown module '${t}' (known: ${PROJECTIONS.join(', ')})`);
+  if (!targets.length) throw new UsageError(`--lora-targets: name at least one of ${PROJECTIONS.join(', ')}`);
+  // Checked here so a bad flag is named before the model and data are loaded (and without a stack trace).
+  for (const k of ['steps', 'batch-size', 'seq-len', 'grad-accum', 'lora-r'] as const)
+    if (!Number.isInteger(a[k]) || a[k] < 1) throw new UsageError(`--${k}: expected a positive integer, got ${a[k]}`);
+  for (const k of ['lr', 'weight-decay', 'clip-norm', 'momentum'] as const)
+    if (!(a[k] >= 0)) throw new UsageError(`--${k}: expected a number >= 0, got ${a[k]}`);
+  if (!(a['lora-alpha'] > 0)) throw new UsageError(`--lora-alpha: expected a number > 0, got ${a['lora-alpha']}`);
+  if (!(a['lora-dropout'] >= 0 && a['lora-dropout'] < 1)) throw new UsageError(`--lora-dropout: expected a number in [0, 1), got ${a['lora-dropout']}`);
+  if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup: expected an integer >= 0, got ${a.warmup}`);
+  if (!Number.isSafeInteger(a.seed)) throw new UsageError(`--seed: expected an integer, got ${a.seed}`);
+  if (a['eval-every'] !== undefined && (!Number.isInteger(a['eval-every']) || a['eval-every'] < 1))
+    throw new UsageError(`--eval-every: expected a positive integer, got ${a['eval-every']}`);
   const optimizer: OptimizerConfig =
     a.optimizer === 'sgd' ? { kind: 'sgd', momentum: a.momentum, weightDecay: a['weight-decay'] } : { kind: 'adamw', weightDecay: a['weight-decay'] };
+  if (!a.data === !a.task) throw new UsageError('give exactly one of --data FILE or --task NAME');
+  if (a.task && !(a.task in TASKS)) throw new UsageError(`--task: unknown task '${a.task}' (known: ${Object.keys(TASKS).join(', ')})`);
+  const data: DataSource = a.task ? { task: a.task, split: 'train' } : { file: a.data! };
+  const valid: DataSource | undefined = a.valid ? { file: a.valid } : a.task ? { task: a.task, split: 'validation' } : undefined;
   return {
     modelDir: a.model,
-    dataFile: a.data,
-    ...(a.valid ? { validFile: a.valid } : {}),
+    data,
+    ...(valid ? { valid } : {}),
     outDir: a.out,
     lora: { r: a['lora-r'], alpha: a['lora-alpha'], dropout: a['lora-dropout'], targets: targets as Projection[] },
     steps: a.steps,

@@ -20,7 +20,7 @@ export class ByteTokenizer implements Tokenizer {
   readonly bosId = 1;
   readonly eosId = 2;
   private readonly encoder = new TextEncoder();
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
   /** A tokenizer for a model with `vocabSize` embedding rows; throws unless it can hold all 259 ids. */
   static forVocab(vocabSize: number): ByteTokenizer {

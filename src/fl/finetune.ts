@@ -1,8 +1,12 @@
 // LoRA fine-tuning of a checkpoint on a data file: what `fedhpo train` runs, as a library call.
-import { writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeExample, type Encoded } from '../data/batching.js';
-import { describeSkipped, loadExamples } from '../data/records.js';
+import { loadTokenizer } from '../data/tokenizer-io.js';
+import { DataError, describeSkipped, loadExamples, toExample } from '../data/records.js';
+import { loadTask } from '../data/tasks/index.js';
+import type { TaskSplit } from '../data/tasks/types.js';
 import { ByteTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { Engine } from '../engine/engine.js';
 import type { OptimizerConfig } from '../engine/optim.js';
@@ -14,8 +18,8 @@ import { makeBatches } from '../data/batching.js';
 
 export interface FinetuneOptions {
   modelDir: string;
-  dataFile: string;
-  validFile?: string;
+  data: DataSource;
+  valid?: DataSource;
   /** Fraction of the training file held out for validation when no validFile (default 0.1). */
   validFraction?: number;
   outDir: string;
@@ -52,16 +56,29 @@ export interface FinetuneSummary {
   adapterDir: string | null;
 }
 
-/** The tokenizer that goes with a model directory. */
-export function tokenizerFor(vocabSize: number): Tokenizer {
-  // Byte-level until the BPE tokenizer lands; it needs 259 ids (3 specials + 256 bytes).
-  return ByteTokenizer.forVocab(vocabSize);
+/**
+ * The tokenizer that goes with a model directory: its HF tokenizer.json, else the byte-level
+ * fallback (259 ids: 3 specials + 256 bytes).
+ */
+export async function loadModelTokenizer(dir: string, vocabSize: number): Promise<Tokenizer> {
+  const file = join(dir, 'tokenizer.json');
+  if (!existsSync(file)) return ByteTokenizer.forVocab(vocabSize);
+  const tok = await loadTokenizer(file);
+  if (tok.vocabSize > vocabSize) throw new DataError(`${file}: ${tok.vocabSize} tokens but the model's vocab_size is ${vocabSize}`);
+  return tok;
 }
 
-async function loadEncoded(file: string, tok: Tokenizer, seqLen: number, log: (l: string) => void): Promise<{ encoded: Encoded[]; skipped: number }> {
-  const parsed = await loadExamples(file);
+/** Training data: a file (JSONL/JSON records) or a built-in task's split. */
+export type DataSource = { file: string } | { task: string; split: TaskSplit; seed?: number };
+
+async function loadEncoded(src: DataSource, tok: Tokenizer, seqLen: number, log: (l: string) => void): Promise<{ encoded: Encoded[]; skipped: number }> {
+  if ('task' in src) {
+    const records = loadTask(src.task, src.seed ?? 0)[src.split];
+    return { encoded: records.map((r) => encodeExample(tok, toExample(r), seqLen)), skipped: 0 };
+  }
+  const parsed = await loadExamples(src.file);
   for (const line of describeSkipped(parsed).slice(0, 10)) log(`skipped ${line}`);
-  if (parsed.skipped.length > 10) log(`... and ${parsed.skipped.length - 10} more skipped records in ${file}`);
+  if (parsed.skipped.length > 10) log(`... and ${parsed.skipped.length - 10} more skipped records in ${src.file}`);
   return { encoded: parsed.examples.map((ex) => encodeExample(tok, ex, seqLen)), skipped: parsed.skipped.length };
 }
 
@@ -70,13 +87,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   const engine = new Engine({ threads: o.threads });
   try {
     const model = await LlamaModel.load(o.modelDir, engine);
-    const tok = tokenizerFor(model.cfg.vocab_size);
-    const train = await loadEncoded(o.dataFile, tok, o.seqLen, log);
+    const tok = await loadModelTokenizer(o.modelDir, model.cfg.vocab_size);
+    const train = await loadEncoded(o.data, tok, o.seqLen, log);
     let trainSet = train.encoded;
     let validSet: Encoded[];
     let skipped = train.skipped;
-    if (o.validFile) {
-      const valid = await loadEncoded(o.validFile, tok, o.seqLen, log);
+    if (o.valid) {
+      const valid = await loadEncoded(o.valid, tok, o.seqLen, log);
       validSet = valid.encoded;
       skipped += valid.skipped;
     } else {

@@ -4,13 +4,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine, Feeds, HostTensor } from '../engine/engine.js';
+import type { ExportedModel } from '../engine/onnx.js';
+import type { CostMeter } from '../eval/costs.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { IGNORE_INDEX } from '../data/batching.js';
 import { expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, type LlamaConfig } from './config.js';
 import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
-import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile } from './safetensors.js';
+import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './safetensors.js';
 
 /**
  * What a call lays over the base weights: a LoRA adapter (its graph layout + tensors), or, without
@@ -49,12 +51,14 @@ export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02): Map<str
   return out;
 }
 
-export async function saveCheckpoint(dir: string, cfg: LlamaConfig, weights: Map<string, Float32Array>): Promise<void> {
+/** Write config.json + model.safetensors (F16 halves the file; compute stays float32). */
+export async function saveCheckpoint(dir: string, cfg: LlamaConfig, weights: Map<string, Float32Array>, dtype: WriteDType = 'F32'): Promise<void> {
   await mkdir(dir, { recursive: true });
   const shapes = expectedTensorShapes(cfg);
   const tensors = new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }]));
-  await saveSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  await writeFile(join(dir, 'config.json'), JSON.stringify(llamaConfigToJson(cfg), null, 2) + '\n');
+  await saveSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' }, dtype);
+  const json = { ...llamaConfigToJson(cfg), torch_dtype: dtype === 'F16' ? 'float16' : 'float32' };
+  await writeFile(join(dir, 'config.json'), JSON.stringify(json, null, 2) + '\n');
 }
 
 /** Read config.json + model.safetensors and check every tensor against the config. */
@@ -77,6 +81,9 @@ export async function loadCheckpoint(dir: string): Promise<{ cfg: LlamaConfig; w
 }
 
 export class LlamaModel {
+  /** When set, every graph run is metered (tokens, MatMul FLOPs). */
+  meter: CostMeter | undefined;
+
   private constructor(
     readonly cfg: LlamaConfig,
     readonly engine: Engine,
@@ -113,13 +120,23 @@ export class LlamaModel {
     await this.engine.dropWeights(this.weightSet);
   }
 
+  /** Run one of this model's graphs on the base weight set, metering it. */
+  private async run(graph: ExportedModel, feeds: Feeds, dims: { b: number; s: number; p?: number }, stateful?: { stateId: string; carry: Record<string, string> }): Promise<Feeds> {
+    const out = await this.engine.run(graph, feeds, [this.weightSet], stateful ?? {});
+    if (this.meter) {
+      const loraA = Object.entries(feeds).find(([k]) => k.endsWith('lora_A.weight'));
+      this.meter.record(graph, { ...dims, p: dims.p ?? 0, r: loraA ? loraA[1].dims[0]! : 0 }, dims.b * dims.s);
+    }
+    return out;
+  }
+
   private batchFeeds(batch: Batch): Feeds {
     return { input_ids: i64(batch.inputIds, [batch.batch, batch.seq]), labels: i64(batch.labels, [batch.batch, batch.seq]) };
   }
 
   /** Summed loss over target tokens, their count, and the per-position loss [batch*seq]. */
   async loss(batch: Batch, adapter?: AdapterFeeds): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
-    const out = await this.engine.run(evalGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.batchFeeds(batch) }, [this.weightSet]);
+    const out = await this.run(evalGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq });
     return { lossSum: out.loss_sum!.data[0] as number, tokens: out.tokens!.data[0] as number, tokenLoss: out.token_loss!.data as Float32Array };
   }
 
@@ -134,7 +151,7 @@ export class LlamaModel {
     spec?: LoraGraphSpec,
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
     const graph = trainingGraph(this.cfg, trainable, spec);
-    const out = await this.engine.run(graph, { ...params, ...this.batchFeeds(batch) }, [this.weightSet]);
+    const out = await this.run(graph, { ...params, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq });
     const grads = new Map<string, Float32Array>();
     for (const p of graph.params) grads.set(p, out[gradName(p)]!.data as Float32Array);
     return { lossSum: out.loss_sum!.data[0] as number, tokens: out.tokens!.data[0] as number, grads };
@@ -158,7 +175,7 @@ export class LlamaModel {
   async logits(sequences: number[][], adapter?: AdapterFeeds): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (const seq of sequences) {
-      const r = await this.engine.run(generationGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.prefillFeeds([seq]) }, [this.weightSet]);
+      const r = await this.run(generationGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.prefillFeeds([seq]) }, { b: 1, s: seq.length });
       out.push(r.logits!.data as Float32Array);
     }
     return out;
@@ -209,7 +226,8 @@ export class LlamaModel {
     const nextPos = prompts.map((p) => p.length);
     try {
       for (let step = 0; step < o.maxNewTokens && done.some((d) => !d); step++) {
-        const r = await this.engine.run(graph, { ...o.adapter?.feeds, ...feeds }, [this.weightSet], { stateId, carry });
+        const dims = { b, s: feeds.input_ids!.dims[1]!, p: width - feeds.input_ids!.dims[1]! };
+        const r = await this.run(graph, { ...o.adapter?.feeds, ...feeds }, dims, { stateId, carry });
         const logits = r.logits!.data as Float32Array;
         const s = r.logits!.dims[1]!;
         const next = new BigInt64Array(b);

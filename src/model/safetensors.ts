@@ -285,11 +285,48 @@ function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** float32 -> IEEE half bits, round to nearest even (overflow to inf, NaN kept). */
+export function f32ToF16Bits(x: number): number {
+  F32_SCRATCH[0] = x;
+  const bits = U32_SCRATCH[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // may carry into the exponent: still correct
+  e = half >>> 10;
+  return sign | half;
+}
+const F32_SCRATCH = new Float32Array(1);
+const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
+
+export type WriteDType = 'F32' | 'F16';
+
 /**
- * Serialises float32 tensors (sorted by name, dtype F32) with optional string metadata.
- * `file` only labels error messages.
+ * Serialises float32 tensors (sorted by name; stored as F32, or F16 to halve the size) with
+ * optional string metadata. `file` only labels error messages.
  */
-export function writeSafetensors(tensors: TensorsInput, metadata?: Record<string, string>, file = '<buffer>'): Uint8Array {
+export function writeSafetensors(
+  tensors: TensorsInput,
+  metadata?: Record<string, string>,
+  file = '<buffer>',
+  dtype: WriteDType = 'F32',
+): Uint8Array {
+  const width = dtype === 'F16' ? 2 : 4;
   const fail = (msg: string): never => {
     throw new CheckpointError(`${file}: ${msg}`);
   };
@@ -317,10 +354,10 @@ export function writeSafetensors(tensors: TensorsInput, metadata?: Record<string
     if (count !== t.data.length) {
       fail(`tensor '${name}': shape ${fmtShape(t.shape)} has ${count} elements but data has ${t.data.length}`);
     }
-    const size = count * 4;
+    const size = count * width;
     // Object.defineProperty so that a tensor named e.g. "__proto__" is an own JSON key.
     Object.defineProperty(header, name, {
-      value: { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] },
+      value: { dtype, shape: [...t.shape], data_offsets: [offset, offset + size] },
       enumerable: true,
       writable: true,
       configurable: true,
@@ -336,6 +373,12 @@ export function writeSafetensors(tensors: TensorsInput, metadata?: Record<string
   out.fill(0x20, 8 + json.length, 8 + padded);
   let pos = 8 + padded;
   for (const [, t] of entries) {
+    if (dtype === 'F16') {
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < t.data.length; i++) view.setUint16(pos + 2 * i, f32ToF16Bits(t.data[i]!), true);
+      pos += t.data.length * 2;
+      continue;
+    }
     if (LITTLE_ENDIAN_HOST) {
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     } else {
@@ -370,8 +413,9 @@ export async function saveSafetensorsFile(
   path: string,
   tensors: TensorsInput,
   metadata?: Record<string, string>,
+  dtype: WriteDType = 'F32',
 ): Promise<void> {
-  const bytes = writeSafetensors(tensors, metadata, path);
+  const bytes = writeSafetensors(tensors, metadata, path, dtype);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {

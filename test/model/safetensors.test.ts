@@ -364,3 +364,24 @@ describe('files', () => {
     );
   });
 });
+
+describe('F16 writing', () => {
+  it('round-trips every finite half value exactly and rounds float32 to nearest even', async () => {
+    const { f32ToF16Bits, f16ToF32, writeSafetensors, readSafetensors } = await import('../../src/model/safetensors.js');
+    for (let h = 0; h < 0x10000; h++) {
+      const x = f16ToF32(h);
+      if (Number.isNaN(x)) expect(f32ToF16Bits(x) & 0x7c00).toBe(0x7c00);
+      else expect(f32ToF16Bits(x)).toBe(h);
+    }
+    // 1 + 2^-11 is halfway between 1 and the next half (1 + 2^-10): ties go to the even mantissa (1).
+    expect(f16ToF32(f32ToF16Bits(1 + 2 ** -11))).toBe(1);
+    expect(f16ToF32(f32ToF16Bits(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
+    expect(f16ToF32(f32ToF16Bits(1e6))).toBe(Infinity);
+    const data = Float32Array.from([0.1, -2.5, 65504, 1e-7]);
+    const bytes = writeSafetensors({ w: { shape: [2, 2], data } }, undefined, 'x', 'F16');
+    const back = readSafetensors(bytes);
+    expect(back.dtypes.get('w')).toBe('F16');
+    const got = back.tensors.get('w')!.data;
+    data.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 6e-8));
+  });
+});

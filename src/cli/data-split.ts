@@ -1,0 +1,330 @@
+// `fedhpo data split`: split a JSONL/JSON-array data file into per-client files (IID, by a meta
+// field, or Dirichlet label skew) and write a split.json describing the split.
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { DataError, type Skipped } from '../data/records.js';
+import { dirichletSplit, formatHistogram, histogram, iidSplit, metaSplit, type Histogram } from '../data/splitters.js';
+import { UsageError } from './util.js';
+
+export const SPLITTERS = ['iid', 'meta', 'dirichlet'] as const;
+export type SplitterName = (typeof SPLITTERS)[number];
+
+/** One raw input record: the JSON object as parsed, its 1-based line, and its text for output. */
+export interface RawRecord {
+  line: number;
+  value: Record<string, unknown>;
+  /** The JSONL line as read (trimmed), or the JSON-array element re-serialised on one line. */
+  text: string;
+}
+
+export interface DataSplitOptions {
+  input: string;
+  splitter: SplitterName;
+  /** Field whose value labels a record (default 'category'); a dotted path reaches nested objects. */
+  by?: string | undefined;
+  /** Dirichlet concentration (dirichlet only, required there). */
+  alpha?: number | undefined;
+  /** Number of clients (required for iid and dirichlet; meta defaults to one per value). */
+  clients?: number | undefined;
+  seed: number;
+  out: string;
+  /** Dirichlet: minimum records per client (default 1). */
+  minSize?: number | undefined;
+  /** Dirichlet: allow clients below minSize / empty (default false). */
+  allowEmpty?: boolean | undefined;
+}
+
+export interface SplitClientSummary {
+  file: string;
+  size: number;
+  labels: Record<string, number>;
+  /** meta: the values merged into this client. */
+  values?: string[];
+}
+
+/** The contents of split.json. */
+export interface SplitSummary {
+  splitter: SplitterName;
+  input: string;
+  by: string;
+  params: { clients: number; seed: number; alpha?: number; minSize?: number; allowEmpty?: boolean };
+  records: number;
+  skipped: number;
+  labels: string[];
+  clients: SplitClientSummary[];
+  /** dirichlet: proportions[l][c], the draw for labels[l]. */
+  proportions?: number[][];
+}
+
+export interface DataSplitResult {
+  /** Header line and the per-client size / label histogram table, ready to print. */
+  table: string;
+  /** "file:line: reason" for every skipped input line. */
+  skipped: string[];
+  summary: SplitSummary;
+  /** The client files written, in client order. */
+  files: string[];
+}
+
+const MISSING = '(missing)';
+
+/** 1-based line on which each top-level element of a (valid) JSON array starts (as records.ts). */
+function elementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let expectElement = false;
+  for (const ch of text) {
+    if (ch === '\n') line++;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (ch === '\\') escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (expectElement && ch.trim() !== '' && ch !== ']') {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '[' || ch === '{') {
+      depth++;
+      if (depth === 1) expectElement = true;
+    } else if (ch === ']' || ch === '}') depth--;
+    else if (ch === ',' && depth === 1) expectElement = true;
+  }
+  return lines;
+}
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/**
+ * Raw JSON objects of a JSONL or JSON-array text. Lines that are not JSON, or not objects, are
+ * skipped and reported; throws DataError if no record is valid.
+ */
+export function parseRawRecords(text: string, file: string): { records: RawRecord[]; skipped: Skipped[] } {
+  const records: RawRecord[] = [];
+  const skipped: Skipped[] = [];
+  const add = (line: number, value: unknown, raw: string) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      skipped.push({ line, reason: `record must be a JSON object, got ${typeName(value)}` });
+    } else records.push({ line, value: value as Record<string, unknown>, text: raw });
+  };
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.trimStart().startsWith('[')) {
+    let items: unknown;
+    try {
+      items = JSON.parse(body);
+    } catch (e) {
+      throw new DataError(`${file}: invalid JSON array file: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(items)) throw new DataError(`${file}: expected a JSON array`);
+    const lines = elementLines(body);
+    items.forEach((item, i) => add(lines[i] ?? 1, item, JSON.stringify(item)));
+  } else {
+    body.split(/\r?\n/).forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        skipped.push({ line: i + 1, reason: 'invalid JSON' });
+        return;
+      }
+      add(i + 1, value, line);
+    });
+  }
+  if (records.length === 0) {
+    const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
+    const detail = skipped.length ? ` (${skipped.length} skipped; ${first.join('; ')})` : ' (file is empty)';
+    throw new DataError(`${file}: no valid records${detail}`);
+  }
+  return { records, skipped };
+}
+
+/**
+ * The label of a record: the field `by` (or, if absent and `by` has dots, the nested path),
+ * stringified if a number or boolean. Missing, null and blank values give undefined; objects and
+ * arrays give an Error.
+ */
+export function fieldLabel(rec: Record<string, unknown>, by: string): string | undefined | Error {
+  let v: unknown = rec[by];
+  if (!Object.prototype.hasOwnProperty.call(rec, by) && by.includes('.')) {
+    v = rec;
+    for (const part of by.split('.')) {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, part)) {
+        v = undefined;
+        break;
+      }
+      v = (v as Record<string, unknown>)[part];
+    }
+  } else if (!Object.prototype.hasOwnProperty.call(rec, by)) v = undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return new Error(`field '${by}' must be a string, number or boolean, got ${typeName(v)}`);
+}
+
+function checkOptions(o: DataSplitOptions): void {
+  if (!SPLITTERS.includes(o.splitter)) throw new UsageError(`--splitter: expected one of ${SPLITTERS.join(', ')}, got ${o.splitter}`);
+  if (!Number.isSafeInteger(o.seed)) throw new UsageError(`--seed: expected an integer, got ${o.seed}`);
+  if (o.clients !== undefined && (!Number.isInteger(o.clients) || o.clients < 1))
+    throw new UsageError(`--clients: expected a positive integer, got ${o.clients}`);
+  if (o.splitter !== 'meta' && o.clients === undefined) throw new UsageError(`--clients: required for --splitter ${o.splitter}`);
+  if (o.splitter === 'dirichlet') {
+    if (o.alpha === undefined) throw new UsageError('--alpha: required for --splitter dirichlet (e.g. 0.5; smaller is more skewed)');
+    if (!(o.alpha > 0) || !Number.isFinite(o.alpha)) throw new UsageError(`--alpha: expected a number > 0, got ${o.alpha}`);
+    if (o.minSize !== undefined && (!Number.isInteger(o.minSize) || o.minSize < 0))
+      throw new UsageError(`--min-size: expected an integer >= 0, got ${o.minSize}`);
+  } else {
+    if (o.alpha !== undefined) throw new UsageError(`--alpha: only used by --splitter dirichlet (got --splitter ${o.splitter})`);
+    if (o.minSize !== undefined) throw new UsageError(`--min-size: only used by --splitter dirichlet (got --splitter ${o.splitter})`);
+    if (o.allowEmpty) throw new UsageError(`--allow-empty: only used by --splitter dirichlet (got --splitter ${o.splitter})`);
+  }
+  if (o.by !== undefined && o.by.trim() === '') throw new UsageError('--by: expected a field name');
+}
+
+/** Split a data file into out/client_<i>.jsonl (records unchanged) and out/split.json. */
+export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
+  checkOptions(o);
+  const by = o.by ?? 'category';
+  let text: string;
+  try {
+    text = await readFile(o.input, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${o.input}: cannot read: ${(e as Error).message}`);
+  }
+  const { records, skipped } = parseRawRecords(text, o.input);
+  const skippedLines = skipped.map((s) => `${o.input}:${s.line}: ${s.reason}`);
+
+  const labelOf = new Map<RawRecord, string>();
+  const missing: number[] = [];
+  const invalid: { line: number; reason: string }[] = [];
+  for (const r of records) {
+    const l = fieldLabel(r.value, by);
+    if (l instanceof Error) invalid.push({ line: r.line, reason: l.message });
+    else if (l === undefined) missing.push(r.line);
+    else labelOf.set(r, l);
+  }
+  if (o.splitter !== 'iid' && (missing.length || invalid.length)) {
+    const parts: string[] = [];
+    const lines = (ls: number[]) => `line${ls.length === 1 ? '' : 's'} ${ls.slice(0, 10).join(', ')}${ls.length > 10 ? ', ...' : ''}`;
+    if (missing.length) parts.push(`${missing.length} of ${records.length} records have no '${by}' field (missing, null or blank; ${lines(missing)})`);
+    if (invalid.length) parts.push(`${invalid.length} records have an unusable '${by}' (${invalid[0]!.reason}; ${lines(invalid.map((x) => x.line))})`);
+    throw new DataError(
+      `${o.input}: ${parts.join('; ')}. A ${o.splitter} split needs a label on every record: fix or drop those records, ` +
+        `choose another field with --by, or use --splitter iid`,
+    );
+  }
+
+  // Only iid can get here with unlabelled records; its histogram counts them as '(missing)'.
+  const key = (r: RawRecord) => labelOf.get(r) ?? MISSING;
+  let clients: RawRecord[][];
+  const extra: Partial<SplitSummary> = {};
+  let groups: string[][] | undefined;
+  const params: SplitSummary['params'] = { clients: 0, seed: o.seed };
+  if (o.splitter === 'iid') {
+    ({ clients } = iidSplit(records, o.clients!, o.seed));
+  } else if (o.splitter === 'meta') {
+    const s = metaSplit(records, key, { clients: o.clients, seed: o.seed });
+    clients = s.clients;
+    groups = s.groups;
+  } else {
+    const s = dirichletSplit(records, key, { clients: o.clients!, alpha: o.alpha!, seed: o.seed, minSize: o.minSize, allowEmpty: o.allowEmpty });
+    clients = s.clients;
+    extra.proportions = s.proportions;
+    params.alpha = o.alpha!;
+    params.minSize = o.minSize ?? 1;
+    params.allowEmpty = o.allowEmpty ?? false;
+  }
+  params.clients = clients.length;
+
+  // iid with no record carrying the field: sizes only.
+  const hist: Histogram =
+    o.splitter === 'iid' && labelOf.size === 0
+      ? { labels: [], clients: clients.map((c) => ({ size: c.length, counts: {} })) }
+      : histogram(clients, key);
+  const labels = hist.labels;
+
+  await mkdir(o.out, { recursive: true });
+  // Remove client files of an earlier, larger split into the same directory.
+  for (const name of await readdir(o.out)) {
+    const m = /^client_(\d+)\.jsonl$/.exec(name);
+    if (m && Number(m[1]) >= clients.length) await rm(join(o.out, name));
+  }
+  const files: string[] = [];
+  for (let c = 0; c < clients.length; c++) {
+    const file = join(o.out, `client_${c}.jsonl`);
+    await writeFile(file, clients[c]!.map((r) => r.text + '\n').join(''));
+    files.push(file);
+  }
+  const summary: SplitSummary = {
+    splitter: o.splitter,
+    input: o.input,
+    by,
+    params,
+    records: records.length,
+    skipped: skipped.length,
+    labels,
+    clients: clients.map((c, i) => ({
+      file: `client_${i}.jsonl`,
+      size: c.length,
+      labels: { ...hist.clients[i]!.counts },
+      ...(groups ? { values: groups[i]! } : {}),
+    })),
+    ...extra,
+  };
+  await writeFile(join(o.out, 'split.json'), JSON.stringify(summary, null, 2) + '\n');
+
+  const how =
+    o.splitter === 'iid'
+      ? `seed ${o.seed}`
+      : o.splitter === 'meta'
+        ? `by '${by}'`
+        : `by '${by}', alpha ${o.alpha}, seed ${o.seed}`;
+  const header =
+    `${o.splitter} split (${how}): ${records.length} records${skipped.length ? ` (${skipped.length} skipped)` : ''} ` +
+    `into ${clients.length} clients in ${o.out}` +
+    (o.splitter === 'iid' && labelOf.size ? ` (histogram by '${by}')` : '');
+  return { table: `${header}\n${formatHistogram(hist)}`, skipped: skippedLines, summary, files };
+}
+
+/** Registers `split` (wired in as `fedhpo data split`). */
+export function dataSplitCommand(y: Argv): Argv {
+  return y.command(
+    'split',
+    'Split a JSONL/JSON data file into per-client files: iid, by a meta field, or Dirichlet label skew',
+    (a) =>
+      a
+        .option('in', { type: 'string', demandOption: true, describe: 'JSONL or JSON-array data file' })
+        .option('splitter', { choices: SPLITTERS, demandOption: true, describe: 'iid: uniform; meta: one client per value of --by; dirichlet: label skew' })
+        .option('by', { type: 'string', default: 'category', describe: 'field that labels a record (meta, dirichlet; histogram for iid)' })
+        .option('alpha', { type: 'number', describe: 'dirichlet concentration: large is near-uniform, small (< 1) is skewed' })
+        .option('clients', { type: 'number', describe: 'number of clients (meta: merge values down to N; default one per value)' })
+        .option('seed', { type: 'number', default: 0, describe: 'random seed' })
+        .option('out', { type: 'string', demandOption: true, describe: 'output directory for client_<i>.jsonl and split.json' })
+        .option('min-size', { type: 'number', describe: 'dirichlet: fail unless every client gets at least this many records (default 1)' })
+        .option('allow-empty', { type: 'boolean', default: false, describe: 'dirichlet: allow empty (or below --min-size) clients' })
+        .option('json', { type: 'boolean', default: false, describe: 'print split.json instead of the table' }),
+    async (a) => {
+      const r = await dataSplit({
+        input: a.in,
+        splitter: a.splitter as SplitterName,
+        by: a.by,
+        alpha: a.alpha,
+        clients: a.clients,
+        seed: a.seed,
+        out: a.out,
+        minSize: a['min-size'],
+        allowEmpty: a['allow-empty'],
+      });
+      for (const line of r.skipped.slice(0, 10)) console.error(`skipped ${line}`);
+      if (r.skipped.length > 10) console.error(`... and ${r.skipped.length - 10} more skipped records in ${a.in}`);
+      console.log(a.json ? JSON.stringify(r.summary, null, 2) : r.table);
+    },
+  );
+}

@@ -1,0 +1,78 @@
+// `fedhpo data ...`: built-in tasks (list, inspect, export) and federated splits.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Argv } from 'yargs';
+import { histogram, formatHistogram, iidSplit, metaSplit } from '../data/splitters.js';
+import { TASKS, loadTask } from '../data/tasks/index.js';
+import type { TaskRecord } from '../data/tasks/types.js';
+import { dataSplitCommand } from './data-split.js';
+import { UsageError } from './util.js';
+
+const taskNames = Object.keys(TASKS);
+
+function taskInfo(name: string) {
+  const t = TASKS[name as keyof typeof TASKS];
+  if (!t) throw new UsageError(`unknown task '${name}' (known: ${taskNames.join(', ')})`);
+  return t;
+}
+
+/** The task's federated clients of its training split (iid or one per category). */
+export function taskClients(name: string, seed = 0): TaskRecord[][] {
+  const t = taskInfo(name);
+  const train = loadTask(name, seed).train;
+  return t.splitter === 'iid' ? iidSplit(train, t.clients, seed).clients : metaSplit(train, (r) => r.category).clients;
+}
+
+export function dataCommands(y: Argv): Argv {
+  const withTasks = y
+    .command(
+      'list',
+      'List the built-in tasks',
+      (a) => a.option('json', { type: 'boolean', default: false }),
+      (a) => {
+        const rows = taskNames.map((n) => {
+          const t = taskInfo(n);
+          const d = loadTask(n, 0);
+          return { name: n, like: t.like, score: t.score, clients: t.clients, splitter: t.splitter, train: d.train.length, validation: d.validation.length, test: d.test.length, description: t.description };
+        });
+        if (a.json) return console.log(JSON.stringify(rows));
+        for (const r of rows)
+          console.log(`${r.name.padEnd(9)} like ${r.like}: ${r.clients} ${r.splitter} clients, ${r.score}, ${r.train}/${r.validation}/${r.test} train/validation/test\n          ${r.description}`);
+      },
+    )
+    .command(
+      'inspect <task>',
+      'Sizes, client histograms and samples of a built-in task',
+      (a) =>
+        a
+          .positional('task', { type: 'string', demandOption: true, describe: `one of ${taskNames.join(', ')}` })
+          .option('seed', { type: 'number', default: 0 })
+          .option('samples', { type: 'number', default: 2, describe: 'samples to print' }),
+      (a) => {
+        const t = taskInfo(a.task);
+        const d = loadTask(a.task, a.seed);
+        console.log(`${a.task}: ${t.description}\nlike ${t.like}; score ${t.score}; ${t.clients} ${t.splitter} clients`);
+        console.log(`train ${d.train.length}, validation ${d.validation.length}, test ${d.test.length}\n`);
+        console.log(formatHistogram(histogram(taskClients(a.task, a.seed), (r) => r.category)));
+        for (const r of d.train.slice(0, a.samples)) console.log(`\n--- ${r.category}\n${JSON.stringify(r, null, 2)}`);
+      },
+    )
+    .command(
+      'export <task>',
+      'Write a task split as JSONL instruction records (usable as fedhpo train --data)',
+      (a) =>
+        a
+          .positional('task', { type: 'string', demandOption: true })
+          .option('split', { choices: ['train', 'validation', 'test'] as const, default: 'train' as const })
+          .option('seed', { type: 'number', default: 0 })
+          .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl file' }),
+      async (a) => {
+        taskInfo(a.task);
+        const records = loadTask(a.task, a.seed)[a.split];
+        await mkdir(dirname(a.out), { recursive: true });
+        await writeFile(a.out, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        console.log(`wrote ${records.length} records to ${a.out}`);
+      },
+    );
+  return dataSplitCommand(withTasks).demandCommand(1, 'name a data command: list, inspect, export or split');
+}

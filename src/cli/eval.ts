@@ -1,0 +1,99 @@
+// `fedhpo eval`: score a model (optionally with a LoRA adapter) on a built-in task split.
+import cliProgress from 'cli-progress';
+import type { Argv } from 'yargs';
+import { loadTask, TASKS } from '../data/tasks/index.js';
+import type { TaskSplit } from '../data/tasks/types.js';
+import { Engine } from '../engine/engine.js';
+import { evaluateRecords, type EvalReport } from '../eval/evaluate.js';
+import { loadModelTokenizer } from '../fl/finetune.js';
+import { LlamaModel } from '../model/model.js';
+import { LoraAdapter } from '../peft/lora.js';
+
+export interface EvalCliOptions {
+  model: string;
+  adapter?: string | undefined;
+  task: string;
+  split: TaskSplit;
+  limit?: number | undefined;
+  threads: number;
+  batchSize: number;
+  maxNewTokens: number;
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function evalTask(o: EvalCliOptions): Promise<EvalReport> {
+  const data = loadTask(o.task, o.seed);
+  const engine = new Engine({ threads: o.threads });
+  try {
+    const model = await LlamaModel.load(o.model, engine);
+    const tok = await loadModelTokenizer(o.model, model.cfg.vocab_size);
+    const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
+    return await evaluateRecords(model, tok, data[o.split], {
+      batchSize: o.batchSize,
+      maxNewTokens: o.maxNewTokens,
+      ...(o.limit ? { limit: o.limit } : {}),
+      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+  } finally {
+    await engine.close();
+  }
+}
+
+export function printEvalReport(task: string, split: string, r: EvalReport): void {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  console.log(`${task}/${split}: ${TASKS[task as keyof typeof TASKS]?.score ?? 'score'} ${pct(r.score)} over ${r.samples} samples, loss ${r.loss.toFixed(4)}`);
+  for (const [c, v] of Object.entries(r.byCategory).sort()) console.log(`  ${c.padEnd(24)} ${pct(v.score).padStart(8)}  (${v.samples})`);
+  console.log(
+    `generation: ${r.generatedTokens} tokens, ${Math.round(r.generationTokensPerSecond)} tokens/s; ` +
+      `total ${r.costs.seconds.toFixed(1)} s, ${(r.costs.flops / 1e9).toFixed(1)} GFLOP of MatMul, peak RSS ${Math.round(r.costs.peakRssMb)} MB`,
+  );
+}
+
+export function evalCommand(y: Argv): Argv {
+  return y.command(
+    'eval',
+    'Score a model (and adapter) on a built-in task: accuracy, pass@1 or EM/F1',
+    (a) =>
+      a
+        .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout)' })
+        .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
+        .option('task', { type: 'string', demandOption: true, describe: `built-in task: ${Object.keys(TASKS).join(', ')}` })
+        .option('split', { choices: ['train', 'validation', 'test'] as const, default: 'test' as const })
+        .option('limit', { type: 'number', describe: 'first N samples only' })
+        .option('batch-size', { type: 'number', default: 16 })
+        .option('max-new-tokens', { type: 'number', default: 96 })
+        .option('seed', { type: 'number', default: 0, describe: 'task generator seed' })
+        .option('threads', { type: 'number', default: 2 })
+        .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
+        .option('json', { type: 'boolean', default: false }),
+    async (a) => {
+      const bar = !a.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      let started = false;
+      const r = await evalTask({
+        model: a.model,
+        adapter: a.adapter,
+        task: a.task,
+        split: a.split,
+        limit: a.limit,
+        threads: a.threads,
+        batchSize: a['batch-size'],
+        maxNewTokens: a['max-new-tokens'],
+        seed: a.seed,
+        onProgress: (done, total) => {
+          if (!bar) return;
+          if (!started) bar.start(total, 0);
+          started = true;
+          bar.update(done);
+        },
+      });
+      bar?.stop();
+      if (a.samples) for (const s of r.results) console.log(JSON.stringify(s));
+      if (a.json) {
+        const { results: _results, ...rest } = r;
+        console.log(JSON.stringify({ task: a.task, split: a.split, ...rest }));
+      } else printEvalReport(a.task, a.split, r);
+    },
+  );
+}

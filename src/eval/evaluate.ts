@@ -1,0 +1,110 @@
+// Task evaluation: validation loss on the reference answers, then greedy generation with the KV
+// cache and the task's score per sample (accuracy, pass@1, EM/F1), overall and per category.
+import { encodeExample, makeBatches } from '../data/batching.js';
+import { formatInstruction } from '../data/records.js';
+import type { TaskRecord } from '../data/tasks/types.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { AdapterFeeds, LlamaModel } from '../model/model.js';
+import { CostMeter, type CostReport } from './costs.js';
+import { scoreOutput } from './score.js';
+
+export interface EvalOptions {
+  adapter?: AdapterFeeds;
+  /** Evaluate the first N records only. */
+  limit?: number;
+  batchSize?: number;
+  maxNewTokens?: number;
+  /** Longest prompt+answer for the loss pass (longer ones are cut). */
+  seqLen?: number;
+  /** Called after each generation batch with the samples done so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SampleResult {
+  index: number;
+  category: string;
+  output: string;
+  score: number;
+}
+
+export interface EvalReport {
+  samples: number;
+  /** Mean score in [0, 1]. */
+  score: number;
+  byCategory: Record<string, { samples: number; score: number }>;
+  /** Mean loss over the reference answers' tokens. */
+  loss: number;
+  generatedTokens: number;
+  generationTokensPerSecond: number;
+  costs: CostReport;
+  results: SampleResult[];
+}
+
+export function promptOf(r: TaskRecord): string {
+  return formatInstruction(r.instruction, r.input);
+}
+
+export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records: TaskRecord[], o: EvalOptions = {}): Promise<EvalReport> {
+  const items = records.slice(0, o.limit ?? records.length);
+  if (!items.length) throw new Error('evaluate: no records');
+  const meter = new CostMeter();
+  const previous = model.meter;
+  model.meter = meter;
+  try {
+    const batchSize = o.batchSize ?? 16;
+    const seqLen = o.seqLen ?? 256;
+    const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
+    let lossSum = 0;
+    let lossTokens = 0;
+    for (const b of makeBatches(encoded, { batchSize, seqLen, shuffle: false, padId: tok.padId })) {
+      const r = await model.loss(b, o.adapter);
+      lossSum += r.lossSum;
+      lossTokens += r.tokens;
+    }
+
+    // Generate in length-sorted batches so left padding stays small.
+    const prompts = items.map((r, index) => ({ index, ids: [tok.bosId, ...tok.encode(promptOf(r))] }));
+    prompts.sort((a, b) => a.ids.length - b.ids.length);
+    const outputs = new Array<string>(items.length);
+    let generated = 0;
+    const genStart = performance.now();
+    for (let i = 0; i < prompts.length; i += batchSize) {
+      const chunk = prompts.slice(i, i + batchSize);
+      const outs = await model.generate(
+        chunk.map((p) => p.ids),
+        { maxNewTokens: o.maxNewTokens ?? 96, eosId: tok.eosId, padId: tok.padId, ...(o.adapter ? { adapter: o.adapter } : {}) },
+      );
+      outs.forEach((ids, k) => {
+        outputs[chunk[k]!.index] = tok.decode(ids);
+        generated += ids.length;
+      });
+      o.onProgress?.(Math.min(i + batchSize, prompts.length), prompts.length);
+    }
+    const genSeconds = (performance.now() - genStart) / 1000;
+
+    const results: SampleResult[] = [];
+    for (let index = 0; index < items.length; index++) {
+      const r = items[index]!;
+      results.push({ index, category: r.category, output: outputs[index]!, score: await scoreOutput(outputs[index]!, r.reference) });
+    }
+    const byCategory: EvalReport['byCategory'] = {};
+    for (const r of results) {
+      const c = (byCategory[r.category] ??= { samples: 0, score: 0 });
+      c.samples += 1;
+      c.score += r.score;
+    }
+    for (const c of Object.values(byCategory)) c.score /= c.samples;
+    return {
+      samples: results.length,
+      score: results.reduce((s, r) => s + r.score, 0) / results.length,
+      byCategory,
+      loss: lossTokens ? lossSum / lossTokens : NaN,
+      generatedTokens: generated,
+      generationTokensPerSecond: generated / genSeconds,
+      costs: meter.report(),
+      results,
+    };
+  } finally {
+    model.meter = previous;
+  }
+}

@@ -1,0 +1,250 @@
+// Running untrusted generated JavaScript against unit tests, for pass@1.
+//
+// The code runs in a separate, bare Node process (./sandbox-worker.js): forked with a V8 heap limit
+// and with code generation from strings disabled, no loader hooks and an empty environment. In it,
+// each job gets a fresh node:vm context stripped to plain ECMAScript globals (no require, process,
+// import, fetch), with a vm timeout covering microtasks; here, a kill timer SIGKILLs the process as
+// a backstop. The generated code never runs in this process. See the worker file for the layers.
+//
+// Why a process and not a worker thread: V8 treats some heap exhaustion as fatal for the whole
+// process (e.g. `new Array(2**27).fill(0)` under a 64 MB worker resourceLimit aborts everything
+// with "CALL_AND_RETRY_LAST Allocation failed"), so a thread cannot contain a memory bomb.
+//
+// Processes are pooled (at most MAX_PROCESSES): one that finished a job cleanly (pass or an
+// ordinary test failure) takes the next job, up to MAX_JOBS_PER_PROCESS; after a timeout, crash,
+// memory exhaustion or any protocol surprise it is killed and a fresh one is forked.
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { extractCodeCandidates } from './code-extract.js';
+
+export interface CodeTest {
+  args: unknown[];
+  expected: unknown;
+}
+
+export interface SandboxOptions {
+  /** Time budget for the whole sample (top-level code plus every test), ms. Default 2000. */
+  timeoutMs?: number;
+  /** V8 old-generation heap limit of the sandbox process, MB. Default 64. */
+  maxOldGenerationSizeMb?: number;
+}
+
+export interface CodeRunResult {
+  /** Every test passed. */
+  passed: boolean;
+  passedTests: number;
+  /** Why the sample failed (first failing test, compile error, timeout, memory limit, ...). */
+  error?: string;
+}
+
+const WORKER_PATH = fileURLToPath(new URL('./sandbox-worker.js', import.meta.url));
+/** Extra time beyond the budget (process start, context setup) before the process is killed. */
+const KILL_GRACE_MS = 2000;
+const MAX_PROCESSES = Math.max(1, Math.min(4, availableParallelism()));
+const MAX_JOBS_PER_PROCESS = 200;
+const STDERR_TAIL = 4096;
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; passedTests: number }
+  | ({ type: 'done' } & CodeRunResult);
+
+interface SandboxProcess {
+  child: ChildProcess;
+  maxOldMb: number;
+  jobs: number;
+  stderr: string;
+  exited: boolean;
+}
+
+const idle: SandboxProcess[] = [];
+let busy = 0;
+const waiting: (() => void)[] = [];
+
+function spawnSandbox(maxOldMb: number): SandboxProcess {
+  const child = fork(WORKER_PATH, [], {
+    execArgv: [`--max-old-space-size=${maxOldMb}`, '--disallow-code-generation-from-strings', '--no-warnings'],
+    env: {},
+    cwd: tmpdir(),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'json',
+  });
+  const p: SandboxProcess = { child, maxOldMb, jobs: 0, stderr: '', exited: false };
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    p.stderr = (p.stderr + d).slice(-STDERR_TAIL);
+  });
+  child.on('exit', () => {
+    p.exited = true;
+    const k = idle.indexOf(p);
+    if (k >= 0) idle.splice(k, 1);
+  });
+  child.on('error', () => {});
+  return p;
+}
+
+/** Idle processes must not keep the caller alive. */
+function setRef(p: SandboxProcess, on: boolean): void {
+  const channel = p.child.channel as { ref?(): void; unref?(): void } | null | undefined;
+  if (on) {
+    p.child.ref();
+    channel?.ref?.();
+    (p.child.stderr as { ref?(): void } | null)?.ref?.();
+  } else {
+    p.child.unref();
+    channel?.unref?.();
+    (p.child.stderr as { unref?(): void } | null)?.unref?.();
+  }
+}
+
+function kill(p: SandboxProcess): void {
+  if (!p.exited) p.child.kill('SIGKILL');
+}
+
+async function acquire(maxOldMb: number): Promise<SandboxProcess> {
+  while (busy >= MAX_PROCESSES) await new Promise<void>((resolve) => waiting.push(resolve));
+  busy++;
+  for (let k = idle.length - 1; k >= 0; k--) {
+    const p = idle[k]!;
+    if (p.exited || !p.child.connected) {
+      idle.splice(k, 1);
+    } else if (p.maxOldMb === maxOldMb) {
+      idle.splice(k, 1);
+      setRef(p, true);
+      return p;
+    }
+  }
+  return spawnSandbox(maxOldMb);
+}
+
+function release(p: SandboxProcess, reusable: boolean): void {
+  busy--;
+  if (reusable && !p.exited && p.child.connected && p.jobs < MAX_JOBS_PER_PROCESS) {
+    setRef(p, false);
+    idle.push(p);
+    // Keep at most MAX_PROCESSES idle.
+    while (idle.length > MAX_PROCESSES) kill(idle.shift()!);
+  } else {
+    kill(p);
+  }
+  waiting.shift()?.();
+}
+
+/** Kills the idle sandbox processes (busy ones end with their job). Optional: idle ones do not keep the process alive. */
+export function closeSandboxPool(): void {
+  for (const p of idle.splice(0)) kill(p);
+}
+
+interface WireTest {
+  /** JSON of the argument list. */
+  a: string;
+  /** JSON of the expected value; null for `undefined`. */
+  e: string | null;
+}
+
+function toWire(tests: readonly CodeTest[]): WireTest[] {
+  return tests.map((t) => ({
+    a: JSON.stringify(t.args ?? []),
+    e: t.expected === undefined ? null : JSON.stringify(t.expected),
+  }));
+}
+
+function message(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : String(e);
+  } catch {
+    return 'unknown error';
+  }
+}
+
+/**
+ * Runs the first of `candidates` that compiles (all as untrusted code) in a sandbox process.
+ * Never rejects: every failure of the sample, including the process dying, is a failed result.
+ */
+export async function runCodeCandidates(
+  candidates: readonly string[],
+  entry: string,
+  tests: readonly CodeTest[],
+  opts: SandboxOptions = {},
+): Promise<CodeRunResult> {
+  const timeoutMs = Math.max(1, Math.floor(opts.timeoutMs ?? 2000));
+  const maxOldMb = Math.max(16, Math.floor(opts.maxOldGenerationSizeMb ?? 64));
+  let wire: WireTest[];
+  try {
+    wire = toWire(tests);
+  } catch (e) {
+    return { passed: false, passedTests: 0, error: `tests are not JSON-serialisable: ${message(e)}` };
+  }
+  const p = await acquire(maxOldMb);
+  p.jobs++;
+  p.stderr = '';
+  return new Promise<CodeRunResult>((resolve) => {
+    let passedTests = 0;
+    let settled = false;
+    const finish = (r: CodeRunResult, reusable: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(killTimer);
+      p.child.off('message', onMessage);
+      p.child.off('exit', onExit);
+      release(p, reusable);
+      resolve(r);
+    };
+    const onMessage = (m: WorkerMessage): void => {
+      if (m.type === 'progress') passedTests = m.passedTests;
+      else if (m.type === 'done')
+        finish(m.passed ? { passed: true, passedTests: m.passedTests } : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' }, true);
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      // Let the last stderr chunk arrive before deciding what happened.
+      setImmediate(() => {
+        const error = /heap out of memory|Allocation failed/i.test(p.stderr)
+          ? `memory limit exceeded (${maxOldMb} MB)`
+          : `sandbox process died (${signal ?? `exit code ${code}`})`;
+        finish({ passed: false, passedTests, error }, false);
+      });
+    };
+    const killTimer = setTimeout(
+      () => finish({ passed: false, passedTests, error: `timed out after ${timeoutMs} ms (sandbox process killed)` }, false),
+      timeoutMs + KILL_GRACE_MS,
+    );
+    p.child.on('message', onMessage);
+    p.child.on('exit', onExit);
+    if (p.exited) {
+      onExit(null, null);
+      return;
+    }
+    p.child.send({ type: 'job', candidates: [...candidates], entry, tests: wire, timeoutMs }, (e) => {
+      if (e) finish({ passed: false, passedTests: 0, error: `could not reach the sandbox process: ${message(e)}` }, false);
+    });
+  });
+}
+
+/**
+ * Runs generated JavaScript that defines a function `entry` against `tests` (JSON-serialisable
+ * arguments and expected values; results are compared as canonical JSON — sorted keys, so key order
+ * does not matter; `undefined` inside arrays compares as null, as in JSON). A function returning a
+ * promise is awaited (within the same budget); one that never settles fails. Never rejects.
+ */
+export function runCodeTests(
+  code: string,
+  entry: string,
+  tests: readonly CodeTest[],
+  opts?: SandboxOptions,
+): Promise<CodeRunResult> {
+  return runCodeCandidates([code], entry, tests, opts);
+}
+
+/**
+ * pass@1 of one generation: 1 when the code extracted from it (markdown fences stripped, trailing
+ * junk after the function cut — see extractCodeCandidates) passes every test, else 0.
+ */
+export async function scoreCode(
+  output: string,
+  reference: { entry: string; tests: readonly CodeTest[] },
+  opts?: SandboxOptions,
+): Promise<0 | 1> {
+  const r = await runCodeCandidates(extractCodeCandidates(output, reference.entry), reference.entry, reference.tests, opts);
+  return r.passed ? 1 : 0;
+}

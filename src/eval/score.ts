@@ -1,0 +1,23 @@
+// One generated answer against its task reference.
+import type { Reference } from '../data/tasks/types.js';
+import { scoreNumber } from './extract.js';
+import { scoreCode, type SandboxOptions } from './sandbox.js';
+import { exactMatch, firstAnswerSpan, tokenF1 } from './text-metrics.js';
+
+/**
+ * Score in [0, 1]: `number` → 1 when the GSM8K-extracted number matches; `code` → pass@1 of the
+ * extracted function in the sandbox; `text` → exact match or token F1 (per `metric`) of the first
+ * answer line (firstAnswerSpan) against any reference answer.
+ */
+export async function scoreOutput(output: string, ref: Reference, sandbox?: SandboxOptions): Promise<number> {
+  switch (ref.kind) {
+    case 'number':
+      return scoreNumber(output, ref.value);
+    case 'code':
+      return scoreCode(output, ref, sandbox);
+    case 'text': {
+      const span = firstAnswerSpan(output);
+      return ref.metric === 'exact' ? exactMatch(span, ref.answers) : tokenF1(span, ref.answers);
+    }
+  }
+}

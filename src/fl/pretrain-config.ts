@@ -1,0 +1,76 @@
+// The pretraining recipe (YAML), validated with zod so every error names its key and file.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const PretrainConfigSchema = z
+  .object({
+    seed: z.number().int().default(0),
+    out: z.string().min(1),
+    corpus: z.object({ chars: positiveInt }).strict(),
+    tokenizer: z.object({ vocab_size: z.number().int().min(260) }).strict(),
+    /** LlamaConfig fields except the vocabulary (taken from the tokenizer). */
+    model: z
+      .object({
+        hidden_size: positiveInt,
+        intermediate_size: positiveInt,
+        num_hidden_layers: positiveInt,
+        num_attention_heads: positiveInt,
+        num_key_value_heads: positiveInt.optional(),
+        tie_word_embeddings: z.boolean().default(true),
+        max_position_embeddings: positiveInt.default(512),
+        rope_theta: z.number().positive().default(10000),
+        rms_norm_eps: z.number().positive().default(1e-5),
+      })
+      .strict(),
+    train: z
+      .object({
+        steps: positiveInt,
+        batch_size: positiveInt,
+        seq_len: positiveInt,
+        lr: z.number().positive(),
+        warmup_steps: z.number().int().min(0).default(0),
+        schedule: z.enum(['cosine', 'constant', 'linear']).default('cosine'),
+        min_lr_ratio: z.number().min(0).max(1).default(0),
+        weight_decay: z.number().min(0).default(0),
+        clip_norm: z.number().min(0).default(1),
+        eval_every: positiveInt.optional(),
+        save_every: positiveInt.optional(),
+      })
+      .strict(),
+    threads: positiveInt.default(2),
+    save_dtype: z.enum(['F32', 'F16']).default('F16'),
+  })
+  .strict();
+
+export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
+
+export class ConfigFileError extends Error {}
+
+/** Validate parsed YAML/JSON; the message lists each bad key as a dotted path. */
+export function parseWithSchema<T extends z.ZodType>(schema: T, raw: unknown, file: string): z.infer<T> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigFileError(`${file}: invalid config\n${lines.join('\n')}`);
+}
+
+export async function loadYamlFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigFileError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new ConfigFileError(`${file}: invalid YAML: ${(e as Error).message}`);
+  }
+}
+
+export async function loadPretrainConfig(file: string): Promise<PretrainConfig> {
+  return parseWithSchema(PretrainConfigSchema, await loadYamlFile(file), file);
+}
