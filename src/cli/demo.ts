@@ -7,7 +7,7 @@ import { grammarSentences } from '../data/synthetic.js';
 import { finetune } from '../fl/finetune.js';
 import { parseLlamaConfig, llamaConfigToJson } from '../model/config.js';
 import { modelInit } from './model.js';
-import { printSummary, progressHooks } from './train.js';
+import { printSummary, progressFor } from './train.js';
 
 export const DEMO_MODEL = {
   vocab_size: 320, // byte-level tokenizer: 3 specials + 256 bytes, rounded up
@@ -54,7 +54,7 @@ export function demoCommand(y: Argv): Argv {
         clipNorm: 1,
         seed: a.seed,
         threads: a.threads,
-        hooks: !a.json && process.stderr.isTTY ? [progressHooks(a.steps)] : [],
+        hooks: a.json ? [] : [progressFor(a.steps)],
       });
       if (a.json) console.log(JSON.stringify(summary));
       else printSummary(summary);

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { pretrain } from '../fl/pretrain.js';
 import { loadPretrainConfig } from '../fl/pretrain-config.js';
-import { progressHooks } from './train.js';
+import { progressFor } from './train.js';
 
 export function pretrainCommand(y: Argv): Argv {
   return y.command(
@@ -20,7 +20,7 @@ export function pretrainCommand(y: Argv): Argv {
       if (a.steps) cfg.train.steps = a.steps;
       const summary = await pretrain(cfg, {
         configFile: a.config,
-        hooks: !a.json && process.stderr.isTTY ? [progressHooks(cfg.train.steps)] : [],
+        hooks: [progressFor(cfg.train.steps)],
         log: (l) => console.error(l),
       });
       if (a.json) console.log(JSON.stringify(summary));

@@ -7,7 +7,11 @@ import { TASKS } from '../data/tasks/index.js';
 import { finetune, type DataSource, type FinetuneOptions, type FinetuneSummary } from '../fl/finetune.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import { PROJECTIONS, type Projection } from '../model/llama.js';
+import { LORA_RECIPE } from '../fl/recipes.js';
 import { UsageError } from './util.js';
+
+/** Defaults: the recipe the README's task table was made with. */
+const R = LORA_RECIPE;
 
 export function trainOptions(y: Argv) {
   return y
@@ -16,20 +20,20 @@ export function trainOptions(y: Argv) {
     .option('task', { type: 'string', describe: `built-in task instead of --data: ${Object.keys(TASKS).join(', ')} (pooled train split; validation split held out)` })
     .option('valid', { type: 'string', describe: 'validation file (default: the last 10% of --data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'adapter output directory (PEFT layout)' })
-    .option('lora-r', { type: 'number', default: 8, describe: 'LoRA rank' })
-    .option('lora-alpha', { type: 'number', default: 16, describe: 'LoRA alpha (scaling alpha/r)' })
-    .option('lora-dropout', { type: 'number', default: 0.05, describe: 'LoRA dropout probability, in [0, 1)' })
-    .option('lora-targets', { type: 'string', default: 'q_proj,v_proj', describe: `comma list of ${PROJECTIONS.join(', ')}` })
-    .option('steps', { type: 'number', default: 100, describe: 'optimizer steps' })
-    .option('batch-size', { type: 'number', default: 8, describe: 'examples per micro-batch' })
-    .option('seq-len', { type: 'number', default: 128, describe: 'max tokens per example (longer ones are cut)' })
+    .option('lora-r', { type: 'number', default: R.lora.r, describe: 'LoRA rank' })
+    .option('lora-alpha', { type: 'number', default: R.lora.alpha, describe: 'LoRA alpha (scaling alpha/r)' })
+    .option('lora-dropout', { type: 'number', default: R.lora.dropout, describe: 'LoRA dropout probability, in [0, 1)' })
+    .option('lora-targets', { type: 'string', default: R.lora.targets.join(','), describe: `comma list of ${PROJECTIONS.join(', ')}` })
+    .option('steps', { type: 'number', default: R.steps, describe: 'optimizer steps' })
+    .option('batch-size', { type: 'number', default: R.batchSize, describe: 'examples per micro-batch' })
+    .option('seq-len', { type: 'number', default: R.seqLen, describe: 'max tokens per example (longer ones are cut)' })
     .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
-    .option('lr', { type: 'number', default: 3e-4, describe: 'peak learning rate' })
+    .option('lr', { type: 'number', default: R.lr, describe: 'peak learning rate' })
     .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: 'adamw' as const, describe: 'optimizer' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
     .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
     .option('schedule', { choices: ['cosine', 'constant', 'linear'] as const, default: 'cosine' as const, describe: 'learning-rate schedule after warmup' })
-    .option('warmup', { type: 'number', default: 0, describe: 'warmup steps' })
+    .option('warmup', { type: 'number', default: R.schedule.warmupSteps, describe: 'warmup steps' })
     .option('clip-norm', { type: 'number', default: 1, describe: 'gradient L2 norm bound (0 = off)' })
     .option('eval-every', { type: 'number', describe: 'validate every N steps (always at the end)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for adapter init, shuffling and dropout' })
@@ -72,7 +76,7 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
     gradAccum: a['grad-accum'],
     lr: a.lr,
     optimizer,
-    schedule: { kind: a.schedule as ScheduleKind, warmupSteps: a.warmup, minRatio: 0 },
+    schedule: { kind: a.schedule as ScheduleKind, warmupSteps: a.warmup, minRatio: R.schedule.minRatio },
     clipNorm: a['clip-norm'],
     seed: a.seed,
     threads: a.threads,
@@ -101,6 +105,29 @@ export function progressHooks(steps: number): TrainerHooks {
   };
 }
 
+/** Without a terminal: one stderr line every `every` steps (for logs of long runs). */
+export function logHooks(steps: number, every: number): TrainerHooks {
+  let started = 0;
+  let tokens = 0;
+  return {
+    beforeRun: () => {
+      started = performance.now();
+    },
+    afterStep: (_c, s) => {
+      tokens += s.tokens;
+      if ((s.step + 1) % every !== 0 && s.step + 1 !== steps) return;
+      const secs = (performance.now() - started) / 1000;
+      console.error(`step ${s.step + 1}/${steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${Math.round(tokens / secs)} tok/s ${secs.toFixed(0)} s`);
+    },
+    afterEval: (_c, e) => console.error(`eval at step ${e.step}: loss ${e.loss.toFixed(4)} over ${e.tokens} tokens`),
+  };
+}
+
+/** Progress bar on a terminal, periodic log lines otherwise. */
+export function progressFor(steps: number): TrainerHooks {
+  return process.stderr.isTTY ? progressHooks(steps) : logHooks(steps, Math.max(1, Math.round(steps / 20)));
+}
+
 export function printSummary(s: FinetuneSummary): void {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
   console.log(`status        ${s.status}${s.divergence ? ` at step ${s.divergence.step}: ${s.divergence.reason}` : ''}`);
@@ -118,10 +145,9 @@ export function trainCommand(y: Argv): Argv {
     (a) => trainOptions(a),
     async (a) => {
       const opts = finetuneOptions(a as TrainArgs);
-      const interactive = !a.json && process.stderr.isTTY;
       const summary = await finetune({
         ...opts,
-        hooks: interactive ? [progressHooks(opts.steps)] : [],
+        hooks: a.json ? [] : [progressFor(opts.steps)],
         log: (l) => console.error(l),
       });
       if (a.json) console.log(JSON.stringify(summary));

@@ -12,7 +12,7 @@
 import { Rng } from '../engine/rng.js';
 import { formatInstruction } from './records.js';
 import { ARITH_OBJECTS, ARITH_PEOPLE } from './tasks/arith.js';
-import { codeSnippet } from './tasks/code.js';
+import { codeSnippet, extraCodeSnippet } from './tasks/code.js';
 import { andList, between, cap, pick, sample } from './tasks/common.js';
 import { type World, describeAnimal, describePerson, describeTown, generateWorld, residents } from './tasks/kb.js';
 
@@ -172,7 +172,7 @@ const TIMES = ['once', 'twice', 'three times', 'four times'];
 function instructDoc(rng: Rng): string {
   const w = pick(rng, SIMPLE_WORDS);
   const n = between(rng, 0, 99);
-  const kind = rng.int(9);
+  const kind = rng.int(11);
   let instruction: string;
   let input: string | undefined;
   let output: string;
@@ -203,6 +203,12 @@ function instructDoc(rng: Rng): string {
     instruction = pick(rng, ['Repeat the text exactly.', 'Copy the input.']);
     input = sample(rng, SIMPLE_WORDS, between(rng, 2, 5)).join(' ');
     output = input;
+  } else if (kind >= 9) {
+    // The template with code answers, but only of kinds outside the code task's families: the
+    // base model learns the format, not the task.
+    const c = extraCodeSnippet(rng);
+    instruction = `Write a JavaScript function \`${c.entry}(${c.params.join(', ')})\` that ${c.what}.`;
+    output = c.code;
   } else {
     instruction = 'Sort these words in alphabetical order.';
     const ws = sample(rng, SIMPLE_WORDS, between(rng, 3, 5));

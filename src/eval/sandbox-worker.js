@@ -185,7 +185,7 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 async function runJob({ candidates, entry, tests, timeoutMs }) {
   const deadline = performance.now() + timeoutMs;
   let passedTests = 0;
-  const fail = (error) => ({ passed: false, passedTests, error });
+  const fail = (error) => ({ passed: false, passedTests, error, clean: !/^(?:(?:top-level code|test \d+) )?timed out after|^sandbox setup/.test(error) });
 
   if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry)) return fail(`invalid entry name ${JSON.stringify(entry)}`);
 
@@ -287,7 +287,7 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
       if (firstError === 'entry is not a function') return fail(`entry \`${entry}\` is not defined as a function`);
     }
   }
-  return firstError === undefined ? { passed: true, passedTests } : fail(firstError);
+  return firstError === undefined ? { passed: true, passedTests, clean: true } : fail(firstError);
 }
 
 process.on('message', async (job) => {
@@ -296,7 +296,7 @@ process.on('message', async (job) => {
   try {
     outcome = await runJob(job);
   } catch (e) {
-    outcome = { passed: false, passedTests: 0, error: `sandbox error: ${isNativeError(e) ? e.message : 'unknown'}` };
+    outcome = { passed: false, passedTests: 0, error: `sandbox error: ${isNativeError(e) ? e.message : 'unknown'}`, clean: false };
   }
   if (typeof outcome.error === 'string' && outcome.error.length > 500) outcome.error = `${outcome.error.slice(0, 500)}...`;
   process.send({ type: 'done', ...outcome });

@@ -10,9 +10,10 @@
 // process (e.g. `new Array(2**27).fill(0)` under a 64 MB worker resourceLimit aborts everything
 // with "CALL_AND_RETRY_LAST Allocation failed"), so a thread cannot contain a memory bomb.
 //
-// Processes are pooled (at most MAX_PROCESSES): one that finished a job cleanly (pass or an
-// ordinary test failure) takes the next job, up to MAX_JOBS_PER_PROCESS; after a timeout, crash,
-// memory exhaustion or any protocol surprise it is killed and a fresh one is forked.
+// Processes are pooled (at most MAX_PROCESSES): one that finished a job cleanly (a pass, or an
+// ordinary failure — wrong result, exception, syntax error — all confined to the discarded vm
+// context) takes the next job, up to MAX_JOBS_PER_PROCESS; after a timeout, crash, memory
+// exhaustion or any protocol surprise it is killed and a fresh one is forked.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +49,8 @@ const STDERR_TAIL = 4096;
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'progress'; passedTests: number }
-  | ({ type: 'done' } & CodeRunResult);
+  /** clean: nothing but ordinary passes/failures happened (no timeout), so the process can be reused. */
+  | ({ type: 'done'; clean: boolean } & CodeRunResult);
 
 interface SandboxProcess {
   child: ChildProcess;
@@ -187,30 +189,31 @@ export async function runCodeCandidates(
       settled = true;
       clearTimeout(killTimer);
       p.child.off('message', onMessage);
-      p.child.off('exit', onExit);
+      p.child.off('close', onExit);
       release(p, reusable);
       resolve(r);
     };
     const onMessage = (m: WorkerMessage): void => {
       if (m.type === 'progress') passedTests = m.passedTests;
       else if (m.type === 'done')
-        finish(m.passed ? { passed: true, passedTests: m.passedTests } : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' }, true);
+        finish(
+          m.passed ? { passed: true, passedTests: m.passedTests } : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' },
+          m.clean === true,
+        );
     };
+    // 'close' comes after the process exited and its stderr was read to the end.
     const onExit = (code: number | null, signal: string | null): void => {
-      // Let the last stderr chunk arrive before deciding what happened.
-      setImmediate(() => {
-        const error = /heap out of memory|Allocation failed/i.test(p.stderr)
-          ? `memory limit exceeded (${maxOldMb} MB)`
-          : `sandbox process died (${signal ?? `exit code ${code}`})`;
-        finish({ passed: false, passedTests, error }, false);
-      });
+      const error = /heap out of memory|Allocation failed/i.test(p.stderr)
+        ? `memory limit exceeded (${maxOldMb} MB)`
+        : `sandbox process died (${signal ?? `exit code ${code}`})`;
+      finish({ passed: false, passedTests, error }, false);
     };
     const killTimer = setTimeout(
       () => finish({ passed: false, passedTests, error: `timed out after ${timeoutMs} ms (sandbox process killed)` }, false),
       timeoutMs + KILL_GRACE_MS,
     );
     p.child.on('message', onMessage);
-    p.child.on('exit', onExit);
+    p.child.on('close', onExit);
     if (p.exited) {
       onExit(null, null);
       return;

@@ -6,8 +6,9 @@ import { exactMatch, firstAnswerSpan, tokenF1 } from './text-metrics.js';
 
 /**
  * Score in [0, 1]: `number` → 1 when the GSM8K-extracted number matches; `code` → pass@1 of the
- * extracted function in the sandbox; `text` → exact match or token F1 (per `metric`) of the first
- * answer line (firstAnswerSpan) against any reference answer.
+ * extracted function in the sandbox; `text` → exact match or token F1 (per `metric`) of the answer
+ * span — the first line, or up to the first blank line when a reference answer spans lines
+ * (firstAnswerSpan) — against any reference answer.
  */
 export async function scoreOutput(output: string, ref: Reference, sandbox?: SandboxOptions): Promise<number> {
   switch (ref.kind) {
@@ -16,7 +17,7 @@ export async function scoreOutput(output: string, ref: Reference, sandbox?: Sand
     case 'code':
       return scoreCode(output, ref, sandbox);
     case 'text': {
-      const span = firstAnswerSpan(output);
+      const span = firstAnswerSpan(output, ref.answers.some((a) => a.includes('\n')));
       return ref.metric === 'exact' ? exactMatch(span, ref.answers) : tokenF1(span, ref.answers);
     }
   }

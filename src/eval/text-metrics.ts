@@ -15,15 +15,17 @@ function tokens(s: string): string[] {
 }
 
 /**
- * The part of a generation that is scored as the answer: leading blank lines and indentation are
- * skipped, then the answer ends at the first line break. Everything after (a blank line and a new
- * "### Instruction", an explanation, a second answer) is ignored, as HELM does with its "\n" stop
- * sequence — a free-running model that keeps talking is judged on its first line only.
+ * The part of a generation that is scored as the answer. Leading blank lines are skipped; then the
+ * answer is the first line (`multiline` false, HELM's "\n" stop sequence), or everything up to the
+ * first blank line (`multiline` true, for answers that span lines, like a short poem). What follows
+ * (an explanation, a second answer, a blank line and a new "### Instruction") is ignored: a model
+ * that keeps talking is judged on its answer only. scoreOutput uses `multiline` exactly when some
+ * reference answer has a line break.
  */
-export function firstAnswerSpan(output: string): string {
+export function firstAnswerSpan(output: string, multiline = false): string {
   const text = output.replace(/^\s+/, '');
-  const nl = text.search(/\r?\n/);
-  return (nl < 0 ? text : text.slice(0, nl)).trim();
+  const end = text.search(multiline ? /\r?\n[ \t]*(?:\r?\n|$)/ : /\r?\n/);
+  return (end < 0 ? text : text.slice(0, end)).trim();
 }
 
 /** 1 when the normalised prediction equals any normalised answer, else 0. */

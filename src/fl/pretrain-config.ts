@@ -53,7 +53,11 @@ export class ConfigFileError extends Error {}
 export function parseWithSchema<T extends z.ZodType>(schema: T, raw: unknown, file: string): z.infer<T> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  const at = (path: PropertyKey[]) => path.map(String).join('.') || '(root)';
+  // Unknown keys are reported by their own dotted path (zod puts them on the parent object).
+  const lines = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => `  ${at([...i.path, k])}: unknown key`) : [`  ${at(i.path)}: ${i.message}`],
+  );
   throw new ConfigFileError(`${file}: invalid config\n${lines.join('\n')}`);
 }
 

@@ -878,6 +878,11 @@ export function codeSnippet(rng: Rng): CodeItem {
   return render(rng, pick(rng, all), 'corpus');
 }
 
+/** A corpus snippet of the extra kinds only: never one of the task's families. */
+export function extraCodeSnippet(rng: Rng): CodeItem {
+  return render(rng, pick(rng, EXTRA_CODE_KINDS), 'corpus');
+}
+
 export function generateCode(seed: number): TaskData {
   const rng = new Rng(seed).fork('task:code');
   const gens = Object.fromEntries(CODE_FAMILIES.map((f) => [f, (r: Rng) => codeRecord(r, f)]));

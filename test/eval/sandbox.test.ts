@@ -1,0 +1,158 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { extractCode, extractCodeCandidates, stripFences } from '../../src/eval/code-extract.js';
+import { scoreOutput } from '../../src/eval/score.js';
+import { closeSandboxPool, runCodeTests, scoreCode } from '../../src/eval/sandbox.js';
+
+const ADD_TESTS = [
+  { args: [1, 2], expected: 3 },
+  { args: [-4, 4], expected: 0 },
+  { args: [10, 5], expected: 15 },
+];
+const GOOD = 'function add(a, b) { return a + b; }';
+const FAST = { timeoutMs: 1000 };
+
+afterAll(() => closeSandboxPool());
+
+async function expectHealthy(): Promise<void> {
+  expect(await runCodeTests(GOOD, 'add', ADD_TESTS)).toEqual({ passed: true, passedTests: 3 });
+}
+
+describe('runCodeTests', () => {
+  it('passes a correct function', async () => {
+    expect(await runCodeTests(GOOD, 'add', ADD_TESTS)).toEqual({ passed: true, passedTests: 3 });
+    expect(await runCodeTests('const add = (a, b) => a + b;', 'add', ADD_TESTS)).toMatchObject({ passed: true });
+    expect(await runCodeTests('async function add(a, b) { await null; return a + b; }', 'add', ADD_TESTS)).toMatchObject({ passed: true });
+  });
+
+  it('fails a wrong function, counting the tests it passes', async () => {
+    const r = await runCodeTests('function add(a, b) { return a > 0 ? a + b : 1; }', 'add', ADD_TESTS);
+    expect(r.passed).toBe(false);
+    expect(r.passedTests).toBe(2);
+    expect(r.error).toMatch(/test 2: expected 0, got 1/);
+  });
+
+  it('fails a syntax error, a missing entry and a throwing function', async () => {
+    const syntax = await runCodeTests('function add(a, b) { return a + ; }', 'add', ADD_TESTS);
+    expect(syntax).toMatchObject({ passed: false, passedTests: 0 });
+    expect(syntax.error).toMatch(/SyntaxError/);
+    const missing = await runCodeTests('function plus(a, b) { return a + b; }', 'add', ADD_TESTS);
+    expect(missing.error).toMatch(/not defined as a function/);
+    const throws = await runCodeTests('function add() { throw new RangeError("boom"); }', 'add', ADD_TESTS);
+    expect(throws.error).toMatch(/RangeError: boom/);
+  });
+
+  it('compares results as canonical JSON', async () => {
+    const tests = [
+      { args: [], expected: { b: [1, { c: null }], a: 'x' } },
+      { args: [], expected: { b: [1, { c: null }], a: 'x' } },
+    ];
+    expect(await runCodeTests('function f() { return { a: "x", b: [1, { c: null }] }; }', 'f', tests)).toMatchObject({ passed: true });
+    expect(await runCodeTests('function f() { return { a: "x", b: [1, { c: 0 }] }; }', 'f', tests)).toMatchObject({ passed: false });
+    expect(await runCodeTests('function f() { return new Map(); }', 'f', [{ args: [], expected: {} }])).toMatchObject({ passed: false });
+    expect(await runCodeTests('function f() {}', 'f', [{ args: [], expected: undefined }])).toMatchObject({ passed: true });
+    expect(await runCodeTests('function f() {}', 'f', [{ args: [], expected: null }])).toMatchObject({ passed: false });
+    // Each test gets fresh arguments, even if the function mutates them.
+    const push = [
+      { args: [[1]], expected: [1, 0] },
+      { args: [[1]], expected: [1, 0] },
+    ];
+    expect(await runCodeTests('function f(a) { a.push(0); return a; }', 'f', push)).toMatchObject({ passed: true });
+  });
+
+  it('cannot fake a pass by patching the intrinsics', async () => {
+    const r = await runCodeTests(
+      'JSON.stringify = () => "3"; JSON.parse = () => [3]; Array.prototype.sort = null; function add() { return 0; }',
+      'add',
+      ADD_TESTS,
+    );
+    expect(r.passed).toBe(false);
+  });
+
+  it('runs several samples concurrently', async () => {
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, k) => runCodeTests(k % 2 ? GOOD : 'function add() { return 0; }', 'add', ADD_TESTS)));
+    expect(rs.map((r) => r.passed)).toEqual([false, true, false, true, false, true, false, true]);
+  });
+});
+
+describe('runCodeTests with hostile code', () => {
+  // [name, code, expected error, budget ms]
+  const hostile: [string, string, RegExp, number?][] = [
+    ['top-level infinite loop', 'while (true) {}', /timed out/],
+    ['infinite loop in the function', 'function add() { while (true) {} }', /timed out/],
+    ['async infinite loop', 'async function add() { for (;;) await null; }', /timed out/],
+    ['never-resolving promise', 'async function add() { await new Promise(() => {}); }', /never settled/],
+    ['huge allocation', 'const a = []; while (true) a.push(new Array(1e6).fill(1)); function add() {}', /memory limit/, 5000],
+    // Fatal for the whole process under a worker thread's resourceLimits (V8 "CALL_AND_RETRY_LAST").
+    ['one-shot huge allocation', 'function add() { return new Array(2 ** 27).fill(0).length; }', /memory limit|timed out/],
+    ['require', 'function add() { return require("fs").readFileSync("/etc/passwd", "utf8"); }', /require is not defined/],
+    ['process.exit', 'function add() { process.exit(0); }', /process is not defined/],
+    ['globalThis.process', 'function add() { return globalThis.process.exit(0); }', /TypeError/],
+    ['constructor escape', 'function add() { return this.constructor.constructor("return process")().exit(0); }', /EvalError/],
+    ['Function from an arrow', 'function add() { return (() => {}).constructor("return process")().pid; }', /EvalError/],
+    ['eval', 'function add() { return eval("process").pid; }', /eval is not defined|EvalError/],
+    ['import()', 'async function add() { return (await import("fs")).readFileSync("/etc/passwd"); }', /import is not available/],
+    [
+      'import() error constructor escape',
+      'function add() { import("fs").catch((e) => e.constructor.constructor("return process")().exit(0)); return 3; }',
+      /import is not available/,
+    ],
+    ['fetch', 'async function add() { return await fetch("http://example.com"); }', /fetch is not defined/],
+    ['stack overflow', 'function add(a, b) { return add(a, b); }', /Maximum call stack/],
+    ['throwing a hostile Proxy', 'function add() { throw new Proxy({}, { get() { for (;;) {} }, getPrototypeOf() { for (;;) {} } }); }', /timed out/],
+  ];
+
+  it.each(hostile)('%s: fails the sample; the sandbox still works afterwards', async (_name, code, why, timeoutMs = 1000) => {
+    const r = await runCodeTests(code, 'add', ADD_TESTS, { timeoutMs });
+    expect(r.passed).toBe(false);
+    expect(typeof r.error).toBe('string');
+    expect(r.error).toMatch(why);
+    await expectHealthy();
+  });
+
+  it('sees only plain ECMAScript globals', async () => {
+    const code = 'function g() { return ["process", "require", "fetch", "console", "setTimeout", "ArrayBuffer", "WebAssembly", "SharedArrayBuffer", "eval"].filter((k) => k in globalThis); }';
+    expect(await runCodeTests(code, 'g', [{ args: [], expected: [] }])).toMatchObject({ passed: true });
+  });
+});
+
+describe('code extraction', () => {
+  it('strips markdown fences', () => {
+    expect(stripFences('Here you go:\n```javascript\nfunction add(a, b) {\n  return a + b;\n}\n```\nDone.')).toBe(
+      'function add(a, b) {\n  return a + b;\n}',
+    );
+    expect(stripFences('```\nfoo()\n```\n```js\nfunction add() {}\n```', 'add')).toBe('function add() {}');
+    expect(stripFences('no fences')).toBe('no fences');
+  });
+
+  it('cuts trailing junk after the first top-level function (and the definitions right after it)', () => {
+    expect(extractCode('function add(a, b) {\n  return a + b;\n}\n\nExplanation: it adds { things }.', 'add')).toBe(
+      'function add(a, b) {\n  return a + b;\n}',
+    );
+    const src = 'function add(a, b) {\n  const s = "}{";\n  const r = /\\}{2}/;\n  return `${a + b}` * 1; // }\n}\nfunction helper() { return 1; }\nconsole.log(add(1, 2));\n### Instruction';
+    expect(extractCode(src, 'add')).toBe(src.slice(0, src.indexOf('\nconsole.log')));
+    expect(extractCode('const add = (a, b) => {\n  return a + b;\n};\nadd(1, 2) // prints 3\nfoo', 'add')).toBe('const add = (a, b) => {\n  return a + b;\n};');
+  });
+
+  it('offers the code without a prose preamble and the whole text as fallbacks', () => {
+    const out = "Here's the function:\nfunction add(a, b) { return a + b; }\nHope it helps!";
+    const c = extractCodeCandidates(out, 'add');
+    expect(c).toContain('function add(a, b) { return a + b; }');
+    expect(c[c.length - 1]).toBe(out);
+  });
+});
+
+describe('scoreCode / scoreOutput (code)', () => {
+  const ref = { kind: 'code' as const, entry: 'add', tests: ADD_TESTS };
+
+  it('scores a fenced generation with trailing junk as a pass', async () => {
+    const output = 'Sure!\n```js\nfunction add(a, b) {\n  return a + b;\n}\nconsole.log(add(2, 3));\n```\nThis prints 5.';
+    expect(await scoreCode(output, ref)).toBe(1);
+    expect(await scoreOutput("Here's the function:\nfunction add(a, b) { return a + b; }\n\n### Instruction:\nWrite more", ref)).toBe(1);
+  });
+
+  it('scores wrong or hostile generations as 0', async () => {
+    expect(await scoreOutput('function add(a, b) { return a - b; }', ref)).toBe(0);
+    expect(await scoreOutput('function add(a, b) { while (true) {} }', ref, FAST)).toBe(0);
+    expect(await scoreOutput('I do not know.', ref)).toBe(0);
+  });
+});
