@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { DataError, type Skipped } from '../data/records.js';
+import { DataError, parseRawRecords, typeName, type RawRecord, type Skipped } from '../data/records.js';
 import { dirichletSplit, formatHistogram, histogram, iidSplit, metaSplit, type Histogram } from '../data/splitters.js';
 import { UsageError } from './util.js';
 
@@ -11,12 +11,6 @@ export const SPLITTERS = ['iid', 'meta', 'dirichlet'] as const;
 export type SplitterName = (typeof SPLITTERS)[number];
 
 /** One raw input record: the JSON object as parsed, its 1-based line, and its text for output. */
-export interface RawRecord {
-  line: number;
-  value: Record<string, unknown>;
-  /** The JSONL line as read (trimmed), or the JSON-array element re-serialised on one line. */
-  text: string;
-}
 
 export interface DataSplitOptions {
   input: string;
@@ -68,83 +62,6 @@ export interface DataSplitResult {
 }
 
 const MISSING = '(missing)';
-
-/** 1-based line on which each top-level element of a (valid) JSON array starts (as records.ts). */
-function elementLines(text: string): number[] {
-  const lines: number[] = [];
-  let line = 1;
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let expectElement = false;
-  for (const ch of text) {
-    if (ch === '\n') line++;
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (ch === '\\') escaped = true;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (expectElement && ch.trim() !== '' && ch !== ']') {
-      lines.push(line);
-      expectElement = false;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === '[' || ch === '{') {
-      depth++;
-      if (depth === 1) expectElement = true;
-    } else if (ch === ']' || ch === '}') depth--;
-    else if (ch === ',' && depth === 1) expectElement = true;
-  }
-  return lines;
-}
-
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-
-/**
- * Raw JSON objects of a JSONL or JSON-array text. Lines that are not JSON, or not objects, are
- * skipped and reported; throws DataError if no record is valid.
- */
-export function parseRawRecords(text: string, file: string): { records: RawRecord[]; skipped: Skipped[] } {
-  const records: RawRecord[] = [];
-  const skipped: Skipped[] = [];
-  const add = (line: number, value: unknown, raw: string) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      skipped.push({ line, reason: `record must be a JSON object, got ${typeName(value)}` });
-    } else records.push({ line, value: value as Record<string, unknown>, text: raw });
-  };
-  const body = text.replace(/^\uFEFF/, '');
-  if (body.trimStart().startsWith('[')) {
-    let items: unknown;
-    try {
-      items = JSON.parse(body);
-    } catch (e) {
-      throw new DataError(`${file}: invalid JSON array file: ${(e as Error).message}`);
-    }
-    if (!Array.isArray(items)) throw new DataError(`${file}: expected a JSON array`);
-    const lines = elementLines(body);
-    items.forEach((item, i) => add(lines[i] ?? 1, item, JSON.stringify(item)));
-  } else {
-    body.split(/\r?\n/).forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '') return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        skipped.push({ line: i + 1, reason: 'invalid JSON' });
-        return;
-      }
-      add(i + 1, value, line);
-    });
-  }
-  if (records.length === 0) {
-    const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
-    const detail = skipped.length ? ` (${skipped.length} skipped; ${first.join('; ')})` : ' (file is empty)';
-    throw new DataError(`${file}: no valid records${detail}`);
-  }
-  return { records, skipped };
-}
 
 /**
  * The label of a record: the field `by` (or, if absent and `by` has dots, the nested path),

@@ -58,7 +58,7 @@ function optional(rec: Json, key: string): string | undefined {
   return v;
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
@@ -129,16 +129,24 @@ function elementLines(text: string): number[] {
   return lines;
 }
 
-/** Parse a JSONL or JSON-array text; `file` names it in errors. Throws DataError if nothing is valid. */
-export function parseExamples(text: string, file: string): ParseResult {
-  const examples: Example[] = [];
+/** A JSON object read from a data file, with the line it starts on and its text. */
+export interface RawRecord {
+  line: number;
+  value: Record<string, unknown>;
+  text: string;
+}
+
+/**
+ * The JSON objects of a JSONL or JSON-array text. Lines that are not JSON, or not objects, are
+ * skipped and reported by line; throws DataError (naming `file` and `what`) if none is valid.
+ */
+export function parseRawRecords(text: string, file: string, what = 'records'): { records: RawRecord[]; skipped: Skipped[] } {
+  const records: RawRecord[] = [];
   const skipped: Skipped[] = [];
-  const add = (line: number, parse: () => unknown) => {
-    try {
-      examples.push(toExample(parse()));
-    } catch (e) {
-      skipped.push({ line, reason: (e as Error).message });
-    }
+  const add = (line: number, value: unknown, raw: string) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      skipped.push({ line, reason: `record must be a JSON object, got ${typeName(value)}` });
+    } else records.push({ line, value: value as Record<string, unknown>, text: raw });
   };
   const body = text.replace(/^\uFEFF/, '');
   if (body.trimStart().startsWith('[')) {
@@ -150,24 +158,45 @@ export function parseExamples(text: string, file: string): ParseResult {
     }
     if (!Array.isArray(items)) throw new DataError(`${file}: expected a JSON array`);
     const lines = elementLines(body);
-    items.forEach((item, i) => add(lines[i] ?? 1, () => item));
+    items.forEach((item, i) => add(lines[i] ?? 1, item, JSON.stringify(item)));
   } else {
     body.split(/\r?\n/).forEach((raw, i) => {
-      if (raw.trim() === '') return;
-      add(i + 1, () => {
-        try {
-          return JSON.parse(raw);
-        } catch {
-          throw new Error('invalid JSON');
-        }
-      });
+      const line = raw.trim();
+      if (line === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        skipped.push({ line: i + 1, reason: 'invalid JSON' });
+        return;
+      }
+      add(i + 1, value, line);
     });
   }
-  if (examples.length === 0) {
-    const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
-    const detail = skipped.length ? ` (${skipped.length} skipped; ${first.join('; ')})` : ' (file is empty)';
-    throw new DataError(`${file}: no valid training records${detail}`);
+  if (records.length === 0) throw noValid(file, what, skipped);
+  return { records, skipped };
+}
+
+function noValid(file: string, what: string, skipped: Skipped[]): DataError {
+  const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
+  const detail = skipped.length ? ` (${skipped.length} skipped; ${first.join('; ')})` : ' (file is empty)';
+  return new DataError(`${file}: no valid ${what}${detail}`);
+}
+
+/** Parse a JSONL or JSON-array text; `file` names it in errors. Throws DataError if nothing is valid. */
+export function parseExamples(text: string, file: string): ParseResult {
+  const raw = parseRawRecords(text, file, 'training records');
+  const examples: Example[] = [];
+  const skipped = [...raw.skipped];
+  for (const r of raw.records) {
+    try {
+      examples.push(toExample(r.value));
+    } catch (e) {
+      skipped.push({ line: r.line, reason: (e as Error).message });
+    }
   }
+  skipped.sort((a, b) => a.line - b.line);
+  if (examples.length === 0) throw noValid(file, 'training records', skipped);
   return { file, examples, skipped };
 }
 

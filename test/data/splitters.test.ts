@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataSplit, parseRawRecords } from '../../src/cli/data-split.js';
+import { dataSplit } from '../../src/cli/data-split.js';
+import { parseRawRecords } from '../../src/data/records.js';
 import { DataError } from '../../src/data/records.js';
 import {
   compareLabels,
