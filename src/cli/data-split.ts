@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { DataError, parseRawRecords, typeName, type RawRecord, type Skipped } from '../data/records.js';
+import { DataError, parseRawRecords, typeName, type RawRecord } from '../data/records.js';
 import { dirichletSplit, formatHistogram, histogram, iidSplit, metaSplit, type Histogram } from '../data/splitters.js';
 import { UsageError } from './util.js';
 

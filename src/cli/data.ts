@@ -29,7 +29,7 @@ export function dataCommands(y: Argv): Argv {
       'list',
       'List the built-in tasks',
       (a) => a.option('json', { type: 'boolean', default: false }),
-      (a) => {
+      async (a) => {
         const rows = taskNames.map((n) => {
           const t = taskInfo(n);
           const d = loadTask(n, 0);
@@ -48,7 +48,8 @@ export function dataCommands(y: Argv): Argv {
           .positional('task', { type: 'string', demandOption: true, describe: `one of ${taskNames.join(', ')}` })
           .option('seed', { type: 'number', default: 0 })
           .option('samples', { type: 'number', default: 2, describe: 'samples to print' }),
-      (a) => {
+      // async: yargs only routes a handler's error to .fail (exit 2, no stack) when it rejects.
+      async (a) => {
         const t = taskInfo(a.task);
         const d = loadTask(a.task, a.seed);
         console.log(`${a.task}: ${t.description}\nlike ${t.like}; score ${t.score}; ${t.clients} ${t.splitter} clients`);

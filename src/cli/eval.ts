@@ -1,13 +1,14 @@
 // `fedhpo eval`: score a model (optionally with a LoRA adapter) on a built-in task split.
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { loadTask, TASKS } from '../data/tasks/index.js';
+import { isTaskName, loadTask, TASK_NAMES, TASKS } from '../data/tasks/index.js';
 import type { TaskSplit } from '../data/tasks/types.js';
 import { Engine } from '../engine/engine.js';
 import { evaluateRecords, type EvalReport } from '../eval/evaluate.js';
 import { loadModelTokenizer } from '../fl/finetune.js';
 import { LlamaModel } from '../model/model.js';
 import { LoraAdapter } from '../peft/lora.js';
+import { UsageError } from './util.js';
 
 export interface EvalCliOptions {
   model: string;
@@ -23,6 +24,10 @@ export interface EvalCliOptions {
 }
 
 export async function evalTask(o: EvalCliOptions): Promise<EvalReport> {
+  for (const k of ['batchSize', 'maxNewTokens', 'threads'] as const)
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new UsageError(`${k}: expected a positive integer, got ${o[k]}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new UsageError(`limit: expected a positive integer, got ${o.limit}`);
+  if (!isTaskName(o.task)) throw new UsageError(`--task: unknown task '${o.task}' (known: ${TASK_NAMES.join(', ')})`);
   const data = loadTask(o.task, o.seed);
   const engine = new Engine({ threads: o.threads });
   try {

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeExample, type Encoded } from '../data/batching.js';
+import { IGNORE_INDEX, encodeExample, type Encoded } from '../data/batching.js';
 import { loadTokenizer } from '../data/tokenizer-io.js';
-import { DataError, describeSkipped, loadExamples, toExample } from '../data/records.js';
+import { DataError, describeSkipped, loadExamples, toExample, type Example } from '../data/records.js';
 import { loadTask } from '../data/tasks/index.js';
 import type { TaskSplit } from '../data/tasks/types.js';
 import { ByteTokenizer, type Tokenizer } from '../data/tokenizer.js';
@@ -71,15 +71,27 @@ export async function loadModelTokenizer(dir: string, vocabSize: number): Promis
 /** Training data: a file (JSONL/JSON records) or a built-in task's split. */
 export type DataSource = { file: string } | { task: string; split: TaskSplit; seed?: number };
 
+const describeSource = (src: DataSource): string => ('task' in src ? `task ${src.task} (${src.split})` : src.file);
+
 async function loadEncoded(src: DataSource, tok: Tokenizer, seqLen: number, log: (l: string) => void): Promise<{ encoded: Encoded[]; skipped: number }> {
+  let examples: Example[];
+  let skipped = 0;
   if ('task' in src) {
-    const records = loadTask(src.task, src.seed ?? 0)[src.split];
-    return { encoded: records.map((r) => encodeExample(tok, toExample(r), seqLen)), skipped: 0 };
+    examples = loadTask(src.task, src.seed ?? 0)[src.split].map(toExample);
+  } else {
+    const parsed = await loadExamples(src.file);
+    for (const line of describeSkipped(parsed).slice(0, 10)) log(`skipped ${line}`);
+    if (parsed.skipped.length > 10) log(`... and ${parsed.skipped.length - 10} more skipped records in ${src.file}`);
+    examples = parsed.examples;
+    skipped = parsed.skipped.length;
   }
-  const parsed = await loadExamples(src.file);
-  for (const line of describeSkipped(parsed).slice(0, 10)) log(`skipped ${line}`);
-  if (parsed.skipped.length > 10) log(`... and ${parsed.skipped.length - 10} more skipped records in ${src.file}`);
-  return { encoded: parsed.examples.map((ex) => encodeExample(tok, ex, seqLen)), skipped: parsed.skipped.length };
+  const encoded = examples.map((ex) => encodeExample(tok, ex, seqLen));
+  // A prompt as long as seqLen leaves no answer token to learn from.
+  const empty = encoded.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
+  if (empty === encoded.length)
+    throw new DataError(`${describeSource(src)}: no example has an answer token within --seq-len ${seqLen} (prompts are longer); raise --seq-len`);
+  if (empty) log(`${describeSource(src)}: ${empty} of ${encoded.length} examples have no answer token within --seq-len ${seqLen}`);
+  return { encoded, skipped };
 }
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {

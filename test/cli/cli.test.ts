@@ -171,7 +171,7 @@ describe('fedhpo train', () => {
       fedhpo(
         'train', '--model', model, '--data', dataFile, '--out', out,
         '--steps', '30', '--json', '--lora-targets', 'q_proj,v_proj,o_proj,gate_proj,up_proj,down_proj',
-        '--lr', '5e-3', '--seq-len', '48', '--batch-size', '8',
+        '--lr', '5e-3', '--seq-len', '48', '--batch-size', '8', '--lora-r', '8', '--lora-alpha', '16',
       ),
       fedhpo('model', 'nll', '--model', model, '--tokens', tokFile, '--json'),
     ]);
