@@ -55,10 +55,13 @@ export interface CodeItem {
 }
 
 /** Function names: tasks and the pretraining corpus draw stems + suffixes from disjoint suffix pools. */
-export type NameStyle = 'task' | 'corpus';
+export type NameStyle = 'task' | 'corpus' | 'instruction';
 const SUFFIXES: Record<NameStyle, readonly string[]> = {
   task: ['', 'It', 'Value', 'Result'],
   corpus: ['Fn', 'Of', 'Helper', 'Calc', 'Impl'],
+  // Instruction pairs in the corpus mix every suffix (and more), so the only rule that fits them
+  // is to copy the name from the instruction.
+  instruction: ['', 'It', 'Value', 'Result', 'Fn', 'Of', 'Helper', 'Calc', 'Impl', 'Now', 'Out', 'Op', 'Func', 'Val', 'Thing'],
 };
 
 const NUM_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
@@ -880,7 +883,7 @@ export function codeSnippet(rng: Rng): CodeItem {
 
 /** A corpus snippet of the extra kinds only: never one of the task's families. */
 export function extraCodeSnippet(rng: Rng): CodeItem {
-  return render(rng, pick(rng, EXTRA_CODE_KINDS), 'corpus');
+  return render(rng, pick(rng, EXTRA_CODE_KINDS), 'instruction');
 }
 
 export function generateCode(seed: number): TaskData {
