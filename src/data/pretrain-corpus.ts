@@ -3,16 +3,16 @@
 //   (a) arithmetic facts and tiny past-tense stories in prose ("Sam had 4 cups. He got 3 more, so he
 //       had 7 cups."), sometimes ending in "the answer is N";
 //   (b) JavaScript snippets preceded by a comment saying what they do, of the same kinds as the code
-//       task (with a disjoint pool of function names) plus a few extra kinds; no Alpaca template;
+//       task (never a name the task uses) plus a few extra kinds; no Alpaca template;
 //   (c) encyclopedia-style prose about the same generated world as the instruct task (same seed, same
 //       world), cycling through every person, town, animal and list so all facts are covered;
-//   (d) ~10% Alpaca-template instruction/response pairs of OTHER simple kinds, so the base model
-//       knows the template but not the tasks.
+//   (d) ~10% Alpaca-template instruction/response pairs of OTHER simple kinds (code ones only of
+//       kinds outside the task's families), so the base model knows the template but not the tasks.
 // Shares are by characters; generation stops once about `approxChars` characters are produced.
 import { Rng } from '../engine/rng.js';
 import { formatInstruction } from './records.js';
 import { ARITH_OBJECTS, ARITH_PEOPLE } from './tasks/arith.js';
-import { codeSnippet, extraCodeSnippet } from './tasks/code.js';
+import { codeSnippet, codeTaskEntries, extraCodeSnippet } from './tasks/code.js';
 import { andList, between, cap, pick, sample } from './tasks/common.js';
 import { type World, describeAnimal, describePerson, describeTown, generateWorld, residents } from './tasks/kb.js';
 
@@ -99,10 +99,10 @@ function arithDoc(rng: Rng): string {
 
 // ---- (b) JavaScript snippets
 
-function codeDoc(rng: Rng): string {
+function codeDoc(rng: Rng, avoid: ReadonlySet<string>): string {
   const parts: string[] = [];
   for (let i = between(rng, 2, 4); i > 0; i--) {
-    const s = codeSnippet(rng);
+    const s = codeSnippet(rng, avoid);
     parts.push(`// ${s.what}\n${s.code}`);
   }
   return parts.join('\n\n');
@@ -233,7 +233,7 @@ export function pretrainCorpus(seed: number, approxChars: number, opts: CorpusOp
   const world = generateWorld(opts.worldSeed ?? seed);
   const gens: Record<CorpusPart, () => string> = {
     arith: ((r) => () => arithDoc(r))(rng.fork('arith')),
-    code: ((r) => () => codeDoc(r))(rng.fork('code')),
+    code: ((r, avoid) => () => codeDoc(r, avoid))(rng.fork('code'), codeTaskEntries(opts.worldSeed ?? seed)),
     kb: ((r, s) => () => kbDoc(r, s))(rng.fork('kb'), new KbStream(rng.fork('kb-order'), kbItems(world))),
     instruct: ((r) => () => instructDoc(r))(rng.fork('instruct')),
   };

@@ -876,9 +876,22 @@ export function codeRecord(rng: Rng, family: CodeFamily): TaskRecord {
 }
 
 /** A pretraining snippet: any task kind or extra kind, corpus-style name; `// what` then the code. */
-export function codeSnippet(rng: Rng): CodeItem {
+/**
+ * A corpus snippet of any kind, named with mixed suffixes so a name's ending cannot be guessed from
+ * its stem; names in `avoid` (the task's own entries) are redrawn, so no task answer is in the corpus.
+ */
+export function codeSnippet(rng: Rng, avoid: ReadonlySet<string> = new Set()): CodeItem {
   const all = [...CODE_KINDS, ...EXTRA_CODE_KINDS];
-  return render(rng, pick(rng, all), 'corpus');
+  for (;;) {
+    const item = render(rng, pick(rng, all), 'instruction');
+    if (!avoid.has(item.entry)) return item;
+  }
+}
+
+/** Entry names of every record of the code task for a seed. */
+export function codeTaskEntries(seed: number): Set<string> {
+  const d = generateCode(seed);
+  return new Set([...d.train, ...d.validation, ...d.test].map((r) => (r.reference.kind === 'code' ? r.reference.entry : '')));
 }
 
 /** A corpus snippet of the extra kinds only: never one of the task's families. */
