@@ -6,7 +6,7 @@
 //       task (never a name the task uses) plus a few extra kinds; no Alpaca template;
 //   (c) encyclopedia-style prose about the same generated world as the instruct task (same seed, same
 //       world), cycling through every person, town, animal and list so all facts are covered;
-//   (d) ~10% Alpaca-template instruction/response pairs of OTHER simple kinds (code ones only of
+//   (d) ~20% Alpaca-template instruction/response pairs of OTHER simple kinds (code ones only of
 //       kinds outside the task's families), so the base model knows the template but not the tasks.
 // Shares are by characters; generation stops once about `approxChars` characters are produced.
 import { Rng } from '../engine/rng.js';
@@ -19,7 +19,7 @@ import { type World, describeAnimal, describePerson, describeTown, generateWorld
 export type CorpusPart = 'arith' | 'code' | 'kb' | 'instruct';
 
 /** Character shares of the four parts. */
-export const CORPUS_SHARES: Record<CorpusPart, number> = { arith: 0.25, code: 0.3, kb: 0.35, instruct: 0.1 };
+export const CORPUS_SHARES: Record<CorpusPart, number> = { arith: 0.25, code: 0.25, kb: 0.3, instruct: 0.2 };
 
 export interface CorpusOptions {
   /** Seed of the knowledge-base world (default: the corpus seed); must match the instruct task's seed. */
@@ -172,7 +172,7 @@ const TIMES = ['once', 'twice', 'three times', 'four times'];
 function instructDoc(rng: Rng): string {
   const w = pick(rng, SIMPLE_WORDS);
   const n = between(rng, 0, 99);
-  const kind = rng.int(11);
+  const kind = rng.int(18); // 0-8: simple word/number pairs; 9-17 (half): code of the extra kinds
   let instruction: string;
   let input: string | undefined;
   let output: string;
