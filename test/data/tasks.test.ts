@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
-import { pretrainCorpus } from '../../src/data/pretrain-corpus.js';
+import { CORPUS_SHARES, pretrainCorpus } from '../../src/data/pretrain-corpus.js';
 import { formatInstruction, parseExamples, toExample } from '../../src/data/records.js';
 import { ARITH_SIZES } from '../../src/data/tasks/arith.js';
 import { CODE_FAMILIES, CODE_KINDS, EXTRA_CODE_KINDS, codeSnippet } from '../../src/data/tasks/code.js';
@@ -279,9 +279,9 @@ describe('pretraining corpus', () => {
     const alpaca = docs.filter((d) => d.includes('### Instruction:'));
     const code = docs.filter((d) => d.startsWith('// '));
     const share = (xs: string[]) => xs.reduce((s, d) => s + d.length, 0) / text.length;
-    expect(share(alpaca)).toBeGreaterThan(0.07);
-    expect(share(alpaca)).toBeLessThan(0.13);
-    expect(share(code)).toBeGreaterThan(0.25);
+    expect(share(alpaca)).toBeGreaterThan(CORPUS_SHARES.instruct - 0.03);
+    expect(share(alpaca)).toBeLessThan(CORPUS_SHARES.instruct + 0.03);
+    expect(share(code)).toBeGreaterThan(CORPUS_SHARES.code - 0.05);
     expect(text).toMatch(/\d+ plus \d+ is \d+\./);
     expect(text).toMatch(/[Tt]he answer is \d+\./);
     expect(text).toMatch(/\/\/ returns \w+ multiplied by \d+\nfunction \w+\(\w+\) \{\n {2}return \w+ \* \d+;\n\}/);
