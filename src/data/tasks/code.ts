@@ -894,9 +894,21 @@ export function codeTaskEntries(seed: number): Set<string> {
   return new Set([...d.train, ...d.validation, ...d.test].map((r) => (r.reference.kind === 'code' ? r.reference.entry : '')));
 }
 
-/** A corpus snippet of the extra kinds only: never one of the task's families. */
+const NAME_WORDS = [
+  'alpha', 'blue', 'calc', 'delta', 'echo', 'find', 'green', 'hold', 'item', 'join', 'keep', 'lamp', 'make', 'note',
+  'open', 'pick', 'quick', 'read', 'send', 'take', 'use', 'view', 'wrap', 'zone', 'bird', 'cake', 'dust', 'fern',
+  'gold', 'hill', 'iron', 'jade', 'kite', 'leaf', 'moon', 'nest', 'oak', 'pine', 'rain', 'salt', 'tide', 'wave',
+];
+
+/**
+ * A corpus instruction pair's function, of the extra kinds only (never one of the task's families),
+ * under a random name: the only way to get the name right is to copy it from the instruction.
+ */
 export function extraCodeSnippet(rng: Rng): CodeItem {
-  return render(rng, pick(rng, EXTRA_CODE_KINDS), 'instruction');
+  const item = render(rng, pick(rng, EXTRA_CODE_KINDS), 'instruction');
+  const words = Array.from({ length: between(rng, 1, 3) }, () => pick(rng, NAME_WORDS));
+  const entry = words.map((w, i) => (i ? cap(w) : w)).join('') + pick(rng, SUFFIXES.instruction);
+  return { ...item, entry, code: item.code.replace(`function ${item.entry}(`, `function ${entry}(`) };
 }
 
 export function generateCode(seed: number): TaskData {
