@@ -1,45 +1,13 @@
 // End-to-end tests of the `fedhpo` command line, run from source (node --import tsx), so no build
 // is needed. Each spawn costs about a second (mostly loading onnxruntime), so fixtures are made once
 // in beforeAll and independent error cases run concurrently.
-import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectUserError, fedhpo, type Run } from './run-cli.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the CLI from source; never rejects (the exit code is part of the result). */
-function fedhpo(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, maxBuffer: 16 << 20, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** A usage/data error: exit 2, the expected text on stderr, no stack trace. */
-function expectUserError(r: Run, ...needles: string[]) {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(/^fedhpo: /m);
-  for (const n of needles) expect(r.stderr).toContain(n);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-  expect(r.stdout).toBe('');
-}
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 

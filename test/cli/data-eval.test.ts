@@ -2,13 +2,12 @@
 // (node --import tsx). Two tiny models are made once: one by `model init` (byte tokenizer, vocab 320)
 // and one written here with a BPE tokenizer trained on the arith task, so arith prompts fit in a
 // 64-token window and `train --seq-len 64` has answer tokens to learn.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectUserError, fedhpo, type Run } from './run-cli.js';
 import { trainBpe } from '../../src/data/bpe.js';
 import { formatInstruction, parseExamples } from '../../src/data/records.js';
 import { loadTask } from '../../src/data/tasks/index.js';
@@ -16,42 +15,11 @@ import { saveTokenizer } from '../../src/data/tokenizer-io.js';
 import { parseLlamaConfig } from '../../src/model/config.js';
 import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the CLI from source; never rejects (the exit code is part of the result). */
-function fedhpo(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, maxBuffer: 16 << 20, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 function expectOk(r: Run): void {
   expect(r.code, r.stderr).toBe(0);
 }
 
-/** A usage error: exit 2, the expected text on stderr, no stack trace, nothing on stdout. */
-function expectUserError(r: Run, ...needles: string[]): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(/^fedhpo: /m);
-  for (const n of needles) expect(r.stderr).toContain(n);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-  expect(r.stdout).toBe('');
-}
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
