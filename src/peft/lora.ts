@@ -95,7 +95,14 @@ export class LoraAdapter {
     for (const { layer, proj } of this.sites()) {
       const inp = projectionShape(this.model, proj)[1];
       const mask = new Float32Array(batch * seq * inp);
-      for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < p ? 0 : keep;
+      // Two 16-bit draws per 32-bit word (p resolved to 1/65536): masks are the hot part of a
+      // dropout step, tens of millions of values.
+      const threshold = Math.round(p * 65536);
+      for (let i = 0; i < mask.length; i += 2) {
+        const u = rng.nextU32();
+        mask[i] = (u & 0xffff) < threshold ? 0 : keep;
+        if (i + 1 < mask.length) mask[i + 1] = u >>> 16 < threshold ? 0 : keep;
+      }
       feeds[dropoutMaskName(layer, proj)] = { dtype: 'float32', dims: [batch, seq, inp], data: mask };
     }
     return feeds;
