@@ -2,30 +2,27 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { TokenizerFormatError } from '../data/bpe.js';
+import { DataError } from '../data/records.js';
+import { ConfigFileError } from '../fl/pretrain-config.js';
+import { ConfigError } from '../model/config.js';
+import { CheckpointError } from '../model/safetensors.js';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
-import { pretrainCommand } from './pretrain.js';
-import { ConfigFileError } from '../fl/pretrain-config.js';
 import { modelCommands } from './model.js';
+import { pretrainCommand } from './pretrain.js';
 import { trainCommand } from './train.js';
 import { UsageError } from './util.js';
-import { ConfigError } from '../model/config.js';
-import { CheckpointError } from '../model/safetensors.js';
-import { DataError } from '../data/records.js';
-import { TokenizerFormatError } from '../data/bpe.js';
 
 const KNOWN = [UsageError, ConfigError, CheckpointError, DataError, ConfigFileError, TokenizerFormatError];
 
-let cli = yargs(hideBin(process.argv))
+const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
-  .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y));
-cli = cli.command('data', 'Data: built-in tasks (list, inspect) and federated splits', (y) => dataCommands(y));
-cli = trainCommand(cli);
-cli = evalCommand(cli);
-cli = pretrainCommand(cli);
-cli = demoCommand(cli);
+  .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
+  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y));
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()
