@@ -8,7 +8,7 @@ import type { ExportedModel } from '../engine/onnx.js';
 import type { CostMeter } from '../eval/costs.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
-import { IGNORE_INDEX } from '../data/batching.js';
+import { makeBatches } from '../data/batching.js';
 import { expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, type LlamaConfig } from './config.js';
 import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
@@ -257,19 +257,9 @@ export class LlamaModel {
 
 /** Pack token sequences into one LM batch: inputs seq[0..n-1], labels seq[1..n], right-padded. */
 export function lmBatch(sequences: number[][], padId = 0): Batch {
-  const b = sequences.length;
-  const seq = Math.max(1, ...sequences.map((s) => s.length - 1));
-  const inputIds = new BigInt64Array(b * seq).fill(BigInt(padId));
-  const labels = new BigInt64Array(b * seq).fill(BigInt(IGNORE_INDEX));
-  let targetTokens = 0;
-  sequences.forEach((s, r) => {
-    for (let j = 0; j + 1 < s.length; j++) {
-      inputIds[r * seq + j] = BigInt(s[j]!);
-      labels[r * seq + j] = BigInt(s[j + 1]!);
-      targetTokens++;
-    }
-  });
-  return { inputIds, labels, batch: b, seq, targetTokens };
+  const encoded = sequences.map((ids) => ({ ids, labels: ids.slice(1) }));
+  const seqLen = Math.max(1, ...sequences.map((s) => s.length - 1));
+  return makeBatches(encoded, { batchSize: Math.max(1, sequences.length), seqLen, shuffle: false, padId })[0]!;
 }
 
 /** Greedy when temperature is 0; otherwise temperature softmax with nucleus (top-p) truncation. */
