@@ -23,6 +23,7 @@ export interface EvalOptions {
 export interface SampleResult {
   index: number;
   category: string;
+  /** The answer scored: the stub given to the model (if any) followed by its generation. */
   output: string;
   score: number;
 }
@@ -44,6 +45,11 @@ export function promptOf(r: TaskRecord): string {
   return formatInstruction(r.instruction, r.input);
 }
 
+/** The start of the answer the model is given (a code exercise's signature line), else ''. */
+export function answerStubOf(r: TaskRecord): string {
+  return r.reference.kind === 'code' ? (r.reference.stub ?? '') : '';
+}
+
 export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records: TaskRecord[], o: EvalOptions = {}): Promise<EvalReport> {
   const items = records.slice(0, o.limit ?? records.length);
   if (!items.length) throw new Error('evaluate: no records');
@@ -62,8 +68,9 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
       lossTokens += r.tokens;
     }
 
-    // Generate in length-sorted batches so left padding stays small.
-    const prompts = items.map((r, index) => ({ index, ids: [tok.bosId, ...tok.encode(promptOf(r))] }));
+    // Generate in length-sorted batches so left padding stays small. A stub is encoded apart from
+    // the prompt, as the answer is in training, so its tokens are those the model was trained on.
+    const prompts = items.map((r, index) => ({ index, ids: [tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(answerStubOf(r))] }));
     prompts.sort((a, b) => a.ids.length - b.ids.length);
     const outputs = new Array<string>(items.length);
     let generated = 0;
@@ -75,7 +82,8 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
         { maxNewTokens: o.maxNewTokens ?? 96, eosId: tok.eosId, padId: tok.padId, ...(o.adapter ? { adapter: o.adapter } : {}) },
       );
       outs.forEach((ids, k) => {
-        outputs[chunk[k]!.index] = tok.decode(ids);
+        const index = chunk[k]!.index;
+        outputs[index] = answerStubOf(items[index]!) + tok.decode(ids);
         generated += ids.length;
       });
       o.onProgress?.(Math.min(i + batchSize, prompts.length), prompts.length);

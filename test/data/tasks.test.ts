@@ -3,7 +3,8 @@ import { Rng } from '../../src/engine/rng.js';
 import { CORPUS_SHARES, pretrainCorpus } from '../../src/data/pretrain-corpus.js';
 import { formatInstruction, parseExamples, toExample } from '../../src/data/records.js';
 import { ARITH_SIZES } from '../../src/data/tasks/arith.js';
-import { CODE_FAMILIES, CODE_KINDS, EXTRA_CODE_KINDS, codeSnippet } from '../../src/data/tasks/code.js';
+import { CODE_FAMILIES, CODE_KINDS, CORPUS_CODE_KINDS, EXTRA_CODE_KINDS, codeSnippet } from '../../src/data/tasks/code.js';
+import { loadTokenizer } from '../../src/data/tokenizer-io.js';
 import { recordKey } from '../../src/data/tasks/common.js';
 import { INSTRUCT_CATEGORIES } from '../../src/data/tasks/instruct.js';
 import { generateWorld } from '../../src/data/tasks/kb.js';
@@ -143,12 +144,34 @@ describe('code', () => {
     }
   });
 
-  it('every kind (task and corpus-only) renders code that passes its tests', () => {
+  it('gives the signature line as the stub, which tokenizes as a prefix of the answer', async () => {
+    const tok = await loadTokenizer('models/fedhpo-base');
+    for (const r of all(data)) {
+      const ref = r.reference as { entry: string; stub?: string };
+      expect(ref.stub).toMatch(new RegExp(`^function ${ref.entry}\\([\\w, ]*\\) \\{$`));
+      expect(r.output.startsWith(ref.stub!)).toBe(true);
+      const stubIds = tok.encode(ref.stub!);
+      expect(tok.encode(r.output).slice(0, stubIds.length)).toEqual(stubIds);
+    }
+  });
+
+  it('corpus snippets render code that passes its tests, of a third of the task kinds only', () => {
     const rng = new Rng(3);
-    for (let i = 0; i < 400; i++) {
+    const seen = new Set<string>();
+    for (let i = 0; i < 600; i++) {
       const s = codeSnippet(rng);
       runCode(s.code, s.entry, s.tests);
+      seen.add(s.kind);
     }
+    const corpusKinds = new Set(CORPUS_CODE_KINDS.map((k) => k.id));
+    expect(seen).toEqual(corpusKinds);
+    for (const f of CODE_FAMILIES) {
+      const kinds = CODE_KINDS.filter((k) => k.family === f);
+      const shown = kinds.filter((k) => corpusKinds.has(k.id)).length;
+      expect(shown).toBeGreaterThanOrEqual(1);
+      expect(shown).toBeLessThanOrEqual(Math.ceil(kinds.length / 3));
+    }
+    for (const k of EXTRA_CODE_KINDS) expect(corpusKinds.has(k.id)).toBe(true);
     expect(CODE_KINDS.length + EXTRA_CODE_KINDS.length).toBeGreaterThan(50);
   });
 
@@ -283,6 +306,9 @@ describe('pretraining corpus', () => {
     expect(share(alpaca)).toBeLessThan(CORPUS_SHARES.instruct + 0.03);
     expect(share(code)).toBeGreaterThan(CORPUS_SHARES.code - 0.05);
     expect(text).toMatch(/\d+ plus \d+ is \d+\./);
+    // Facts reach the arith task's range: running values up to 40, groups of up to 20.
+    expect(text).toMatch(/\b3\d \+ 1[0-2] = 4\d\./);
+    expect(text).toMatch(/\b[2-6] times 1[3-9] is \d+\./);
     expect(text).toMatch(/[Tt]he answer is \d+\./);
     expect(text).toMatch(/\/\/ returns \w+ multiplied by \d+\nfunction \w+\(\w+\) \{\n {2}return \w+ \* \d+;\n\}/);
   });

@@ -141,6 +141,28 @@ describe('evaluateRecords', () => {
     expect(bad.byCategory).toEqual({ x: { samples: 5, score: 0 } });
   });
 
+  it('code records: the model continues the signature stub, and stub + continuation is scored', async () => {
+    const code = loadTask('code').test.slice(0, 3);
+    const stubOf = (r: TaskRecord): string => (r.reference.kind === 'code' ? r.reference.stub! : '');
+    const expected = await Promise.all(
+      code.map(async (r) => {
+        const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stubOf(r))]], { maxNewTokens: MAX_NEW, eosId: tok.eosId, padId: tok.padId });
+        return stubOf(r) + tok.decode(ids!);
+      }),
+    );
+    const rep = await evaluateRecords(model, tok, code, { batchSize: 2, maxNewTokens: MAX_NEW });
+    expect(rep.results.map((s) => s.output)).toEqual(expected);
+    for (const [i, r] of code.entries()) expect(rep.results[i]!.output.startsWith(`function ${(r.reference as { entry: string }).entry}(`)).toBe(true);
+
+    // A stub that already is a whole, correct function passes whatever the random model appends;
+    // without the stub the same record fails.
+    const tests = [{ args: [1], expected: 2 }, { args: [5], expected: 6 }];
+    const whole: TaskRecord = { ...code[0]!, reference: { kind: 'code', entry: 'inc', tests, stub: 'function inc(x) { return x + 1; }\n' } };
+    const bare: TaskRecord = { ...whole, reference: { kind: 'code', entry: 'inc', tests } };
+    const scored = await evaluateRecords(model, tok, [whole, bare], { maxNewTokens: MAX_NEW });
+    expect(scored.results.map((s) => s.score)).toEqual([1, 0]);
+  });
+
   it('scores number records on the number in the greedy output', async (ctx) => {
     const candidates = [...arith.slice(0, 12), ...instruct.slice(0, 12)];
     const outs = await Promise.all(candidates.map(greedy));

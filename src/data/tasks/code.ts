@@ -3,8 +3,8 @@
 // size). Each instance varies the function name, parameter names, constants and wording; the
 // reference carries 3-5 hidden test cases computed by an independent TypeScript implementation.
 //
-// The same kinds (with a disjoint pool of function names, plus a few extra kinds) render the
-// commented snippets of the pretraining corpus: see codeSnippet().
+// A third of the same kinds (with a disjoint pool of function names, plus a few extra kinds) render
+// the commented snippets of the pretraining corpus: see CORPUS_CODE_KINDS.
 import { Rng } from '../../engine/rng.js';
 import { between, buildMetaTask, cap, pick } from './common.js';
 import type { TaskData, TaskInfo, TaskRecord } from './types.js';
@@ -871,19 +871,29 @@ export function codeRecord(rng: Rng, family: CodeFamily): TaskRecord {
     instruction: `${pick(rng, LEADS)} \`${item.entry}(${item.params.join(', ')})\` that ${item.what}.`,
     output: item.code,
     category: family,
-    reference: { kind: 'code', entry: item.entry, tests: item.tests },
+    // The signature line (it ends in " {", so it tokenizes as a prefix of the answer).
+    reference: { kind: 'code', entry: item.entry, tests: item.tests, stub: item.code.slice(0, item.code.indexOf('{') + 1) },
   };
 }
 
-/** A pretraining snippet: any task kind or extra kind, corpus-style name; `// what` then the code. */
 /**
- * A corpus snippet of any kind, named with mixed suffixes so a name's ending cannot be guessed from
- * its stem; names in `avoid` (the task's own entries) are redrawn, so no task answer is in the corpus.
+ * The kinds the pretraining corpus shows: one in three of each family's kinds (its 1st, 4th, ...)
+ * and the extra kinds. The other task kinds are met first in fine-tuning — the distribution shift
+ * that leaves the base model a low pass@1 and LoRA room to help.
+ */
+export const CORPUS_CODE_KINDS: readonly Kind[] = [
+  ...CODE_FAMILIES.flatMap((f) => KINDS_BY_FAMILY.get(f)!.filter((_, i) => i % 3 === 0)),
+  ...EXTRA_CODE_KINDS,
+];
+
+/**
+ * A corpus snippet of a corpus kind, named with mixed suffixes so a name's ending cannot be guessed
+ * from its stem; names in `avoid` (the task's own entries) are redrawn, so no task answer is in the
+ * corpus.
  */
 export function codeSnippet(rng: Rng, avoid: ReadonlySet<string> = new Set()): CodeItem {
-  const all = [...CODE_KINDS, ...EXTRA_CODE_KINDS];
   for (;;) {
-    const item = render(rng, pick(rng, all), 'instruction');
+    const item = render(rng, pick(rng, CORPUS_CODE_KINDS), 'instruction');
     if (!avoid.has(item.entry)) return item;
   }
 }

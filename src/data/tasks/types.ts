@@ -5,8 +5,12 @@
 export type Reference =
   /** GSM8K rule: the number after "the answer is", else the last number, equals value. */
   | { kind: 'number'; value: number }
-  /** pass@1: the generated JS function `entry` passes every test, run in a sandbox. */
-  | { kind: 'code'; entry: string; tests: { args: unknown[]; expected: unknown }[] }
+  /**
+   * pass@1: the generated JS function `entry` passes every test, run in a sandbox. `stub` is the
+   * start of the answer the model is given, as HumanEval's prompt gives the signature: generation
+   * continues it and the program scored is stub + generation.
+   */
+  | { kind: 'code'; entry: string; tests: { args: unknown[]; expected: unknown }[]; stub?: string }
   /** HELM-like: exact match (normalised) or token F1 against any of the answers. */
   | { kind: 'text'; answers: string[]; metric: 'exact' | 'f1' };
 
