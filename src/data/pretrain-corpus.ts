@@ -2,8 +2,8 @@
 // themselves (a distribution shift like a real base model's pretraining data):
 //   (a) arithmetic facts and tiny past-tense stories in prose ("Sam had 4 cups. He got 3 more, so he
 //       had 7 cups."), sometimes ending in "the answer is N";
-//   (b) JavaScript snippets preceded by a comment saying what they do, of the same kinds as the code
-//       task (never a name the task uses) plus a few extra kinds; no Alpaca template;
+//   (b) JavaScript snippets preceded by a comment saying what they do, of a third of the code task's
+//       kinds (never a name the task uses) plus a few extra kinds; no Alpaca template;
 //   (c) encyclopedia-style prose about the same generated world as the instruct task (same seed, same
 //       world), cycling through every person, town, animal and list so all facts are covered;
 //   (d) ~20% Alpaca-template instruction/response pairs of OTHER simple kinds (code ones only of
@@ -29,26 +29,31 @@ export interface CorpusOptions {
 
 // ---- (a) arithmetic prose
 
+/**
+ * One arithmetic fact. The operands cover the arith task's steps (a running value up to 40 changed by
+ * up to 12, up to 6 groups of up to 20, shares of up to 40), so the base model knows the facts a
+ * solution needs; fine-tuning teaches the step-by-step answer format.
+ */
 function arithFact(rng: Rng): string {
   const kind = rng.int(5);
   if (kind === 0) {
-    const x = between(rng, 0, 20);
-    const y = between(rng, 0, 20);
+    let [x, y] = [between(rng, 0, 40), between(rng, 0, 12)];
+    if (rng.next() < 0.5) [x, y] = [y, x];
     return pick(rng, [`${x} plus ${y} is ${x + y}.`, `${x} and ${y} make ${x + y}.`, `${x} + ${y} = ${x + y}.`]);
   }
   if (kind === 1) {
-    const x = between(rng, 0, 40);
-    const y = between(rng, 0, x);
+    const x = between(rng, 0, 52);
+    const y = between(rng, 0, Math.min(x, rng.next() < 0.8 ? 12 : x));
     return pick(rng, [`${x} minus ${y} is ${x - y}.`, `${x} take away ${y} leaves ${x - y}.`, `${x} - ${y} = ${x - y}.`]);
   }
   if (kind === 2) {
-    const x = between(rng, 1, 10);
-    const y = between(rng, 1, 10);
+    let [x, y] = [between(rng, 1, 10), between(rng, 1, 20)];
+    if (rng.next() < 0.5) [x, y] = [y, x];
     return pick(rng, [`${x} times ${y} is ${x * y}.`, `${x} groups of ${y} make ${x * y}.`, `${x} * ${y} = ${x * y}.`]);
   }
   if (kind === 3) {
     const y = between(rng, 1, 10);
-    const q = between(rng, 0, 10);
+    const q = between(rng, 0, 20);
     return pick(rng, [`${y * q} divided by ${y} is ${q}.`, `${y * q} shared by ${y} is ${q} each.`, `${y * q} / ${y} = ${q}.`]);
   }
   const x = between(rng, 0, 40);

@@ -90,6 +90,24 @@ describe('pretrain recipe schema', () => {
     expect(min.model.tie_word_embeddings).toBe(true);
   });
 
+  it('the shipped base model is the output of the shipped recipe', async () => {
+    const dir = 'models/fedhpo-base';
+    const recipe = await loadPretrainConfig('configs/pretrain-base.yaml');
+    expect(recipe.out).toBe(dir);
+    expect(await readFile(join(dir, 'recipe.yaml'), 'utf8')).toBe(await readFile('configs/pretrain-base.yaml', 'utf8'));
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ ...recipe.model, vocab_size: recipe.tokenizer.vocab_size });
+    const log = JSON.parse(await readFile(join(dir, 'pretrain_log.json'), 'utf8'));
+    expect(log.summary).toMatchObject({ steps: recipe.train.steps, status: 'completed' });
+    const capacity = recipe.train.steps * recipe.train.batch_size * recipe.train.seq_len;
+    expect(log.summary.trainTokens).toBeLessThanOrEqual(capacity);
+    expect(log.summary.trainTokens).toBeGreaterThan(0.99 * capacity);
+    const tok = await loadModelTokenizer(dir, cfg.vocab_size);
+    expect(tok.vocabSize).toBe(recipe.tokenizer.vocab_size);
+    const header = parseSafetensorsHeader(new Uint8Array(await readFile(join(dir, 'model.safetensors'))));
+    expect(new Set([...header.entries.values()].map((e) => e.dtype))).toEqual(new Set([recipe.save_dtype]));
+  });
+
   it('rejects unknown keys, naming the dotted key and the file', () => {
     const m1 = bad((c) => (c.model.hiden_size = 32));
     expect(m1).toMatch(/^recipes\/tiny\.yaml: /);
