@@ -1,63 +1,62 @@
-// `fedhpo demo`: the embedded quick start — make a small model and a corpus, LoRA fine-tune, report.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+// `fedhpo demo`: the embedded quick start. The shipped base model and one built-in task: score the
+// base model on test samples, LoRA fine-tune it on the task's pooled training data, score again.
+// No server, no download.
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { grammarSentences } from '../data/synthetic.js';
+import { TASK_NAMES, TASKS, type TaskName } from '../data/tasks/index.js';
 import { finetune } from '../fl/finetune.js';
-import { parseLlamaConfig, llamaConfigToJson } from '../model/config.js';
-import { modelInit } from './model.js';
+import { LORA_RECIPE } from '../fl/recipes.js';
+import { evalTask } from './eval.js';
 import { printSummary, progressFor } from './train.js';
 
-export const DEMO_MODEL = {
-  vocab_size: 320, // byte-level tokenizer: 3 specials + 256 bytes, rounded up
-  hidden_size: 128,
-  intermediate_size: 344,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 256,
-};
+/** models/fedhpo-base of this package (src/cli and dist/cli are both two levels down). */
+export const SHIPPED_BASE_MODEL = fileURLToPath(new URL('../../models/fedhpo-base', import.meta.url));
 
 export function demoCommand(y: Argv): Argv {
   return y.command(
     'demo',
-    'Quick start, no server or download: init a small model, LoRA fine-tune it on a generated corpus',
+    'Quick start, no server or download: score the shipped base model on a built-in task, LoRA fine-tune it, score again',
     (a) =>
       a
-        .option('dir', { type: 'string', describe: 'working directory (default: a new temp dir)' })
-        .option('steps', { type: 'number', default: 100, describe: 'LoRA optimizer steps' })
+        .option('task', { choices: TASK_NAMES, default: 'code' as TaskName, describe: 'built-in task' })
+        .option('steps', { type: 'number', default: 100, describe: 'LoRA optimizer steps (the task recipe, shortened)' })
+        .option('limit', { type: 'number', default: 60, describe: 'test samples scored before and after' })
+        .option('dir', { type: 'string', describe: 'where the adapter goes (default: a new temp dir)' })
         .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
-        .option('seed', { type: 'number', default: 0, describe: 'seed of the model, corpus and training' })
-        .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' }),
+        .option('seed', { type: 'number', default: 0, describe: 'seed of the adapter init, shuffling and dropout' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON, no progress' }),
     async (a) => {
       const dir = a.dir ?? (await mkdtemp(join(tmpdir(), 'fedhpo-demo-')));
       await mkdir(dir, { recursive: true });
-      const configFile = join(dir, 'demo-config.json');
-      await writeFile(configFile, JSON.stringify(llamaConfigToJson(parseLlamaConfig(DEMO_MODEL)), null, 2));
-      await modelInit({ config: configFile, out: join(dir, 'model'), seed: a.seed });
-      const data = join(dir, 'corpus.jsonl');
-      await writeFile(data, grammarSentences(600, a.seed).map((text) => JSON.stringify({ text })).join('\n') + '\n');
-      if (!a.json) console.log(`model and corpus in ${dir}`);
-      const summary = await finetune({
-        modelDir: join(dir, 'model'),
-        data: { file: data },
-        outDir: join(dir, 'adapter'),
-        lora: { r: 16, alpha: 32, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      const say = (line: string) => !a.json && console.log(line);
+      const scoreName = TASKS[a.task].score;
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      const evalOpts = { model: SHIPPED_BASE_MODEL, task: a.task, split: 'test' as const, limit: a.limit, threads: a.threads, batchSize: 16, maxNewTokens: 96, seed: 0 };
+
+      say(`base model ${SHIPPED_BASE_MODEL}, task ${a.task}`);
+      const base = await evalTask(evalOpts);
+      say(`base model:  ${scoreName} ${pct(base.score)} on ${base.samples} test samples`);
+      const training = await finetune({
+        ...LORA_RECIPE,
         steps: a.steps,
-        batchSize: 16,
-        seqLen: 64,
-        gradAccum: 1,
-        lr: 5e-3,
-        optimizer: { kind: 'adamw', weightDecay: 0 },
-        schedule: { kind: 'cosine', warmupSteps: 5, minRatio: 0.1 },
-        clipNorm: 1,
+        modelDir: SHIPPED_BASE_MODEL,
+        data: { task: a.task, split: 'train' },
+        valid: { task: a.task, split: 'validation' },
+        outDir: join(dir, 'adapter'),
         seed: a.seed,
         threads: a.threads,
         hooks: a.json ? [] : [progressFor(a.steps)],
       });
-      if (a.json) console.log(JSON.stringify(summary));
-      else printSummary(summary);
+      const tuned = training.adapterDir ? await evalTask({ ...evalOpts, adapter: training.adapterDir }) : null;
+      if (a.json) {
+        console.log(JSON.stringify({ task: a.task, score: scoreName, samples: base.samples, base: base.score, lora: tuned?.score ?? null, training }));
+        return;
+      }
+      printSummary(training);
+      say(tuned ? `+ LoRA:      ${scoreName} ${pct(tuned.score)} on the same ${tuned.samples} samples` : '+ LoRA:      not scored (training diverged)');
     },
   );
 }

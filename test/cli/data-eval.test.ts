@@ -197,3 +197,21 @@ describe('fedhpo eval and train --task', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('fedhpo demo', () => {
+  it('scores the shipped base model, LoRA fine-tunes it on the task and scores the same samples again', async () => {
+    const out = join(dir, 'demo');
+    const r = await fedhpo('demo', '--task', 'code', '--steps', '6', '--limit', '16', '--dir', out, '--json');
+    expectOk(r);
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ task: 'code', score: 'pass@1', samples: 16 });
+    // The shipped base model scores low but above zero; both scores are fractions of 16 samples.
+    expect(res.base).toBeGreaterThan(0);
+    expect(res.base).toBeLessThan(0.6);
+    for (const s of [res.base, res.lora]) expect(Number.isInteger(Math.round(s * 16 * 1e6) / 1e6)).toBe(true);
+    const code = loadTask('code');
+    expect(res.training).toMatchObject({ status: 'completed', steps: 6, trainExamples: code.train.length, validExamples: code.validation.length });
+    expect(res.training.validLossAfter).toBeLessThan(res.training.validLossBefore);
+    expect(existsSync(join(out, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+  });
+});
