@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { TASK_NAMES } from '../src/data/tasks/index.js';
 import { finetune } from '../src/fl/finetune.js';
-import { evalTask } from '../src/cli/eval.js';
+import { EVAL_DEFAULTS, evalTask } from '../src/cli/eval.js';
 import { LORA_RECIPE } from '../src/fl/recipes.js';
 
 const { values } = parseArgs({
@@ -19,7 +19,7 @@ const { values } = parseArgs({
 });
 const rows: { task: string; metric: string; base: number; lora: number; baseLoss: number; loraLoss: number; trainSeconds: number; evalSeconds: number; genTokPerS: number }[] = [];
 for (const task of values.tasks.split(',')) {
-  const evalOpts = { model: values.model, task, split: 'test' as const, threads: 2, batchSize: 16, maxNewTokens: 96, seed: 0 };
+  const evalOpts = { ...EVAL_DEFAULTS, model: values.model, task };
   const base = await evalTask(evalOpts);
   const adapterDir = join(values.out, `${task}-lora`);
   const trained = await finetune({

@@ -9,7 +9,7 @@ import type { Argv } from 'yargs';
 import { TASK_NAMES, TASKS, type TaskName } from '../data/tasks/index.js';
 import { finetune } from '../fl/finetune.js';
 import { LORA_RECIPE } from '../fl/recipes.js';
-import { evalTask } from './eval.js';
+import { EVAL_DEFAULTS, evalTask } from './eval.js';
 import { printSummary, progressFor } from './train.js';
 
 /** models/fedhpo-base of this package (src/cli and dist/cli are both two levels down). */
@@ -34,7 +34,7 @@ export function demoCommand(y: Argv): Argv {
       const say = (line: string) => !a.json && console.log(line);
       const scoreName = TASKS[a.task].score;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-      const evalOpts = { model: SHIPPED_BASE_MODEL, task: a.task, split: 'test' as const, limit: a.limit, threads: a.threads, batchSize: 16, maxNewTokens: 96, seed: 0 };
+      const evalOpts = { ...EVAL_DEFAULTS, model: SHIPPED_BASE_MODEL, task: a.task, limit: a.limit, threads: a.threads };
 
       say(`base model ${SHIPPED_BASE_MODEL}, task ${a.task}`);
       const base = await evalTask(evalOpts);

@@ -10,6 +10,9 @@ import { LlamaModel } from '../model/model.js';
 import { LoraAdapter } from '../peft/lora.js';
 import { UsageError } from './util.js';
 
+/** Defaults of `fedhpo eval`, also used by the demo and bench/tasks.ts so their scores compare. */
+export const EVAL_DEFAULTS = { split: 'test', threads: 2, batchSize: 16, maxNewTokens: 96, seed: 0 } as const;
+
 export interface EvalCliOptions {
   model: string;
   adapter?: string | undefined;
@@ -65,12 +68,12 @@ export function evalCommand(y: Argv): Argv {
         .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout)' })
         .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
         .option('task', { type: 'string', demandOption: true, describe: `built-in task: ${Object.keys(TASKS).join(', ')}` })
-        .option('split', { choices: ['train', 'validation', 'test'] as const, default: 'test' as const })
+        .option('split', { choices: ['train', 'validation', 'test'] as const, default: EVAL_DEFAULTS.split })
         .option('limit', { type: 'number', describe: 'first N samples only' })
-        .option('batch-size', { type: 'number', default: 16 })
-        .option('max-new-tokens', { type: 'number', default: 96 })
-        .option('seed', { type: 'number', default: 0, describe: 'task generator seed' })
-        .option('threads', { type: 'number', default: 2 })
+        .option('batch-size', { type: 'number', default: EVAL_DEFAULTS.batchSize })
+        .option('max-new-tokens', { type: 'number', default: EVAL_DEFAULTS.maxNewTokens })
+        .option('seed', { type: 'number', default: EVAL_DEFAULTS.seed, describe: 'task generator seed' })
+        .option('threads', { type: 'number', default: EVAL_DEFAULTS.threads })
         .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
         .option('json', { type: 'boolean', default: false }),
     async (a) => {
