@@ -70,7 +70,10 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
 
     // Generate in length-sorted batches so left padding stays small. A stub is encoded apart from
     // the prompt, as the answer is in training, so its tokens are those the model was trained on.
-    const prompts = items.map((r, index) => ({ index, ids: [tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(answerStubOf(r))] }));
+    const prompts = items.map((r, index) => {
+      const stub = answerStubOf(r);
+      return { index, stub, ids: [tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)] };
+    });
     prompts.sort((a, b) => a.ids.length - b.ids.length);
     const outputs = new Array<string>(items.length);
     let generated = 0;
@@ -82,8 +85,7 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
         { maxNewTokens: o.maxNewTokens ?? 96, eosId: tok.eosId, padId: tok.padId, ...(o.adapter ? { adapter: o.adapter } : {}) },
       );
       outs.forEach((ids, k) => {
-        const index = chunk[k]!.index;
-        outputs[index] = answerStubOf(items[index]!) + tok.decode(ids);
+        outputs[chunk[k]!.index] = chunk[k]!.stub + tok.decode(ids);
         generated += ids.length;
       });
       o.onProgress?.(Math.min(i + batchSize, prompts.length), prompts.length);

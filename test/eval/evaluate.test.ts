@@ -6,7 +6,7 @@ import { trainBpe, type BpeTokenizer } from '../../src/data/bpe.js';
 import { loadTask, type TaskRecord } from '../../src/data/tasks/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { CostMeter } from '../../src/eval/costs.js';
-import { evaluateRecords, promptOf } from '../../src/eval/evaluate.js';
+import { answerStubOf, evaluateRecords, promptOf } from '../../src/eval/evaluate.js';
 import { extractAnswerNumber } from '../../src/eval/extract.js';
 import { closeSandboxPool } from '../../src/eval/sandbox.js';
 import { firstAnswerSpan, normalizeAnswer } from '../../src/eval/text-metrics.js';
@@ -143,11 +143,12 @@ describe('evaluateRecords', () => {
 
   it('code records: the model continues the signature stub, and stub + continuation is scored', async () => {
     const code = loadTask('code').test.slice(0, 3);
-    const stubOf = (r: TaskRecord): string => (r.reference.kind === 'code' ? r.reference.stub! : '');
     const expected = await Promise.all(
       code.map(async (r) => {
-        const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stubOf(r))]], { maxNewTokens: MAX_NEW, eosId: tok.eosId, padId: tok.padId });
-        return stubOf(r) + tok.decode(ids!);
+        const stub = answerStubOf(r);
+        expect(stub).not.toBe('');
+        const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)]], { maxNewTokens: MAX_NEW, eosId: tok.eosId, padId: tok.padId });
+        return stub + tok.decode(ids!);
       }),
     );
     const rep = await evaluateRecords(model, tok, code, { batchSize: 2, maxNewTokens: MAX_NEW });
