@@ -54,14 +54,15 @@ export interface CodeItem {
   tests: CodeTest[];
 }
 
-/** Function names: tasks and the pretraining corpus draw stems + suffixes from disjoint suffix pools. */
-export type NameStyle = 'task' | 'corpus' | 'instruction';
+/**
+ * Function names are a stem plus a suffix. Corpus names mix every suffix (and more), so a name's
+ * ending cannot be guessed from its stem; the task's own names are kept out of the corpus by
+ * codeSnippet's `avoid` set.
+ */
+export type NameStyle = 'task' | 'corpus';
 const SUFFIXES: Record<NameStyle, readonly string[]> = {
   task: ['', 'It', 'Value', 'Result'],
-  corpus: ['Fn', 'Of', 'Helper', 'Calc', 'Impl'],
-  // Instruction pairs in the corpus mix every suffix (and more), so the only rule that fits them
-  // is to copy the name from the instruction.
-  instruction: ['', 'It', 'Value', 'Result', 'Fn', 'Of', 'Helper', 'Calc', 'Impl', 'Now', 'Out', 'Op', 'Func', 'Val', 'Thing'],
+  corpus: ['', 'It', 'Value', 'Result', 'Fn', 'Of', 'Helper', 'Calc', 'Impl', 'Now', 'Out', 'Op', 'Func', 'Val', 'Thing'],
 };
 
 const NUM_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
@@ -893,7 +894,7 @@ export const CORPUS_CODE_KINDS: readonly Kind[] = [
  */
 export function codeSnippet(rng: Rng, avoid: ReadonlySet<string> = new Set()): CodeItem {
   for (;;) {
-    const item = render(rng, pick(rng, CORPUS_CODE_KINDS), 'instruction');
+    const item = render(rng, pick(rng, CORPUS_CODE_KINDS), 'corpus');
     if (!avoid.has(item.entry)) return item;
   }
 }
@@ -915,9 +916,9 @@ const NAME_WORDS = [
  * under a random name: the only way to get the name right is to copy it from the instruction.
  */
 export function extraCodeSnippet(rng: Rng): CodeItem {
-  const item = render(rng, pick(rng, EXTRA_CODE_KINDS), 'instruction');
+  const item = render(rng, pick(rng, EXTRA_CODE_KINDS), 'corpus');
   const words = Array.from({ length: between(rng, 1, 3) }, () => pick(rng, NAME_WORDS));
-  const entry = words.map((w, i) => (i ? cap(w) : w)).join('') + pick(rng, SUFFIXES.instruction);
+  const entry = words.map((w, i) => (i ? cap(w) : w)).join('') + pick(rng, SUFFIXES.corpus);
   return { ...item, entry, code: item.code.replace(`function ${item.entry}(`, `function ${entry}(`) };
 }
 
