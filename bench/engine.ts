@@ -15,7 +15,13 @@ import { LlamaModel, initWeights } from '../src/model/model.js';
 import { LoraAdapter } from '../src/peft/lora.js';
 import { LocalTrainer, loraTarget } from '../src/fl/local-trainer.js';
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, steps: { type: 'string', default: '6' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '6' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const threads = Number(values.threads);
 const steps = Number(values.steps);
 const BATCH = 16;
@@ -47,7 +53,15 @@ async function matmulPeak(): Promise<number> {
 const model = await LlamaModel.fromWeights(engine, cfg, initWeights(cfg, 0));
 const adapter = LoraAdapter.init(cfg, { ...lora, targets: [...lora.targets] }, 0);
 const data = encodeSynthetic(cfg.vocab_size, BATCH * (steps + 2), SEQ, 1);
-const trainer = new LocalTrainer(model, { steps: 2, batchSize: BATCH, seqLen: SEQ, lr: 1e-3, optimizer: { kind: 'adamw' }, seed: 0, padId: 0 });
+const trainer = new LocalTrainer(model, {
+  steps: 2,
+  batchSize: BATCH,
+  seqLen: SEQ,
+  lr: 1e-3,
+  optimizer: { kind: 'adamw' },
+  seed: 0,
+  padId: 0,
+});
 await trainer.run(loraTarget(adapter), data); // warm-up: session creation, first-run allocations
 
 const peak1 = await matmulPeak();
@@ -69,7 +83,9 @@ const out = {
   rss_mb: Math.round(rssMb),
 };
 console.log(`reference config: d=256 L=4 H=4 ffn=688 V=1024, batch ${BATCH}x${SEQ}, LoRA r=8 on q,v, AdamW, ${threads} thread(s)`);
-console.log(`step: ${(seconds / result.steps * 1000).toFixed(0)} ms, ${(stepFlops / 1e9).toFixed(2)} GFLOP of MatMul per step`);
-console.log(`tokens/s ${out.tokens_per_s}  achieved ${out.gflops} GFLOP/s  MatMul peak ${out.matmul_peak_gflops} GFLOP/s  fraction ${out.peak_fraction}  RSS ${out.rss_mb} MB`);
+console.log(`step: ${((seconds / result.steps) * 1000).toFixed(0)} ms, ${(stepFlops / 1e9).toFixed(2)} GFLOP of MatMul per step`);
+console.log(
+  `tokens/s ${out.tokens_per_s}  achieved ${out.gflops} GFLOP/s  MatMul peak ${out.matmul_peak_gflops} GFLOP/s  fraction ${out.peak_fraction}  RSS ${out.rss_mb} MB`,
+);
 if (values.json) console.log(JSON.stringify(out));
 await engine.close();

@@ -10,7 +10,13 @@ import { LoraAdapter } from '../src/peft/lora.js';
 import { LocalTrainer, evaluate, loraTarget } from '../src/fl/local-trainer.js';
 import { encodeSynthetic } from './synthetic.js';
 
-const { values } = parseArgs({ options: { adapters: { type: 'string', default: '50' }, threads: { type: 'string', default: '2' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    adapters: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '2' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.adapters);
 const MB = 2 ** 20;
 const rss = (): number => {
@@ -62,8 +68,14 @@ const out = {
   adapters_accounted_mb: +(((N - 1) * adapterBytes) / MB).toFixed(1),
   base_copies_if_duplicated_mb: +(((N - 1) * baseBytes) / MB).toFixed(0),
 };
-console.log(`base model ${out.base_mb} MB (${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, vocab ${cfg.vocab_size}); LoRA r=8 q,v: ${(adapterBytes / 1024).toFixed(0)} KB per adapter`);
-console.log(`RSS: ${out.rss_before_mb} MB before the model, ${out.rss_1_adapter_mb} MB with 1 adapter (train+eval+generate graphs), ${out.rss_n_adapters_mb} MB with ${N}`);
-console.log(`growth for ${N - 1} more adapters: ${out.growth_mb} MB; the adapters account for ${out.adapters_accounted_mb} MB; one base copy each would be ${out.base_copies_if_duplicated_mb} MB`);
+console.log(
+  `base model ${out.base_mb} MB (${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, vocab ${cfg.vocab_size}); LoRA r=8 q,v: ${(adapterBytes / 1024).toFixed(0)} KB per adapter`,
+);
+console.log(
+  `RSS: ${out.rss_before_mb} MB before the model, ${out.rss_1_adapter_mb} MB with 1 adapter (train+eval+generate graphs), ${out.rss_n_adapters_mb} MB with ${N}`,
+);
+console.log(
+  `growth for ${N - 1} more adapters: ${out.growth_mb} MB; the adapters account for ${out.adapters_accounted_mb} MB; one base copy each would be ${out.base_copies_if_duplicated_mb} MB`,
+);
 if (values.json) console.log(JSON.stringify(out));
 await engine.close();

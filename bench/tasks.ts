@@ -17,7 +17,17 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const rows: { task: string; metric: string; base: number; lora: number; baseLoss: number; loraLoss: number; trainSeconds: number; evalSeconds: number; genTokPerS: number }[] = [];
+const rows: {
+  task: string;
+  metric: string;
+  base: number;
+  lora: number;
+  baseLoss: number;
+  loraLoss: number;
+  trainSeconds: number;
+  evalSeconds: number;
+  genTokPerS: number;
+}[] = [];
 for (const task of values.tasks.split(',')) {
   const evalOpts = { ...EVAL_DEFAULTS, model: values.model, task };
   const base = await evalTask(evalOpts);
@@ -34,8 +44,20 @@ for (const task of values.tasks.split(',')) {
   });
   const lora = await evalTask({ ...evalOpts, adapter: adapterDir });
   const metric = task === 'arith' ? 'accuracy' : task === 'code' ? 'pass@1' : 'EM/F1';
-  rows.push({ task, metric, base: base.score, lora: lora.score, baseLoss: base.loss, loraLoss: lora.loss, trainSeconds: trained.seconds, evalSeconds: base.costs.seconds, genTokPerS: base.generationTokensPerSecond });
-  console.error(`${task}: base ${(100 * base.score).toFixed(1)}% -> LoRA ${(100 * lora.score).toFixed(1)}% (train ${trained.seconds.toFixed(0)} s, eval ${base.costs.seconds.toFixed(0)} s)`);
+  rows.push({
+    task,
+    metric,
+    base: base.score,
+    lora: lora.score,
+    baseLoss: base.loss,
+    loraLoss: lora.loss,
+    trainSeconds: trained.seconds,
+    evalSeconds: base.costs.seconds,
+    genTokPerS: base.generationTokensPerSecond,
+  });
+  console.error(
+    `${task}: base ${(100 * base.score).toFixed(1)}% -> LoRA ${(100 * lora.score).toFixed(1)}% (train ${trained.seconds.toFixed(0)} s, eval ${base.costs.seconds.toFixed(0)} s)`,
+  );
 }
 console.log('| task | score | base model | + LoRA (centralised) | test loss base -> LoRA | eval time (base) | generation tok/s |');
 console.log('|---|---|---|---|---|---|---|');

@@ -70,16 +70,16 @@ const MISSING = '(missing)';
  */
 export function fieldLabel(rec: Record<string, unknown>, by: string): string | undefined | Error {
   let v: unknown = rec[by];
-  if (!Object.prototype.hasOwnProperty.call(rec, by) && by.includes('.')) {
+  if (!Object.hasOwn(rec, by) && by.includes('.')) {
     v = rec;
     for (const part of by.split('.')) {
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, part)) {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, part)) {
         v = undefined;
         break;
       }
       v = (v as Record<string, unknown>)[part];
     }
-  } else if (!Object.prototype.hasOwnProperty.call(rec, by)) v = undefined;
+  } else if (!Object.hasOwn(rec, by)) v = undefined;
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.trim() === '' ? undefined : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -130,8 +130,10 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
   if (o.splitter !== 'iid' && (missing.length || invalid.length)) {
     const parts: string[] = [];
     const lines = (ls: number[]) => `line${ls.length === 1 ? '' : 's'} ${ls.slice(0, 10).join(', ')}${ls.length > 10 ? ', ...' : ''}`;
-    if (missing.length) parts.push(`${missing.length} of ${records.length} records have no '${by}' field (missing, null or blank; ${lines(missing)})`);
-    if (invalid.length) parts.push(`${invalid.length} records have an unusable '${by}' (${invalid[0]!.reason}; ${lines(invalid.map((x) => x.line))})`);
+    if (missing.length)
+      parts.push(`${missing.length} of ${records.length} records have no '${by}' field (missing, null or blank; ${lines(missing)})`);
+    if (invalid.length)
+      parts.push(`${invalid.length} records have an unusable '${by}' (${invalid[0]!.reason}; ${lines(invalid.map((x) => x.line))})`);
     throw new DataError(
       `${o.input}: ${parts.join('; ')}. A ${o.splitter} split needs a label on every record: fix or drop those records, ` +
         `choose another field with --by, or use --splitter iid`,
@@ -151,7 +153,13 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
     clients = s.clients;
     groups = s.groups;
   } else {
-    const s = dirichletSplit(records, key, { clients: o.clients!, alpha: o.alpha!, seed: o.seed, minSize: o.minSize, allowEmpty: o.allowEmpty });
+    const s = dirichletSplit(records, key, {
+      clients: o.clients!,
+      alpha: o.alpha!,
+      seed: o.seed,
+      minSize: o.minSize,
+      allowEmpty: o.allowEmpty,
+    });
     clients = s.clients;
     extra.proportions = s.proportions;
     params.alpha = o.alpha!;
@@ -176,7 +184,7 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
   const files: string[] = [];
   for (let c = 0; c < clients.length; c++) {
     const file = join(o.out, `client_${c}.jsonl`);
-    await writeFile(file, clients[c]!.map((r) => r.text + '\n').join(''));
+    await writeFile(file, clients[c]!.map((r) => `${r.text}\n`).join(''));
     files.push(file);
   }
   const summary: SplitSummary = {
@@ -195,14 +203,10 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
     })),
     ...extra,
   };
-  await writeFile(join(o.out, 'split.json'), JSON.stringify(summary, null, 2) + '\n');
+  await writeFile(join(o.out, 'split.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
   const how =
-    o.splitter === 'iid'
-      ? `seed ${o.seed}`
-      : o.splitter === 'meta'
-        ? `by '${by}'`
-        : `by '${by}', alpha ${o.alpha}, seed ${o.seed}`;
+    o.splitter === 'iid' ? `seed ${o.seed}` : o.splitter === 'meta' ? `by '${by}'` : `by '${by}', alpha ${o.alpha}, seed ${o.seed}`;
   const header =
     `${o.splitter} split (${how}): ${records.length} records${skipped.length ? ` (${skipped.length} skipped)` : ''} ` +
     `into ${clients.length} clients in ${o.out}` +
@@ -218,7 +222,11 @@ export function dataSplitCommand(y: Argv): Argv {
     (a) =>
       a
         .option('in', { type: 'string', demandOption: true, describe: 'JSONL or JSON-array data file' })
-        .option('splitter', { choices: SPLITTERS, demandOption: true, describe: 'iid: uniform; meta: one client per value of --by; dirichlet: label skew' })
+        .option('splitter', {
+          choices: SPLITTERS,
+          demandOption: true,
+          describe: 'iid: uniform; meta: one client per value of --by; dirichlet: label skew',
+        })
         .option('by', { type: 'string', default: 'category', describe: 'field that labels a record (meta, dirichlet; histogram for iid)' })
         .option('alpha', { type: 'number', describe: 'dirichlet concentration: large is near-uniform, small (< 1) is skewed' })
         .option('clients', { type: 'number', describe: 'number of clients (meta: merge values down to N; default one per value)' })

@@ -33,11 +33,23 @@ export function dataCommands(y: Argv): Argv {
         const rows = taskNames.map((n) => {
           const t = taskInfo(n);
           const d = loadTask(n, 0);
-          return { name: n, like: t.like, score: t.score, clients: t.clients, splitter: t.splitter, train: d.train.length, validation: d.validation.length, test: d.test.length, description: t.description };
+          return {
+            name: n,
+            like: t.like,
+            score: t.score,
+            clients: t.clients,
+            splitter: t.splitter,
+            train: d.train.length,
+            validation: d.validation.length,
+            test: d.test.length,
+            description: t.description,
+          };
         });
         if (a.json) return console.log(JSON.stringify(rows));
         for (const r of rows)
-          console.log(`${r.name.padEnd(9)} like ${r.like}: ${r.clients} ${r.splitter} clients, ${r.score}, ${r.train}/${r.validation}/${r.test} train/validation/test\n          ${r.description}`);
+          console.log(
+            `${r.name.padEnd(9)} like ${r.like}: ${r.clients} ${r.splitter} clients, ${r.score}, ${r.train}/${r.validation}/${r.test} train/validation/test\n          ${r.description}`,
+          );
       },
     )
     .command(
@@ -71,7 +83,7 @@ export function dataCommands(y: Argv): Argv {
         taskInfo(a.task);
         const records = loadTask(a.task, a.seed)[a.split];
         await mkdir(dirname(a.out), { recursive: true });
-        await writeFile(a.out, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        await writeFile(a.out, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
         console.log(`wrote ${records.length} records to ${a.out}`);
       },
     );

@@ -52,11 +52,17 @@ export function demoCommand(y: Argv): Argv {
       });
       const tuned = training.adapterDir ? await evalTask({ ...evalOpts, adapter: training.adapterDir }) : null;
       if (a.json) {
-        console.log(JSON.stringify({ task: a.task, score: scoreName, samples: base.samples, base: base.score, lora: tuned?.score ?? null, training }));
+        console.log(
+          JSON.stringify({ task: a.task, score: scoreName, samples: base.samples, base: base.score, lora: tuned?.score ?? null, training }),
+        );
         return;
       }
       printSummary(training);
-      say(tuned ? `+ LoRA:      ${scoreName} ${pct(tuned.score)} on the same ${tuned.samples} samples` : '+ LoRA:      not scored (training diverged)');
+      say(
+        tuned
+          ? `+ LoRA:      ${scoreName} ${pct(tuned.score)} on the same ${tuned.samples} samples`
+          : '+ LoRA:      not scored (training diverged)',
+      );
     },
   );
 }

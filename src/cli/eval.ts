@@ -29,7 +29,8 @@ export interface EvalCliOptions {
 export async function evalTask(o: EvalCliOptions): Promise<EvalReport> {
   for (const k of ['batchSize', 'maxNewTokens', 'threads'] as const)
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new UsageError(`${k}: expected a positive integer, got ${o[k]}`);
-  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new UsageError(`limit: expected a positive integer, got ${o.limit}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
+    throw new UsageError(`limit: expected a positive integer, got ${o.limit}`);
   if (!isTaskName(o.task)) throw new UsageError(`--task: unknown task '${o.task}' (known: ${TASK_NAMES.join(', ')})`);
   const data = loadTask(o.task, o.seed);
   const engine = new Engine({ threads: o.threads });
@@ -51,7 +52,9 @@ export async function evalTask(o: EvalCliOptions): Promise<EvalReport> {
 
 export function printEvalReport(task: string, split: string, r: EvalReport): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  console.log(`${task}/${split}: ${TASKS[task as keyof typeof TASKS]?.score ?? 'score'} ${pct(r.score)} over ${r.samples} samples, loss ${r.loss.toFixed(4)}`);
+  console.log(
+    `${task}/${split}: ${TASKS[task as keyof typeof TASKS]?.score ?? 'score'} ${pct(r.score)} over ${r.samples} samples, loss ${r.loss.toFixed(4)}`,
+  );
   for (const [c, v] of Object.entries(r.byCategory).sort()) console.log(`  ${c.padEnd(24)} ${pct(v.score).padStart(8)}  (${v.samples})`);
   console.log(
     `generation: ${r.generatedTokens} tokens, ${Math.round(r.generationTokensPerSecond)} tokens/s; ` +
@@ -77,7 +80,13 @@ export function evalCommand(y: Argv): Argv {
         .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
         .option('json', { type: 'boolean', default: false }),
     async (a) => {
-      const bar = !a.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar =
+        !a.json && process.stderr.isTTY
+          ? new cliProgress.SingleBar(
+              { format: 'eval |{bar}| {value}/{total}', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
       let started = false;
       const r = await evalTask({
         model: a.model,

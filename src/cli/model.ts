@@ -23,13 +23,17 @@ export async function readTokenFile(file: string, vocab: number): Promise<number
 }
 
 export async function modelNll(o: { model: string; adapter?: string | undefined; tokens: string; threads: number; batchSize: number }) {
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UsageError(`--batch-size: expected a positive integer, got ${o.batchSize}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    throw new UsageError(`--batch-size: expected a positive integer, got ${o.batchSize}`);
   const engine = new Engine({ threads: o.threads });
   try {
     const model = await LlamaModel.load(o.model, engine);
     const seqs = await readTokenFile(o.tokens, model.cfg.vocab_size);
     const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
-    return await model.nll(seqs, { batchSize: o.batchSize, ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}) });
+    return await model.nll(seqs, {
+      batchSize: o.batchSize,
+      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+    });
   } finally {
     await engine.close();
   }
@@ -57,7 +61,9 @@ export function modelCommands(y: Argv): Argv {
           .option('json', { type: 'boolean', default: false, describe: 'print {"nll": ..., "tokens": N}' }),
       async (a) => {
         const r = await modelNll({ model: a.model, adapter: a.adapter, tokens: a.tokens, threads: a.threads, batchSize: a['batch-size'] });
-        console.log(a.json ? JSON.stringify(r) : `nll ${r.nll} over ${r.tokens} predicted tokens (perplexity ${Math.exp(r.nll).toFixed(3)})`);
+        console.log(
+          a.json ? JSON.stringify(r) : `nll ${r.nll} over ${r.tokens} predicted tokens (perplexity ${Math.exp(r.nll).toFixed(3)})`,
+        );
       },
     )
     .command(

@@ -17,7 +17,10 @@ export function trainOptions(y: Argv) {
   return y
     .option('model', { type: 'string', demandOption: true, describe: 'base model directory (HF layout)' })
     .option('data', { type: 'string', describe: 'JSONL/JSON of {"text"} or instruction records' })
-    .option('task', { type: 'string', describe: `built-in task instead of --data: ${Object.keys(TASKS).join(', ')} (pooled train split; validation split held out)` })
+    .option('task', {
+      type: 'string',
+      describe: `built-in task instead of --data: ${Object.keys(TASKS).join(', ')} (pooled train split; validation split held out)`,
+    })
     .option('valid', { type: 'string', describe: 'validation file (default: the last 10% of --data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'adapter output directory (PEFT layout)' })
     .option('lora-r', { type: 'number', default: R.lora.r, describe: 'LoRA rank' })
@@ -32,7 +35,11 @@ export function trainOptions(y: Argv) {
     .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: 'adamw' as const, describe: 'optimizer' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
     .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
-    .option('schedule', { choices: ['cosine', 'constant', 'linear'] as const, default: 'cosine' as const, describe: 'learning-rate schedule after warmup' })
+    .option('schedule', {
+      choices: ['cosine', 'constant', 'linear'] as const,
+      default: 'cosine' as const,
+      describe: 'learning-rate schedule after warmup',
+    })
     .option('warmup', { type: 'number', default: R.schedule.warmupSteps, describe: 'warmup steps' })
     .option('clip-norm', { type: 'number', default: 1, describe: 'gradient L2 norm bound (0 = off)' })
     .option('eval-every', { type: 'number', describe: 'validate every N steps (always at the end)' })
@@ -44,8 +51,13 @@ export function trainOptions(y: Argv) {
 type TrainArgs = Awaited<ReturnType<typeof trainOptions>['argv']>;
 
 export function finetuneOptions(a: TrainArgs): FinetuneOptions {
-  const targets = a['lora-targets'].split(',').map((s) => s.trim()).filter(Boolean);
-  for (const t of targets) if (!PROJECTIONS.includes(t as Projection)) throw new UsageError(`--lora-targets: unknown module '${t}' (known: ${PROJECTIONS.join(', ')})`);
+  const targets = a['lora-targets']
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const t of targets)
+    if (!PROJECTIONS.includes(t as Projection))
+      throw new UsageError(`--lora-targets: unknown module '${t}' (known: ${PROJECTIONS.join(', ')})`);
   if (!targets.length) throw new UsageError(`--lora-targets: name at least one of ${PROJECTIONS.join(', ')}`);
   // Checked here so a bad flag is named before the model and data are loaded (and without a stack trace).
   for (const k of ['steps', 'batch-size', 'seq-len', 'grad-accum', 'lora-r'] as const)
@@ -53,13 +65,16 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
   for (const k of ['lr', 'weight-decay', 'clip-norm', 'momentum'] as const)
     if (!(a[k] >= 0)) throw new UsageError(`--${k}: expected a number >= 0, got ${a[k]}`);
   if (!(a['lora-alpha'] > 0)) throw new UsageError(`--lora-alpha: expected a number > 0, got ${a['lora-alpha']}`);
-  if (!(a['lora-dropout'] >= 0 && a['lora-dropout'] < 1)) throw new UsageError(`--lora-dropout: expected a number in [0, 1), got ${a['lora-dropout']}`);
+  if (!(a['lora-dropout'] >= 0 && a['lora-dropout'] < 1))
+    throw new UsageError(`--lora-dropout: expected a number in [0, 1), got ${a['lora-dropout']}`);
   if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup: expected an integer >= 0, got ${a.warmup}`);
   if (!Number.isSafeInteger(a.seed)) throw new UsageError(`--seed: expected an integer, got ${a.seed}`);
   if (a['eval-every'] !== undefined && (!Number.isInteger(a['eval-every']) || a['eval-every'] < 1))
     throw new UsageError(`--eval-every: expected a positive integer, got ${a['eval-every']}`);
   const optimizer: OptimizerConfig =
-    a.optimizer === 'sgd' ? { kind: 'sgd', momentum: a.momentum, weightDecay: a['weight-decay'] } : { kind: 'adamw', weightDecay: a['weight-decay'] };
+    a.optimizer === 'sgd'
+      ? { kind: 'sgd', momentum: a.momentum, weightDecay: a['weight-decay'] }
+      : { kind: 'adamw', weightDecay: a['weight-decay'] };
   if (!a.data === !a.task) throw new UsageError('give exactly one of --data FILE or --task NAME');
   if (a.task && !(a.task in TASKS)) throw new UsageError(`--task: unknown task '${a.task}' (known: ${Object.keys(TASKS).join(', ')})`);
   const data: DataSource = a.task ? { task: a.task, split: 'train' } : { file: a.data! };
@@ -87,7 +102,11 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
 /** A progress bar on stderr, driven by trainer hooks. */
 export function progressHooks(steps: number): TrainerHooks {
   const bar = new cliProgress.SingleBar(
-    { format: 'train |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true },
+    {
+      format: 'train |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | eta {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = 0;
@@ -117,7 +136,9 @@ export function logHooks(steps: number, every: number): TrainerHooks {
       tokens += s.tokens;
       if ((s.step + 1) % every !== 0 && s.step + 1 !== steps) return;
       const secs = (performance.now() - started) / 1000;
-      console.error(`step ${s.step + 1}/${steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${Math.round(tokens / secs)} tok/s ${secs.toFixed(0)} s`);
+      console.error(
+        `step ${s.step + 1}/${steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${Math.round(tokens / secs)} tok/s ${secs.toFixed(0)} s`,
+      );
     },
     afterEval: (_c, e) => console.error(`eval at step ${e.step}: loss ${e.loss.toFixed(4)} over ${e.tokens} tokens`),
   };
@@ -135,7 +156,9 @@ export function printSummary(s: FinetuneSummary): void {
   console.log(`valid loss    ${f(s.validLossBefore)} -> ${f(s.validLossAfter)}`);
   console.log(`train loss    ${f(s.finalTrainLoss)} (last step)`);
   console.log(`throughput    ${Math.round(s.tokensPerSecond)} tokens/s, ${s.seconds.toFixed(1)} s`);
-  console.log(`adapter       ${s.adapterParams} trainable values${s.adapterDir ? `, saved to ${s.adapterDir}` : ' (not saved: training diverged)'}`);
+  console.log(
+    `adapter       ${s.adapterParams} trainable values${s.adapterDir ? `, saved to ${s.adapterDir}` : ' (not saved: training diverged)'}`,
+  );
 }
 
 export function trainCommand(y: Argv): Argv {

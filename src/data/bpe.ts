@@ -26,7 +26,9 @@ export const BYTE_TO_CHAR: readonly string[] = (() => {
     }
   }
   const out: string[] = new Array<string>(256);
-  bs.forEach((b, i) => (out[b] = String.fromCodePoint(cs[i]!)));
+  bs.forEach((b, i) => {
+    out[b] = String.fromCodePoint(cs[i]!);
+  });
   return out;
 })();
 
@@ -236,8 +238,10 @@ export function convertHfPattern(pattern: string): string {
       i++;
       if (afterQuantifier) {
         afterQuantifier = false;
-        if (c === '?') out += '?'; // lazy
-        else if (c === '+') continue; // possessive: greedy is the closest JS has
+        if (c === '?')
+          out += '?'; // lazy
+        else if (c === '+')
+          continue; // possessive: greedy is the closest JS has
         else throw new Error(`invalid quantifier at offset ${i - 1}`);
       } else {
         out += c;
@@ -270,7 +274,7 @@ export function convertHfPattern(pattern: string): string {
       afterQuantifier = false;
     }
   }
-  if (stack.length > 0) throw new Error('unbalanced \'(\'');
+  if (stack.length > 0) throw new Error("unbalanced '('");
   return out;
 }
 
@@ -463,7 +467,11 @@ function parsePreTokenizer(json: unknown, source: string): PreStep[] {
       }
       case 'ByteLevel': {
         const useRegex = n.use_regex !== false;
-        steps.push({ kind: 'byteLevel', addPrefixSpace: n.add_prefix_space === true, re: useRegex ? compileHfPattern(GPT2_PATTERN) : null });
+        steps.push({
+          kind: 'byteLevel',
+          addPrefixSpace: n.add_prefix_space === true,
+          re: useRegex ? compileHfPattern(GPT2_PATTERN) : null,
+        });
         return;
       }
       case 'Split': {
@@ -473,13 +481,13 @@ function parsePreTokenizer(json: unknown, source: string): PreStep[] {
           try {
             re = compileHfPattern(pat.Regex);
           } catch (e) {
-            return fail(`cannot convert the Split regex ${JSON.stringify(pat.Regex)} to a JS regex: ${(e as Error).message}`);
+            throw fail(`cannot convert the Split regex ${JSON.stringify(pat.Regex)} to a JS regex: ${(e as Error).message}`);
           }
         } else if (pat && typeof pat.String === 'string') {
           if (pat.String.length === 0) fail('Split with an empty String pattern');
           re = new RegExp(escapeRegex(pat.String), 'gu');
         } else {
-          return fail(`Split pre-tokenizer without a Regex or String pattern: ${JSON.stringify(n.pattern)}`);
+          throw fail(`Split pre-tokenizer without a Regex or String pattern: ${JSON.stringify(n.pattern)}`);
         }
         const behavior = (n.behavior ?? 'Isolated') as Behavior;
         if (!BEHAVIORS.includes(behavior)) fail(`unsupported Split behavior ${JSON.stringify(n.behavior)}`);
@@ -642,14 +650,17 @@ export class BpeTokenizer implements Tokenizer {
     const idToTok: (string | undefined)[] = [];
     for (const [tok, id] of this.vocab) {
       checkId(id, `vocab token ${JSON.stringify(tok)}`);
-      if (idToTok[id] !== undefined) fail(`vocab ids collide: ${JSON.stringify(idToTok[id])} and ${JSON.stringify(tok)} both have id ${id}`);
+      if (idToTok[id] !== undefined)
+        fail(`vocab ids collide: ${JSON.stringify(idToTok[id])} and ${JSON.stringify(tok)} both have id ${id}`);
       idToTok[id] = tok;
     }
     this.pairBase = maxId + 1;
     for (let b = 0; b < 256; b++) {
       const id = this.vocab.get(BYTE_TO_CHAR[b]!);
       if (id === undefined) {
-        fail(`the vocab lacks the byte symbol ${JSON.stringify(BYTE_TO_CHAR[b])} (byte 0x${b.toString(16).padStart(2, '0')}); not a byte-level BPE vocabulary`);
+        fail(
+          `the vocab lacks the byte symbol ${JSON.stringify(BYTE_TO_CHAR[b])} (byte 0x${b.toString(16).padStart(2, '0')}); not a byte-level BPE vocabulary`,
+        );
       }
       this.byteIds[b] = id!;
     }
@@ -776,7 +787,8 @@ export class BpeTokenizer implements Tokenizer {
       fail('BPE with byte_fallback (SentencePiece style, e.g. LLaMA-2) is not supported; only byte-level BPE is');
     }
     for (const k of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-      if (model![k] !== null && model![k] !== undefined && model![k] !== '') fail(`BPE with ${k} ${JSON.stringify(model![k])} is not supported`);
+      if (model![k] !== null && model![k] !== undefined && model![k] !== '')
+        fail(`BPE with ${k} ${JSON.stringify(model![k])} is not supported`);
     }
     const vocab = model!.vocab;
     if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab)) fail('model.vocab is not an object');

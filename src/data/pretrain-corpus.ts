@@ -169,8 +169,18 @@ function kbDoc(rng: Rng, stream: KbStream): string {
 
 const SIMPLE_WORDS = ['sun', 'tree', 'house', 'river', 'cloud', 'bread', 'stone', 'lamp', 'chair', 'window', 'ship', 'hill'];
 const OPPOSITES: readonly [string, string][] = [
-  ['hot', 'cold'], ['big', 'small'], ['up', 'down'], ['day', 'night'], ['fast', 'slow'], ['old', 'new'],
-  ['open', 'closed'], ['light', 'dark'], ['happy', 'sad'], ['early', 'late'], ['full', 'empty'], ['wet', 'dry'],
+  ['hot', 'cold'],
+  ['big', 'small'],
+  ['up', 'down'],
+  ['day', 'night'],
+  ['fast', 'slow'],
+  ['old', 'new'],
+  ['open', 'closed'],
+  ['light', 'dark'],
+  ['happy', 'sad'],
+  ['early', 'late'],
+  ['full', 'empty'],
+  ['wet', 'dry'],
 ];
 const TIMES = ['once', 'twice', 'three times', 'four times'];
 
@@ -237,10 +247,22 @@ export function pretrainCorpus(seed: number, approxChars: number, opts: CorpusOp
   const rng = new Rng(seed).fork('pretrain-corpus');
   const world = generateWorld(opts.worldSeed ?? seed);
   const gens: Record<CorpusPart, () => string> = {
-    arith: ((r) => () => arithDoc(r))(rng.fork('arith')),
-    code: ((r, avoid) => () => codeDoc(r, avoid))(rng.fork('code'), codeTaskEntries(opts.worldSeed ?? seed)),
-    kb: ((r, s) => () => kbDoc(r, s))(rng.fork('kb'), new KbStream(rng.fork('kb-order'), kbItems(world))),
-    instruct: ((r) => () => instructDoc(r))(rng.fork('instruct')),
+    arith: (
+      (r) => () =>
+        arithDoc(r)
+    )(rng.fork('arith')),
+    code: (
+      (r, avoid) => () =>
+        codeDoc(r, avoid)
+    )(rng.fork('code'), codeTaskEntries(opts.worldSeed ?? seed)),
+    kb: (
+      (r, s) => () =>
+        kbDoc(r, s)
+    )(rng.fork('kb'), new KbStream(rng.fork('kb-order'), kbItems(world))),
+    instruct: (
+      (r) => () =>
+        instructDoc(r)
+    )(rng.fork('instruct')),
   };
   const made: Record<CorpusPart, number> = { arith: 0, code: 0, kb: 0, instruct: 0 };
   const docs: string[] = [];

@@ -158,7 +158,9 @@ export function parseRawRecords(text: string, file: string, what = 'records'): {
     }
     if (!Array.isArray(items)) throw new DataError(`${file}: expected a JSON array`);
     const lines = elementLines(body);
-    items.forEach((item, i) => add(lines[i] ?? 1, item, JSON.stringify(item)));
+    items.forEach((item, i) => {
+      add(lines[i] ?? 1, item, JSON.stringify(item));
+    });
   } else {
     body.split(/\r?\n/).forEach((raw, i) => {
       const line = raw.trim();

@@ -274,9 +274,17 @@ export function formatHistogram(h: Histogram, maxColumns = 10): string {
       .map(([k, v]) => `${k}:${v}`)
       .join(' ');
   h.clients.forEach((c, i) => {
-    rows.push([String(i), String(c.size), ...(wide ? h.labels.map((l) => String(c.counts[l] ?? 0)) : h.labels.length ? [top(c.counts)] : [])]);
+    rows.push([
+      String(i),
+      String(c.size),
+      ...(wide ? h.labels.map((l) => String(c.counts[l] ?? 0)) : h.labels.length ? [top(c.counts)] : []),
+    ]);
   });
-  rows.push(['total', String(total), ...(wide ? h.labels.map((l) => String(labelTotals[l] ?? 0)) : h.labels.length ? [top(labelTotals)] : [])]);
+  rows.push([
+    'total',
+    String(total),
+    ...(wide ? h.labels.map((l) => String(labelTotals[l] ?? 0)) : h.labels.length ? [top(labelTotals)] : []),
+  ]);
   const all = [header, ...rows];
   const widths = header.map((_, j) => Math.max(...all.map((r) => (r[j] ?? '').length)));
   const numeric = header.map((_, j) => wide || j < 2);

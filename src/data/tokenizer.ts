@@ -26,8 +26,7 @@ export class ByteTokenizer implements Tokenizer {
   static forVocab(vocabSize: number): ByteTokenizer {
     if (!Number.isInteger(vocabSize) || vocabSize < ByteTokenizer.VOCAB_SIZE) {
       throw new Error(
-        `ByteTokenizer needs a model vocabulary of at least ${ByteTokenizer.VOCAB_SIZE} ` +
-          `(3 special ids + 256 bytes), got ${vocabSize}`,
+        `ByteTokenizer needs a model vocabulary of at least ${ByteTokenizer.VOCAB_SIZE} ` + `(3 special ids + 256 bytes), got ${vocabSize}`,
       );
     }
     return new ByteTokenizer();

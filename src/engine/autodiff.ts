@@ -10,7 +10,12 @@ export type GradRule = (g: Graph, node: Node, dOut: Grads, needs: readonly boole
 export function unbroadcast(g: Graph, dy: Tensor, target: Tensor): Tensor {
   const lead = dy.shape.length - target.shape.length;
   let out = dy;
-  if (lead > 0) out = g.sum(out, Array.from({ length: lead }, (_, i) => i), false);
+  if (lead > 0)
+    out = g.sum(
+      out,
+      Array.from({ length: lead }, (_, i) => i),
+      false,
+    );
   const axes: number[] = [];
   target.shape.forEach((d, i) => {
     if (d === 1 && out.shape[i] !== 1) axes.push(i);
@@ -35,7 +40,11 @@ const constInts = (t: Tensor): number[] => {
 /** Number of elements over the given axes, as a scalar of x's dtype (runtime, so symbolic dims work). */
 function countOver(g: Graph, x: Tensor, axes: readonly number[]): Tensor {
   const dims = axes.map((a) => x.shape[a]!);
-  if (dims.every((d) => typeof d === 'number')) return g.like(x, (dims as number[]).reduce((p, d) => p * d, 1));
+  if (dims.every((d) => typeof d === 'number'))
+    return g.like(
+      x,
+      (dims as number[]).reduce((p, d) => p * d, 1),
+    );
   const picked = g.node('Gather', [g.shapeOf(x), g.ints(axes)], { axis: 0 }, [{ dtype: 'int64', shape: [axes.length] }])[0]!;
   const prod = g.node('ReduceProd', [picked], { keepdims: 0 }, [{ dtype: 'int64', shape: [] }])[0]!;
   return g.cast(prod, x.dtype);
@@ -49,20 +58,41 @@ function expandReduced(g: Graph, node: Node, dy: Tensor): Tensor {
   return g.expand(kept, g.shapeOf(x), x.shape);
 }
 
-const both = (needs: readonly boolean[], a: () => Tensor, b: () => Tensor): Grads => [needs[0] ? a() : undefined, needs[1] ? b() : undefined];
+const both = (needs: readonly boolean[], a: () => Tensor, b: () => Tensor): Grads => [
+  needs[0] ? a() : undefined,
+  needs[1] ? b() : undefined,
+];
 
 export const GRAD_RULES: Record<string, GradRule> = {
   Identity: (_g, _n, [dy]) => [dy],
-  Add: (g, n, [dy], needs) => both(needs, () => unbroadcast(g, dy!, n.inputs[0]!), () => unbroadcast(g, dy!, n.inputs[1]!)),
-  Sub: (g, n, [dy], needs) => both(needs, () => unbroadcast(g, dy!, n.inputs[0]!), () => unbroadcast(g, g.neg(dy!), n.inputs[1]!)),
+  Add: (g, n, [dy], needs) =>
+    both(
+      needs,
+      () => unbroadcast(g, dy!, n.inputs[0]!),
+      () => unbroadcast(g, dy!, n.inputs[1]!),
+    ),
+  Sub: (g, n, [dy], needs) =>
+    both(
+      needs,
+      () => unbroadcast(g, dy!, n.inputs[0]!),
+      () => unbroadcast(g, g.neg(dy!), n.inputs[1]!),
+    ),
   Mul: (g, n, [dy], needs) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
-    return both(needs, () => unbroadcast(g, g.mul(dy!, b), a), () => unbroadcast(g, g.mul(dy!, a), b));
+    return both(
+      needs,
+      () => unbroadcast(g, g.mul(dy!, b), a),
+      () => unbroadcast(g, g.mul(dy!, a), b),
+    );
   },
   Div: (g, n, [dy], needs) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     const y = n.outputs[0]!;
-    return both(needs, () => unbroadcast(g, g.div(dy!, b), a), () => unbroadcast(g, g.neg(g.div(g.mul(dy!, y), b)), b));
+    return both(
+      needs,
+      () => unbroadcast(g, g.div(dy!, b), a),
+      () => unbroadcast(g, g.neg(g.div(g.mul(dy!, y), b)), b),
+    );
   },
   Pow: (g, n, [dy], needs) => {
     const x = n.inputs[0]!;

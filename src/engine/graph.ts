@@ -162,24 +162,56 @@ export class Graph {
     const dtype = this.sameFloat(op, a, b);
     return this.one(op, [a, b], {}, dtype, broadcastShapes(a.shape, b.shape, op));
   }
-  add(a: Tensor, b: Tensor): Tensor { return this.binary('Add', a, b); }
-  sub(a: Tensor, b: Tensor): Tensor { return this.binary('Sub', a, b); }
-  mul(a: Tensor, b: Tensor): Tensor { return this.binary('Mul', a, b); }
-  div(a: Tensor, b: Tensor): Tensor { return this.binary('Div', a, b); }
+  add(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Add', a, b);
+  }
+  sub(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Sub', a, b);
+  }
+  mul(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Mul', a, b);
+  }
+  div(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Div', a, b);
+  }
   /** x ** p for a constant exponent p. */
-  pow(x: Tensor, p: number): Tensor { return this.one('Pow', [x, this.like(x, p)], {}, x.dtype, x.shape); }
+  pow(x: Tensor, p: number): Tensor {
+    return this.one('Pow', [x, this.like(x, p)], {}, x.dtype, x.shape);
+  }
 
-  private unary(op: string, x: Tensor): Tensor { return this.one(op, [x], {}, x.dtype, x.shape); }
-  neg(x: Tensor): Tensor { return this.unary('Neg', x); }
-  exp(x: Tensor): Tensor { return this.unary('Exp', x); }
-  log(x: Tensor): Tensor { return this.unary('Log', x); }
-  sqrt(x: Tensor): Tensor { return this.unary('Sqrt', x); }
-  reciprocal(x: Tensor): Tensor { return this.unary('Reciprocal', x); }
-  sigmoid(x: Tensor): Tensor { return this.unary('Sigmoid', x); }
-  tanh(x: Tensor): Tensor { return this.unary('Tanh', x); }
-  cos(x: Tensor): Tensor { return this.unary('Cos', x); }
-  sin(x: Tensor): Tensor { return this.unary('Sin', x); }
-  identity(x: Tensor): Tensor { return this.unary('Identity', x); }
+  private unary(op: string, x: Tensor): Tensor {
+    return this.one(op, [x], {}, x.dtype, x.shape);
+  }
+  neg(x: Tensor): Tensor {
+    return this.unary('Neg', x);
+  }
+  exp(x: Tensor): Tensor {
+    return this.unary('Exp', x);
+  }
+  log(x: Tensor): Tensor {
+    return this.unary('Log', x);
+  }
+  sqrt(x: Tensor): Tensor {
+    return this.unary('Sqrt', x);
+  }
+  reciprocal(x: Tensor): Tensor {
+    return this.unary('Reciprocal', x);
+  }
+  sigmoid(x: Tensor): Tensor {
+    return this.unary('Sigmoid', x);
+  }
+  tanh(x: Tensor): Tensor {
+    return this.unary('Tanh', x);
+  }
+  cos(x: Tensor): Tensor {
+    return this.unary('Cos', x);
+  }
+  sin(x: Tensor): Tensor {
+    return this.unary('Sin', x);
+  }
+  identity(x: Tensor): Tensor {
+    return this.unary('Identity', x);
+  }
   /** SiLU(x) = x * sigmoid(x); composite so its gradient follows from Mul and Sigmoid. */
   silu(x: Tensor): Tensor {
     // ORT's QuickGeluFusion rewrites Mul(x, Sigmoid(x)) to com.microsoft.QuickGelu without a type
@@ -200,10 +232,18 @@ export class Graph {
     if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtype mismatch`);
     return this.one(op, [a, b], {}, 'bool', broadcastShapes(a.shape, b.shape, op));
   }
-  less(a: Tensor, b: Tensor): Tensor { return this.compare('Less', a, b); }
-  greater(a: Tensor, b: Tensor): Tensor { return this.compare('Greater', a, b); }
-  equal(a: Tensor, b: Tensor): Tensor { return this.compare('Equal', a, b); }
-  not(x: Tensor): Tensor { return this.one('Not', [x], {}, 'bool', x.shape); }
+  less(a: Tensor, b: Tensor): Tensor {
+    return this.compare('Less', a, b);
+  }
+  greater(a: Tensor, b: Tensor): Tensor {
+    return this.compare('Greater', a, b);
+  }
+  equal(a: Tensor, b: Tensor): Tensor {
+    return this.compare('Equal', a, b);
+  }
+  not(x: Tensor): Tensor {
+    return this.one('Not', [x], {}, 'bool', x.shape);
+  }
 
   cast(x: Tensor, to: DType): Tensor {
     if (x.dtype === to) return x;
@@ -232,11 +272,22 @@ export class Graph {
     });
     return this.one(op, [x, this.ints(ax)], { keepdims: keepdims ? 1 : 0 }, x.dtype, shape);
   }
-  sum(x: Tensor, axes: readonly number[], keepdims = false): Tensor { return this.reduce('ReduceSum', x, axes, keepdims); }
-  mean(x: Tensor, axes: readonly number[], keepdims = false): Tensor { return this.reduce('ReduceMean', x, axes, keepdims); }
-  max(x: Tensor, axes: readonly number[], keepdims = false): Tensor { return this.reduce('ReduceMax', x, axes, keepdims); }
+  sum(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+  mean(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+    return this.reduce('ReduceMean', x, axes, keepdims);
+  }
+  max(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+    return this.reduce('ReduceMax', x, axes, keepdims);
+  }
   /** Sum of every element, as a scalar. */
-  sumAll(x: Tensor): Tensor { return this.sum(x, x.shape.map((_, i) => i)); }
+  sumAll(x: Tensor): Tensor {
+    return this.sum(
+      x,
+      x.shape.map((_, i) => i),
+    );
+  }
 
   softmax(x: Tensor, axis = -1): Tensor {
     return this.one('Softmax', [x], { axis: normAxis(axis, x.shape.length) }, x.dtype, x.shape);
@@ -250,7 +301,11 @@ export class Graph {
   reshape(x: Tensor, target: readonly number[]): Tensor {
     const shape: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i]! : d));
     const inferred = shape.indexOf(-1);
-    if (inferred >= 0) shape[inferred] = quotient(x.shape, shape.filter((_, i) => i !== inferred));
+    if (inferred >= 0)
+      shape[inferred] = quotient(
+        x.shape,
+        shape.filter((_, i) => i !== inferred),
+      );
     return this.one('Reshape', [x, this.ints(target)], {}, x.dtype, shape);
   }
   /** Collapse all but the last axis: [..., n] -> [prod(...), n], for symbolic n too. */
@@ -269,7 +324,13 @@ export class Graph {
   }
   transpose(x: Tensor, perm: readonly number[]): Tensor {
     if (perm.length !== x.shape.length) throw new ShapeError(`Transpose: perm [${perm}] for rank ${x.shape.length}`);
-    return this.one('Transpose', [x], { perm: [...perm] }, x.dtype, perm.map((p) => x.shape[p]!));
+    return this.one(
+      'Transpose',
+      [x],
+      { perm: [...perm] },
+      x.dtype,
+      perm.map((p) => x.shape[p]!),
+    );
   }
   /** Swap the last two axes. */
   transposeLast(x: Tensor): Tensor {
@@ -290,7 +351,13 @@ export class Graph {
   squeeze(x: Tensor, axes: readonly number[]): Tensor {
     const ax = axes.map((a) => normAxis(a, x.shape.length));
     for (const a of ax) if (x.shape[a] !== 1) throw new ShapeError(`Squeeze: axis ${a} has dim ${x.shape[a]}`);
-    return this.one('Squeeze', [x, this.ints(ax)], {}, x.dtype, x.shape.filter((_, i) => !ax.includes(i)));
+    return this.one(
+      'Squeeze',
+      [x, this.ints(ax)],
+      {},
+      x.dtype,
+      x.shape.filter((_, i) => !ax.includes(i)),
+    );
   }
   concat(xs: readonly Tensor[], axis: number): Tensor {
     const rank = xs[0]!.shape.length;
@@ -373,7 +440,9 @@ export class Graph {
   crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = -100): Tensor {
     if (logits.shape.length !== 2 || targets.shape.length !== 1) throw new ShapeError('crossEntropy: want logits [N,C] and targets [N]');
     if (!isFloat(logits.dtype)) throw new ShapeError('crossEntropy: logits must be float');
-    return this.one('SoftmaxCrossEntropyLoss', [logits, targets], { reduction: 'none', ignore_index: ignoreIndex }, logits.dtype, [logits.shape[0]!]);
+    return this.one('SoftmaxCrossEntropyLoss', [logits, targets], { reduction: 'none', ignore_index: ignoreIndex }, logits.dtype, [
+      logits.shape[0]!,
+    ]);
   }
 }
 

@@ -45,8 +45,7 @@ function writeValueInfo(w: ProtoWriter, name: string, t: Tensor, withShape: bool
       tt.int(1, ONNX_DTYPE[t.dtype]);
       if (withShape)
         tt.message(2, (shape) => {
-          for (const d of t.shape)
-            shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+          for (const d of t.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
         });
     }),
   );
@@ -67,7 +66,10 @@ function reachable(graph: Graph, outputs: Tensor[]): Node[] {
 
 export function exportOnnx(graph: Graph, outputs: Record<string, Tensor>): ExportedModel {
   const outEntries = Object.entries(outputs);
-  const nodes = reachable(graph, outEntries.map(([, t]) => t));
+  const nodes = reachable(
+    graph,
+    outEntries.map(([, t]) => t),
+  );
   const used = new Set<Tensor>();
   for (const n of nodes) for (const i of n.inputs) used.add(i);
   for (const [, t] of outEntries) used.add(t);

@@ -41,7 +41,8 @@ abstract class BaseOptimizer implements Optimizer {
     for (const name of names) {
       const p = params[name];
       if (!p) throw new Error(`${this.kind}: gradient for unknown parameter "${name}"`);
-      if (p.length !== grads[name]!.length) throw new Error(`${this.kind}: "${name}" has ${p.length} values but its gradient ${grads[name]!.length}`);
+      if (p.length !== grads[name]!.length)
+        throw new Error(`${this.kind}: "${name}" has ${p.length} values but its gradient ${grads[name]!.length}`);
     }
     for (const name of names) {
       let slot = this.slots.get(name);
@@ -152,7 +153,8 @@ export class SgdMomentum extends BaseOptimizer {
     this.weightDecay = opts.weightDecay ?? 0;
     this.nesterov = opts.nesterov ?? false;
     if (!(this.momentum >= 0 && this.weightDecay >= 0)) throw new RangeError('SGD: momentum and weightDecay must be >= 0');
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new RangeError('SGD: nesterov needs momentum > 0 and dampening 0');
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0))
+      throw new RangeError('SGD: nesterov needs momentum > 0 and dampening 0');
   }
 
   protected update(p: Float32Array, g: Float32Array, slot: Slot, lr: number): void {

@@ -73,7 +73,9 @@ export class ProtoWriter {
   packedFloats(field: number, values: readonly number[]): this {
     const buf = new Uint8Array(values.length * 4);
     const view = new DataView(buf.buffer);
-    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    values.forEach((v, i) => {
+      view.setFloat32(i * 4, v, true);
+    });
     return this.bytes(field, buf);
   }
 

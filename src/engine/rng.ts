@@ -169,8 +169,13 @@ export class Rng {
 
   static fromState(st: RngState): Rng {
     const ok =
-      Array.isArray(st?.s) && st.s.length === 4 && st.s.every(isU32) && st.s.some((w) => w !== 0) &&
-      Array.isArray(st.key) && st.key.length === 4 && st.key.every(isU32) &&
+      Array.isArray(st?.s) &&
+      st.s.length === 4 &&
+      st.s.every(isU32) &&
+      st.s.some((w) => w !== 0) &&
+      Array.isArray(st.key) &&
+      st.key.length === 4 &&
+      st.key.every(isU32) &&
       (st.spare === null || Number.isFinite(st.spare));
     if (!ok) throw new RangeError('Rng.fromState: malformed state');
     const r = new Rng(0);

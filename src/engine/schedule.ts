@@ -28,7 +28,8 @@ export function lrAt(step: number, cfg: ScheduleConfig): number {
   const r = cfg.minRatio ?? 0;
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`lrAt: step must be an integer >= 0, got ${step}`);
   if (!(Number.isFinite(base) && base >= 0)) throw new RangeError(`lrAt: base must be finite and >= 0, got ${base}`);
-  if (!(Number.isInteger(w) && w >= 0 && Number.isInteger(T) && T >= 0)) throw new RangeError('lrAt: warmupSteps and totalSteps must be integers >= 0');
+  if (!(Number.isInteger(w) && w >= 0 && Number.isInteger(T) && T >= 0))
+    throw new RangeError('lrAt: warmupSteps and totalSteps must be integers >= 0');
   if (!(r >= 0 && r <= 1)) throw new RangeError(`lrAt: minRatio must be in [0, 1], got ${r}`);
 
   if (step < w) return (base * (step + 1)) / w;

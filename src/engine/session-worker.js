@@ -74,7 +74,7 @@ async function handle(msg) {
         if (!set) throw new Error(`unknown weight set '${setId}'`);
         for (const name of session.inputNames) if (set[name]) feeds[name] = set[name];
       }
-      const state = msg.stateId ? states.get(msg.stateId) ?? {} : {};
+      const state = msg.stateId ? (states.get(msg.stateId) ?? {}) : {};
       Object.assign(feeds, state);
       for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = toOrt(t);
       const missing = session.inputNames.filter((n) => !feeds[n]);

@@ -15,8 +15,7 @@ export function stripFences(output: string, entry?: string): string {
   for (const m of output.matchAll(FENCE)) blocks.push({ lang: m[1]!.toLowerCase(), body: m[2]! });
   if (!blocks.length) return output;
   const mentions = entry ? new RegExp(`(^|[^\\w$])${entry.replace(/\$/g, '\\$')}([^\\w$]|$)`) : null;
-  const pick =
-    (mentions && blocks.find((b) => mentions.test(b.body))) ?? blocks.find((b) => JS_LANGS.has(b.lang)) ?? blocks[0]!;
+  const pick = (mentions && blocks.find((b) => mentions.test(b.body))) ?? blocks.find((b) => JS_LANGS.has(b.lang)) ?? blocks[0]!;
   return pick.body;
 }
 
@@ -26,7 +25,20 @@ const UNIT_ANYWHERE = new RegExp(UNIT_START.source, 'g');
 
 /** Keywords after which a `/` starts a regular expression rather than a division. */
 const REGEX_AFTER_WORD = new Set([
-  'return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await',
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
 ]);
 
 const isIdentChar = (c: string): boolean => /[\w$]/.test(c);

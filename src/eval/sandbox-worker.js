@@ -34,11 +34,49 @@ process.on('disconnect', () => process.exit(0));
 
 /** Globals the sample may see (everything else in the fresh context is deleted). */
 const ALLOWED_GLOBALS = [
-  'Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'BigInt', 'Date', 'RegExp', 'Promise',
-  'Map', 'Set', 'WeakMap', 'WeakSet', 'Math', 'JSON', 'Reflect', 'Proxy', 'Intl', 'Iterator',
-  'Error', 'AggregateError', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError',
-  'parseFloat', 'parseInt', 'isFinite', 'isNaN', 'Infinity', 'NaN', 'undefined', 'globalThis',
-  'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape',
+  'Object',
+  'Function',
+  'Array',
+  'Number',
+  'Boolean',
+  'String',
+  'Symbol',
+  'BigInt',
+  'Date',
+  'RegExp',
+  'Promise',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'Math',
+  'JSON',
+  'Reflect',
+  'Proxy',
+  'Intl',
+  'Iterator',
+  'Error',
+  'AggregateError',
+  'EvalError',
+  'RangeError',
+  'ReferenceError',
+  'SyntaxError',
+  'TypeError',
+  'URIError',
+  'parseFloat',
+  'parseInt',
+  'isFinite',
+  'isNaN',
+  'Infinity',
+  'NaN',
+  'undefined',
+  'globalThis',
+  'decodeURI',
+  'decodeURIComponent',
+  'encodeURI',
+  'encodeURIComponent',
+  'escape',
+  'unescape',
 ];
 
 /**
@@ -175,9 +213,11 @@ function harnessSource(tests, allowed) {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(
-  ('break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
+  (
+    'break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
     'import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
-    'implements interface package private protected public await arguments eval undefined NaN Infinity __fedhpo__').split(' '),
+    'implements interface package private protected public await arguments eval undefined NaN Infinity __fedhpo__'
+  ).split(' '),
 );
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
@@ -185,9 +225,15 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 async function runJob({ candidates, entry, tests, timeoutMs }) {
   const deadline = performance.now() + timeoutMs;
   let passedTests = 0;
-  const fail = (error) => ({ passed: false, passedTests, error, clean: !/^(?:(?:top-level code|test \d+) )?timed out after|^sandbox setup/.test(error) });
+  const fail = (error) => ({
+    passed: false,
+    passedTests,
+    error,
+    clean: !/^(?:(?:top-level code|test \d+) )?timed out after|^sandbox setup/.test(error),
+  });
 
-  if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry)) return fail(`invalid entry name ${JSON.stringify(entry)}`);
+  if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry))
+    return fail(`invalid entry name ${JSON.stringify(entry)}`);
 
   const context = vm.createContext(Object.create(null), {
     name: 'fedhpo-sandbox',
@@ -233,7 +279,7 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
   try {
     evaluate(new vm.Script(harnessSource(tests, ALLOWED_GLOBALS), { filename: 'fedhpo-harness.js' }));
   } catch (e) {
-    return fail(`sandbox setup failed: ${e === BUDGET_SPENT ? 'timeout' : String(e && e.message)}`);
+    return fail(`sandbox setup failed: ${e === BUDGET_SPENT ? 'timeout' : String(e?.message)}`);
   }
 
   // Compile the first candidate that parses (compiling runs nothing).
@@ -248,7 +294,7 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
       script = new vm.Script(`${code}\n;void 0;`, { filename: 'generated.js' });
       break;
     } catch (e) {
-      compileError = `${e && e.name}: ${e && e.message}`;
+      compileError = `${e?.name}: ${e?.message}`;
     }
   }
   if (!script) return fail(compileError);
@@ -291,7 +337,7 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
 }
 
 process.on('message', async (job) => {
-  if (!job || job.type !== 'job') return;
+  if (job?.type !== 'job') return;
   let outcome;
   try {
     outcome = await runJob(job);

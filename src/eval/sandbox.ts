@@ -197,7 +197,9 @@ export async function runCodeCandidates(
       if (m.type === 'progress') passedTests = m.passedTests;
       else if (m.type === 'done')
         finish(
-          m.passed ? { passed: true, passedTests: m.passedTests } : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' },
+          m.passed
+            ? { passed: true, passedTests: m.passedTests }
+            : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' },
           m.clean === true,
         );
     };
@@ -230,12 +232,7 @@ export async function runCodeCandidates(
  * does not matter; `undefined` inside arrays compares as null, as in JSON). A function returning a
  * promise is awaited (within the same budget); one that never settles fails. Never rejects.
  */
-export function runCodeTests(
-  code: string,
-  entry: string,
-  tests: readonly CodeTest[],
-  opts?: SandboxOptions,
-): Promise<CodeRunResult> {
+export function runCodeTests(code: string, entry: string, tests: readonly CodeTest[], opts?: SandboxOptions): Promise<CodeRunResult> {
   return runCodeCandidates([code], entry, tests, opts);
 }
 

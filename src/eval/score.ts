@@ -17,7 +17,10 @@ export async function scoreOutput(output: string, ref: Reference, sandbox?: Sand
     case 'code':
       return scoreCode(output, ref, sandbox);
     case 'text': {
-      const span = firstAnswerSpan(output, ref.answers.some((a) => a.includes('\n')));
+      const span = firstAnswerSpan(
+        output,
+        ref.answers.some((a) => a.includes('\n')),
+      );
       return ref.metric === 'exact' ? exactMatch(span, ref.answers) : tokenF1(span, ref.answers);
     }
   }

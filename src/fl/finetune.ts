@@ -73,7 +73,12 @@ export type DataSource = { file: string } | { task: string; split: TaskSplit; se
 
 const describeSource = (src: DataSource): string => ('task' in src ? `task ${src.task} (${src.split})` : src.file);
 
-async function loadEncoded(src: DataSource, tok: Tokenizer, seqLen: number, log: (l: string) => void): Promise<{ encoded: Encoded[]; skipped: number }> {
+async function loadEncoded(
+  src: DataSource,
+  tok: Tokenizer,
+  seqLen: number,
+  log: (l: string) => void,
+): Promise<{ encoded: Encoded[]; skipped: number }> {
   let examples: Example[];
   let skipped = 0;
   if ('task' in src) {
@@ -89,7 +94,9 @@ async function loadEncoded(src: DataSource, tok: Tokenizer, seqLen: number, log:
   // A prompt as long as seqLen leaves no answer token to learn from.
   const empty = encoded.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
   if (empty === encoded.length)
-    throw new DataError(`${describeSource(src)}: no example has an answer token within --seq-len ${seqLen} (prompts are longer); raise --seq-len`);
+    throw new DataError(
+      `${describeSource(src)}: no example has an answer token within --seq-len ${seqLen} (prompts are longer); raise --seq-len`,
+    );
   if (empty) log(`${describeSource(src)}: ${empty} of ${encoded.length} examples have no answer token within --seq-len ${seqLen}`);
   return { encoded, skipped };
 }
@@ -159,7 +166,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
       adapterDir,
     };
     await mkdir(o.outDir, { recursive: true });
-    await writeFile(join(o.outDir, 'train_log.json'), JSON.stringify({ summary, history: result.history, evals: result.evals }, null, 2) + '\n');
+    await writeFile(
+      join(o.outDir, 'train_log.json'),
+      `${JSON.stringify({ summary, history: result.history, evals: result.evals }, null, 2)}\n`,
+    );
     return summary;
   } finally {
     await engine.close();

@@ -53,7 +53,8 @@ export function loraTarget(adapter: LoraAdapter): TrainTarget {
 
 export function fullTarget(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): TrainTarget {
   const params = Object.fromEntries(weights);
-  const feeds = (): Feeds => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { dtype: 'float32', dims: shapes.get(k)!, data: v }]));
+  const feeds = (): Feeds =>
+    Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { dtype: 'float32', dims: shapes.get(k)!, data: v }]));
   return { kind: 'all', params, trainFeeds: feeds, evalFeeds: () => ({ feeds: feeds() }) };
 }
 
@@ -125,14 +126,21 @@ export class LocalTrainer {
     readonly hooks: TrainerHooks[] = [],
   ) {
     for (const k of ['steps', 'batchSize', 'seqLen'] as const)
-      if (!Number.isInteger(config[k]) || config[k] < 1) throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
+      if (!Number.isInteger(config[k]) || config[k] < 1)
+        throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
     if (!(config.lr >= 0)) throw new TrainerError(`trainer: lr must be >= 0, got ${config.lr}`);
     const accum = config.gradAccum ?? 1;
-    if (!Number.isInteger(accum) || accum < 1) throw new TrainerError(`trainer: gradAccum must be a positive integer, got ${config.gradAccum}`);
-    if (config.clipNorm !== undefined && !(config.clipNorm >= 0)) throw new TrainerError(`trainer: clipNorm must be >= 0, got ${config.clipNorm}`);
+    if (!Number.isInteger(accum) || accum < 1)
+      throw new TrainerError(`trainer: gradAccum must be a positive integer, got ${config.gradAccum}`);
+    if (config.clipNorm !== undefined && !(config.clipNorm >= 0))
+      throw new TrainerError(`trainer: clipNorm must be >= 0, got ${config.clipNorm}`);
   }
 
-  private async call<K extends keyof TrainerHooks>(name: K, ctx: TrainContext, ...args: Parameters<NonNullable<TrainerHooks[K]>> extends [TrainContext, ...infer A] ? A : never): Promise<void> {
+  private async call<K extends keyof TrainerHooks>(
+    name: K,
+    ctx: TrainContext,
+    ...args: Parameters<NonNullable<TrainerHooks[K]>> extends [TrainContext, ...infer A] ? A : never
+  ): Promise<void> {
     for (const h of this.hooks) {
       const fn = h[name] as ((c: TrainContext, ...a: unknown[]) => void | Promise<void>) | undefined;
       if (fn) await fn(ctx, ...args);
@@ -159,7 +167,8 @@ export class LocalTrainer {
     let divergence: TrainResult['divergence'];
     let queue: Batch[] = [];
     const nextBatch = (): Batch => {
-      if (!queue.length) queue = makeBatches(train, { batchSize: c.batchSize, seqLen: c.seqLen, shuffle: true, rng: dataRng, padId: c.padId });
+      if (!queue.length)
+        queue = makeBatches(train, { batchSize: c.batchSize, seqLen: c.seqLen, shuffle: true, rng: dataRng, padId: c.padId });
       return queue.shift()!;
     };
     const runEval = async (step: number): Promise<void> => {
@@ -174,7 +183,13 @@ export class LocalTrainer {
     let step = 0;
     for (; step < c.steps && !stopRequested; step++) {
       ctx.step = step;
-      const lr = lrAt(step, { base: c.lr, warmupSteps: c.schedule?.warmupSteps ?? 0, totalSteps: c.steps, kind: c.schedule?.kind ?? 'constant', minRatio: c.schedule?.minRatio ?? 0 });
+      const lr = lrAt(step, {
+        base: c.lr,
+        warmupSteps: c.schedule?.warmupSteps ?? 0,
+        totalSteps: c.steps,
+        kind: c.schedule?.kind ?? 'constant',
+        minRatio: c.schedule?.minRatio ?? 0,
+      });
       let lossSum = 0;
       let tokens = 0;
       const grads: Params = {};

@@ -38,7 +38,10 @@ export interface PretrainSummary {
   status: TrainResult['status'];
 }
 
-export async function pretrain(c: PretrainConfig, o: { configFile?: string; hooks?: TrainerHooks[]; log?: (l: string) => void } = {}): Promise<PretrainSummary> {
+export async function pretrain(
+  c: PretrainConfig,
+  o: { configFile?: string; hooks?: TrainerHooks[]; log?: (l: string) => void } = {},
+): Promise<PretrainSummary> {
   const log = o.log ?? (() => {});
   const docs = pretrainCorpus(c.seed, c.corpus.chars);
   log(`corpus: ${docs.length} documents, ${docs.reduce((n, d) => n + d.length, 0)} chars`);
@@ -87,7 +90,8 @@ export async function pretrain(c: PretrainConfig, o: { configFile?: string; hook
       [checkpointing, ...(o.hooks ?? [])],
     );
     const result = await trainer.run(target, train, valid);
-    if (result.status === 'diverged') throw new Error(`pretraining diverged at step ${result.divergence!.step}: ${result.divergence!.reason}`);
+    if (result.status === 'diverged')
+      throw new Error(`pretraining diverged at step ${result.divergence!.step}: ${result.divergence!.reason}`);
     await mkdir(c.out, { recursive: true });
     await save();
     if (o.configFile) await copyFile(o.configFile, join(c.out, 'recipe.yaml'));
@@ -103,7 +107,7 @@ export async function pretrain(c: PretrainConfig, o: { configFile?: string; hook
       seconds: result.seconds,
       status: result.status,
     };
-    await writeFile(join(c.out, 'pretrain_log.json'), JSON.stringify({ summary, history: result.history, evals: result.evals }) + '\n');
+    await writeFile(join(c.out, 'pretrain_log.json'), `${JSON.stringify({ summary, history: result.history, evals: result.evals })}\n`);
     return summary;
   } finally {
     await engine.close();

@@ -48,8 +48,7 @@ export interface LlamaConfig {
   torch_dtype?: string;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const show = (v: unknown) => {
   const s = JSON.stringify(v);
@@ -65,7 +64,7 @@ export function parseLlamaConfig(json: unknown, file = 'config.json'): LlamaConf
     throw new ConfigError(`${file}: ${msg}`);
   };
   if (!isPlainObject(json)) return fail(`expected a JSON object, got ${show(json)}`);
-  const has = (key: string) => Object.prototype.hasOwnProperty.call(json, key) && json[key] !== undefined;
+  const has = (key: string) => Object.hasOwn(json, key) && json[key] !== undefined;
 
   const posInt = (key: string, fallback?: number): number => {
     if (!has(key)) {
@@ -164,8 +163,7 @@ export function parseLlamaConfig(json: unknown, file = 'config.json'): LlamaConf
     }
     return v;
   };
-  const optionalId = (key: string): number | undefined =>
-    has(key) && json[key] !== null ? tokenId(key, json[key]) : undefined;
+  const optionalId = (key: string): number | undefined => (has(key) && json[key] !== null ? tokenId(key, json[key]) : undefined);
   const bos_token_id = optionalId('bos_token_id');
   const pad_token_id = optionalId('pad_token_id');
   let eos_token_id: number | number[] | undefined;

@@ -15,7 +15,13 @@ export const presentName = (layer: number, kv: 'key' | 'value'): string => `pres
 
 const cache = new Map<string, ExportedModel & { params: string[] }>();
 
-function cached(kind: string, cfg: LlamaConfig, lora: LoraGraphSpec | undefined, extra: string, build: () => ExportedModel & { params: string[] }) {
+function cached(
+  kind: string,
+  cfg: LlamaConfig,
+  lora: LoraGraphSpec | undefined,
+  extra: string,
+  build: () => ExportedModel & { params: string[] },
+) {
   const key = JSON.stringify([kind, cfg, lora ?? null, extra]);
   let m = cache.get(key);
   if (!m) {
@@ -53,7 +59,9 @@ export function trainingGraph(cfg: LlamaConfig, trainable: Trainable, lora?: Lor
     const params = trainable === 'lora' ? [...out.lora.values()] : [...out.weights.values()];
     const grads = gradients(g, lossSum, params);
     const outputs: Record<string, Tensor> = { loss_sum: lossSum, tokens };
-    params.forEach((p, i) => (outputs[gradName(p.inputName!)] = grads[i]!));
+    params.forEach((p, i) => {
+      outputs[gradName(p.inputName!)] = grads[i]!;
+    });
     return { ...exportOnnx(g, outputs), params: params.map((p) => p.inputName!) };
   });
 }

@@ -19,11 +19,18 @@ export function projectionShape(cfg: LlamaConfig, proj: Projection): [number, nu
   const q = cfg.num_attention_heads * cfg.head_dim;
   const kv = cfg.num_key_value_heads * cfg.head_dim;
   switch (proj) {
-    case 'q_proj': return [q, cfg.hidden_size];
-    case 'k_proj': case 'v_proj': return [kv, cfg.hidden_size];
-    case 'o_proj': return [cfg.hidden_size, q];
-    case 'gate_proj': case 'up_proj': return [cfg.intermediate_size, cfg.hidden_size];
-    case 'down_proj': return [cfg.hidden_size, cfg.intermediate_size];
+    case 'q_proj':
+      return [q, cfg.hidden_size];
+    case 'k_proj':
+    case 'v_proj':
+      return [kv, cfg.hidden_size];
+    case 'o_proj':
+      return [cfg.hidden_size, q];
+    case 'gate_proj':
+    case 'up_proj':
+      return [cfg.intermediate_size, cfg.hidden_size];
+    case 'down_proj':
+      return [cfg.hidden_size, cfg.intermediate_size];
   }
 }
 
@@ -112,7 +119,7 @@ export class LlamaGraph {
     const g = this.g;
     const hd = this.cfg.head_dim;
     const invFreq = new Float32Array(hd / 2);
-    for (let i = 0; i < hd / 2; i++) invFreq[i] = 1 / Math.pow(this.cfg.rope_theta, (2 * i) / hd);
+    for (let i = 0; i < hd / 2; i++) invFreq[i] = 1 / this.cfg.rope_theta ** ((2 * i) / hd);
     const freqs = g.mul(g.unsqueeze(g.cast(positions, 'float32'), [-1]), g.constant(invFreq, [hd / 2], 'float32'));
     const emb = g.unsqueeze(g.concat([freqs, freqs], -1), [1]);
     const cos = g.cos(emb);

@@ -52,13 +52,18 @@ export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02): Map<str
 }
 
 /** Write config.json + model.safetensors (F16 halves the file; compute stays float32). */
-export async function saveCheckpoint(dir: string, cfg: LlamaConfig, weights: Map<string, Float32Array>, dtype: WriteDType = 'F32'): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  cfg: LlamaConfig,
+  weights: Map<string, Float32Array>,
+  dtype: WriteDType = 'F32',
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const shapes = expectedTensorShapes(cfg);
   const tensors = new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }]));
   await saveSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' }, dtype);
   const json = { ...llamaConfigToJson(cfg), torch_dtype: dtype === 'F16' ? 'float16' : 'float32' };
-  await writeFile(join(dir, 'config.json'), JSON.stringify(json, null, 2) + '\n');
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
 }
 
 /** Read config.json + model.safetensors and check every tensor against the config. */
@@ -121,7 +126,12 @@ export class LlamaModel {
   }
 
   /** Run one of this model's graphs on the base weight set, metering it. */
-  private async run(graph: ExportedModel, feeds: Feeds, dims: { b: number; s: number; p?: number }, stateful?: { stateId: string; carry: Record<string, string> }): Promise<Feeds> {
+  private async run(
+    graph: ExportedModel,
+    feeds: Feeds,
+    dims: { b: number; s: number; p?: number },
+    stateful?: { stateId: string; carry: Record<string, string> },
+  ): Promise<Feeds> {
     const out = await this.engine.run(graph, feeds, [this.weightSet], stateful ?? {});
     if (this.meter) {
       const loraA = Object.entries(feeds).find(([k]) => k.endsWith('lora_A.weight'));
@@ -136,8 +146,16 @@ export class LlamaModel {
 
   /** Summed loss over target tokens, their count, and the per-position loss [batch*seq]. */
   async loss(batch: Batch, adapter?: AdapterFeeds): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
-    const out = await this.run(evalGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq });
-    return { lossSum: out.loss_sum!.data[0] as number, tokens: out.tokens!.data[0] as number, tokenLoss: out.token_loss!.data as Float32Array };
+    const out = await this.run(
+      evalGraph(this.cfg, adapter?.spec),
+      { ...adapter?.feeds, ...this.batchFeeds(batch) },
+      { b: batch.batch, s: batch.seq },
+    );
+    return {
+      lossSum: out.loss_sum!.data[0] as number,
+      tokens: out.tokens!.data[0] as number,
+      tokenLoss: out.token_loss!.data as Float32Array,
+    };
   }
 
   /**
@@ -175,7 +193,11 @@ export class LlamaModel {
   async logits(sequences: number[][], adapter?: AdapterFeeds): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (const seq of sequences) {
-      const r = await this.run(generationGraph(this.cfg, adapter?.spec), { ...adapter?.feeds, ...this.prefillFeeds([seq]) }, { b: 1, s: seq.length });
+      const r = await this.run(
+        generationGraph(this.cfg, adapter?.spec),
+        { ...adapter?.feeds, ...this.prefillFeeds([seq]) },
+        { b: 1, s: seq.length },
+      );
       out.push(r.logits!.data as Float32Array);
     }
     return out;
@@ -185,7 +207,11 @@ export class LlamaModel {
     const feeds: Feeds = {};
     for (let l = 0; l < this.cfg.num_hidden_layers; l++)
       for (const kv of ['key', 'value'] as const)
-        feeds[pastName(l, kv)] = { dtype: 'float32', dims: [batch, this.cfg.num_key_value_heads, 0, this.cfg.head_dim], data: new Float32Array(0) };
+        feeds[pastName(l, kv)] = {
+          dtype: 'float32',
+          dims: [batch, this.cfg.num_key_value_heads, 0, this.cfg.head_dim],
+          data: new Float32Array(0),
+        };
     return feeds;
   }
 
@@ -246,7 +272,9 @@ export class LlamaModel {
           position_ids: i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1]),
           attention_mask: i64(BigInt64Array.from(mask), [b, width]),
         };
-        nextPos.forEach((p, i) => (nextPos[i] = p + 1));
+        nextPos.forEach((p, i) => {
+          nextPos[i] = p + 1;
+        });
       }
     } finally {
       await this.engine.dropState(stateId);

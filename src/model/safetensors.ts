@@ -24,7 +24,7 @@ export class CheckpointError extends Error {
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
 
 const DTYPE_BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
-const isDType = (s: string): s is SafetensorsDType => Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+const isDType = (s: string): s is SafetensorsDType => Object.hasOwn(DTYPE_BYTES, s);
 
 export interface TensorF32 {
   shape: number[];
@@ -61,8 +61,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 const fmtShape = (shape: number[]) => `[${shape.join(', ')}]`;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -155,7 +154,9 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): Sa
       fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] overlap tensor '${prev}' (which ends at ${cursor})`);
     }
     if (e.begin > cursor) {
-      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] leave a gap after ${prev ? `tensor '${prev}'` : 'the header'} (expected begin ${cursor})`);
+      fail(
+        `tensor '${name}' data_offsets [${e.begin}, ${e.end}] leave a gap after ${prev ? `tensor '${prev}'` : 'the header'} (expected begin ${cursor})`,
+      );
     }
     cursor = e.end;
     prev = name;
@@ -330,9 +331,7 @@ export function writeSafetensors(
   const fail = (msg: string): never => {
     throw new CheckpointError(`${file}: ${msg}`);
   };
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
-    compareUtf8(a[0], b[0]),
-  );
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) => compareUtf8(a[0], b[0]));
 
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import type { Feeds } from '../engine/engine.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
-import { LORA_SCALING, PROJECTIONS, dropoutMaskName, loraName, projectionPath, projectionShape, type LoraGraphSpec, type Projection } from '../model/llama.js';
+import {
+  LORA_SCALING,
+  PROJECTIONS,
+  dropoutMaskName,
+  loraName,
+  projectionPath,
+  projectionShape,
+  type LoraGraphSpec,
+  type Projection,
+} from '../model/llama.js';
 import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile } from '../model/safetensors.js';
 
 export interface LoraConfig {
@@ -163,7 +172,7 @@ export class LoraAdapter {
     await mkdir(dir, { recursive: true });
     const shaped = new Map([...this.tensors].map(([k, v]) => [k, { shape: this.shapeOf(k), data: v }]));
     await saveSafetensorsFile(join(dir, 'adapter_model.safetensors'), shaped, { format: 'pt' });
-    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(this.peftConfigJson(baseModel), null, 2) + '\n');
+    await writeFile(join(dir, 'adapter_config.json'), `${JSON.stringify(this.peftConfigJson(baseModel), null, 2)}\n`);
   }
 
   static async load(dir: string, model: LlamaConfig): Promise<LoraAdapter> {
@@ -174,20 +183,27 @@ export class LoraAdapter {
     } catch (e) {
       throw new CheckpointError(`${cfgFile}: ${(e as Error).message}`);
     }
-    if (raw.peft_type !== undefined && raw.peft_type !== 'LORA') throw new CheckpointError(`${cfgFile}: peft_type '${String(raw.peft_type)}' is not LORA`);
-    for (const k of ['use_dora', 'use_rslora'] as const)
-      if (raw[k]) throw new CheckpointError(`${cfgFile}: ${k}=true is not supported`);
+    if (raw.peft_type !== undefined && raw.peft_type !== 'LORA')
+      throw new CheckpointError(`${cfgFile}: peft_type '${String(raw.peft_type)}' is not LORA`);
+    for (const k of ['use_dora', 'use_rslora'] as const) if (raw[k]) throw new CheckpointError(`${cfgFile}: ${k}=true is not supported`);
     if (raw.fan_in_fan_out) throw new CheckpointError(`${cfgFile}: fan_in_fan_out=true is not supported`);
     // Per-module ranks/alphas would silently change the scaling of some modules: refuse them.
     for (const k of ['rank_pattern', 'alpha_pattern'] as const)
       if (raw[k] && typeof raw[k] === 'object' && Object.keys(raw[k] as object).length)
         throw new CheckpointError(`${cfgFile}: a non-empty ${k} is not supported`);
     if (typeof raw.target_modules === 'string')
-      throw new CheckpointError(`${cfgFile}: target_modules '${raw.target_modules}' (a regex or 'all-linear') is not supported; list the modules`);
+      throw new CheckpointError(
+        `${cfgFile}: target_modules '${raw.target_modules}' (a regex or 'all-linear') is not supported; list the modules`,
+      );
     const targets = Array.isArray(raw.target_modules) ? (raw.target_modules as string[]) : [];
     // PEFT's LoraConfig defaults: r = 8, lora_alpha = 8, lora_dropout = 0.
     const config = validateLoraConfig(
-      { r: Number(raw.r ?? 8), alpha: Number(raw.lora_alpha ?? 8), dropout: Number(raw.lora_dropout ?? 0), targets: targets as Projection[] },
+      {
+        r: Number(raw.r ?? 8),
+        alpha: Number(raw.lora_alpha ?? 8),
+        dropout: Number(raw.lora_dropout ?? 0),
+        targets: targets as Projection[],
+      },
       cfgFile,
     );
     const file = join(dir, 'adapter_model.safetensors');

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectUserError, fedhpo, type Run } from './run-cli.js';
 
-
-
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 const CONFIG = {
   vocab_size: 320, // the byte tokenizer needs 259 ids
@@ -39,7 +41,13 @@ let badLines: { json: number; emptyOutput: number };
 
 /** ~60 records: text and instruction records, plus a broken JSON line and an empty output. */
 function corpus(): { text: string; badJson: number; emptyOutput: number } {
-  const phrases = ['the cat sat on the mat', 'a dog ran to the park', 'birds sing in the morning', 'the sun is warm today', 'we read a book at night'];
+  const phrases = [
+    'the cat sat on the mat',
+    'a dog ran to the park',
+    'birds sing in the morning',
+    'the sun is warm today',
+    'we read a book at night',
+  ];
   const lines: string[] = [];
   let badJson = 0;
   let emptyOutput = 0;
@@ -56,7 +64,7 @@ function corpus(): { text: string; badJson: number; emptyOutput: number } {
       emptyOutput = lines.length;
     }
   }
-  return { text: lines.join('\n') + '\n', badJson, emptyOutput };
+  return { text: `${lines.join('\n')}\n`, badJson, emptyOutput };
 }
 
 beforeAll(async () => {
@@ -69,11 +77,7 @@ beforeAll(async () => {
   modelOther = join(dir, 'model-s1');
   const c = corpus();
   badLines = { json: c.badJson, emptyOutput: c.emptyOutput };
-  await Promise.all([
-    writeFile(cfgFile, JSON.stringify(CONFIG)),
-    writeFile(tokFile, JSON.stringify(SEQS)),
-    writeFile(dataFile, c.text),
-  ]);
+  await Promise.all([writeFile(cfgFile, JSON.stringify(CONFIG)), writeFile(tokFile, JSON.stringify(SEQS)), writeFile(dataFile, c.text)]);
   const inits = await Promise.all([
     fedhpo('model', 'init', '--config', cfgFile, '--out', model),
     fedhpo('model', 'init', '--config', cfgFile, '--out', modelSame, '--seed', '0'),
@@ -137,9 +141,28 @@ describe('fedhpo train', () => {
     out = join(dir, 'adapter');
     [train, base] = await Promise.all([
       fedhpo(
-        'train', '--model', model, '--data', dataFile, '--out', out,
-        '--steps', '30', '--json', '--lora-targets', 'q_proj,v_proj,o_proj,gate_proj,up_proj,down_proj',
-        '--lr', '5e-3', '--seq-len', '48', '--batch-size', '8', '--lora-r', '8', '--lora-alpha', '16',
+        'train',
+        '--model',
+        model,
+        '--data',
+        dataFile,
+        '--out',
+        out,
+        '--steps',
+        '30',
+        '--json',
+        '--lora-targets',
+        'q_proj,v_proj,o_proj,gate_proj,up_proj,down_proj',
+        '--lr',
+        '5e-3',
+        '--seq-len',
+        '48',
+        '--batch-size',
+        '8',
+        '--lora-r',
+        '8',
+        '--lora-alpha',
+        '16',
       ),
       fedhpo('model', 'nll', '--model', model, '--tokens', tokFile, '--json'),
     ]);
@@ -197,7 +220,13 @@ describe.concurrent('errors: exit 2, a message naming the problem, no stack trac
 
   it('token id out of range names the entry and position', async () => {
     const f = join(dir, 'bad-tokens.json');
-    await writeFile(f, JSON.stringify([[1, 2, 3], [4, 5, 320]]));
+    await writeFile(
+      f,
+      JSON.stringify([
+        [1, 2, 3],
+        [4, 5, 320],
+      ]),
+    );
     expectUserError(await fedhpo('model', 'nll', '--model', model, '--tokens', f), f, 'entry 1, position 2', '320');
   });
 
@@ -267,9 +296,29 @@ describe.concurrent('--help', () => {
     expect(r.code, r.stderr).toBe(0);
     const opts = helpOptions(r.stdout);
     const expected = [
-      'model', 'data', 'valid', 'out', 'lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'steps', 'batch-size',
-      'seq-len', 'grad-accum', 'lr', 'optimizer', 'weight-decay', 'momentum', 'schedule', 'warmup', 'clip-norm',
-      'eval-every', 'seed', 'threads', 'json',
+      'model',
+      'data',
+      'valid',
+      'out',
+      'lora-r',
+      'lora-alpha',
+      'lora-dropout',
+      'lora-targets',
+      'steps',
+      'batch-size',
+      'seq-len',
+      'grad-accum',
+      'lr',
+      'optimizer',
+      'weight-decay',
+      'momentum',
+      'schedule',
+      'warmup',
+      'clip-norm',
+      'eval-every',
+      'seed',
+      'threads',
+      'json',
     ];
     for (const name of expected) expect(opts.has(name), `--${name} listed`).toBe(true);
     for (const [name, desc] of opts) expect(desc, `--${name} has a description`).not.toBe('');

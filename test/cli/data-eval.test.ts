@@ -15,11 +15,9 @@ import { saveTokenizer } from '../../src/data/tokenizer-io.js';
 import { parseLlamaConfig } from '../../src/model/config.js';
 import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 
-
 function expectOk(r: Run): void {
   expect(r.code, r.stderr).toBe(0);
 }
-
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
@@ -42,7 +40,13 @@ beforeAll(async () => {
     arith.slice(0, 300).flatMap((r) => [formatInstruction(r.instruction, r.input), r.output]),
     { vocabSize: 600 },
   );
-  const cfg = parseLlamaConfig({ vocab_size: tok.vocabSize, ...small, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
+  const cfg = parseLlamaConfig({
+    vocab_size: tok.vocabSize,
+    ...small,
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+    pad_token_id: tok.padId,
+  });
   await saveCheckpoint(bpeModel, cfg, initWeights(cfg, 0));
   await saveTokenizer(tok, join(bpeModel, 'tokenizer.json'));
 
@@ -62,7 +66,15 @@ describe('fedhpo data', () => {
   it('list --json lists every built-in task with its sizes', async () => {
     const r = await fedhpo('data', 'list', '--json');
     expectOk(r);
-    const rows = JSON.parse(r.stdout) as { name: string; clients: number; splitter: string; train: number; validation: number; test: number; score: string }[];
+    const rows = JSON.parse(r.stdout) as {
+      name: string;
+      clients: number;
+      splitter: string;
+      train: number;
+      validation: number;
+      test: number;
+      score: string;
+    }[];
     expect(rows.map((x) => x.name)).toEqual(['arith', 'code', 'instruct']);
     for (const x of rows) {
       const d = loadTask(x.name);
@@ -83,7 +95,13 @@ describe('fedhpo data', () => {
     const total = r.stdout.split('\n').find((l) => l.startsWith('total'));
     expect(total?.split(/\s+/)[1]).toBe(String(loadTask('code').train.length));
     // Each client row has exactly one non-zero category count.
-    for (const l of rows) expect(l.split(/\s+/).slice(2).filter((c) => c !== '0')).toHaveLength(1);
+    for (const l of rows)
+      expect(
+        l
+          .split(/\s+/)
+          .slice(2)
+          .filter((c) => c !== '0'),
+      ).toHaveLength(1);
   });
 
   it('export writes the split as JSONL instruction records that parseExamples reads', async () => {
@@ -94,13 +112,32 @@ describe('fedhpo data', () => {
     expect(parsed.examples).toHaveLength(200);
     const validation = loadTask('arith').validation;
     expect(lines(text).map((l) => JSON.parse(l))).toEqual(validation);
-    expect(parsed.examples[0]).toMatchObject({ prompt: formatInstruction(validation[0]!.instruction, validation[0]!.input), target: validation[0]!.output });
+    expect(parsed.examples[0]).toMatchObject({
+      prompt: formatInstruction(validation[0]!.instruction, validation[0]!.input),
+      target: validation[0]!.output,
+    });
     expect(parsed.examples[0]!.meta.category).toBe(validation[0]!.category);
   });
 
   it('split --splitter dirichlet writes client files that partition the export', async () => {
     const out = join(dir, 'split');
-    const r = await fedhpo('data', 'split', '--in', exportFile, '--splitter', 'dirichlet', '--alpha', '0.5', '--clients', '3', '--by', 'category', '--out', out, '--json');
+    const r = await fedhpo(
+      'data',
+      'split',
+      '--in',
+      exportFile,
+      '--splitter',
+      'dirichlet',
+      '--alpha',
+      '0.5',
+      '--clients',
+      '3',
+      '--by',
+      'category',
+      '--out',
+      out,
+      '--json',
+    );
     expectOk(r);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ splitter: 'dirichlet', by: 'category', records: 200, skipped: 0, params: { clients: 3, alpha: 0.5 } });
@@ -162,19 +199,59 @@ describe('fedhpo eval and train --task', () => {
   };
 
   it('eval --json scores a model-init model (byte tokenizer) on the first N test samples', async () => {
-    const r = await fedhpo('eval', '--model', byteModel, '--task', 'arith', '--limit', '4', '--json', '--max-new-tokens', '8', '--threads', '1');
+    const r = await fedhpo(
+      'eval',
+      '--model',
+      byteModel,
+      '--task',
+      'arith',
+      '--limit',
+      '4',
+      '--json',
+      '--max-new-tokens',
+      '8',
+      '--threads',
+      '1',
+    );
     const rep = checkReport(r, 'arith', 'test', 4, 8);
     const first4 = loadTask('arith').test.slice(0, 4);
-    for (const c of new Set(first4.map((x) => x.category))) expect(rep.byCategory[c]!.samples).toBe(first4.filter((x) => x.category === c).length);
+    for (const c of new Set(first4.map((x) => x.category)))
+      expect(rep.byCategory[c]!.samples).toBe(first4.filter((x) => x.category === c).length);
   });
 
   it('train --task trains on the train split, holds out the validation split and writes an adapter that eval loads', async () => {
     const out = join(dir, 'adapter');
-    const r = await fedhpo('train', '--model', bpeModel, '--task', 'arith', '--steps', '3', '--seq-len', '64', '--batch-size', '4', '--json', '--out', out, '--threads', '1', '--lora-r', '4');
+    const r = await fedhpo(
+      'train',
+      '--model',
+      bpeModel,
+      '--task',
+      'arith',
+      '--steps',
+      '3',
+      '--seq-len',
+      '64',
+      '--batch-size',
+      '4',
+      '--json',
+      '--out',
+      out,
+      '--threads',
+      '1',
+      '--lora-r',
+      '4',
+    );
     expectOk(r);
     const s = JSON.parse(r.stdout);
     const arith = loadTask('arith');
-    expect(s).toMatchObject({ status: 'completed', steps: 3, trainExamples: arith.train.length, validExamples: arith.validation.length, skippedRecords: 0, adapterDir: out });
+    expect(s).toMatchObject({
+      status: 'completed',
+      steps: 3,
+      trainExamples: arith.train.length,
+      validExamples: arith.validation.length,
+      skippedRecords: 0,
+      adapterDir: out,
+    });
     expect(Number.isFinite(s.finalTrainLoss)).toBe(true);
     expect(Number.isFinite(s.validLossBefore)).toBe(true);
     expect(Number.isFinite(s.validLossAfter)).toBe(true);
@@ -182,7 +259,24 @@ describe('fedhpo eval and train --task', () => {
     for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'train_log.json']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 4 });
 
-    const ev = await fedhpo('eval', '--model', bpeModel, '--adapter', out, '--task', 'arith', '--split', 'validation', '--limit', '3', '--json', '--max-new-tokens', '6', '--threads', '1');
+    const ev = await fedhpo(
+      'eval',
+      '--model',
+      bpeModel,
+      '--adapter',
+      out,
+      '--task',
+      'arith',
+      '--split',
+      'validation',
+      '--limit',
+      '3',
+      '--json',
+      '--max-new-tokens',
+      '6',
+      '--threads',
+      '1',
+    );
     checkReport(ev, 'arith', 'validation', 3, 6);
   });
 
@@ -210,7 +304,12 @@ describe('fedhpo demo', () => {
     expect(res.base).toBeLessThan(0.6);
     for (const s of [res.base, res.lora]) expect(Number.isInteger(Math.round(s * 16 * 1e6) / 1e6)).toBe(true);
     const code = loadTask('code');
-    expect(res.training).toMatchObject({ status: 'completed', steps: 6, trainExamples: code.train.length, validExamples: code.validation.length });
+    expect(res.training).toMatchObject({
+      status: 'completed',
+      steps: 6,
+      trainExamples: code.train.length,
+      validExamples: code.validation.length,
+    });
     expect(res.training.validLossAfter).toBeLessThan(res.training.validLossBefore);
     expect(existsSync(join(out, 'adapter', 'adapter_model.safetensors'))).toBe(true);
   });

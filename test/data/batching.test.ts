@@ -77,7 +77,11 @@ describe('makeBatches', () => {
 
   it('builds row-major, right-padded batches and keeps a smaller last batch', () => {
     const batches = makeBatches(seqs, { batchSize: 2, seqLen: 6, shuffle: false, padId: 0 });
-    expect(batches.map((bt) => [bt.batch, bt.seq])).toEqual([[2, 6], [2, 6], [1, 6]]);
+    expect(batches.map((bt) => [bt.batch, bt.seq])).toEqual([
+      [2, 6],
+      [2, 6],
+      [1, 6],
+    ]);
     const [first, , last] = batches;
     expect(first.inputIds.length).toBe(12);
     expect(first.labels.length).toBe(12);

@@ -60,7 +60,9 @@ function gpt2ByteVocab(): Record<string, number> {
   for (let b = 0xae; b <= 0xff; b++) order.push(b);
   for (let b = 0; b < 256; b++) if (!order.includes(b)) order.push(b);
   const vocab: Record<string, number> = {};
-  order.forEach((b, id) => (vocab[BYTE_TO_CHAR[b]!] = id));
+  order.forEach((b, id) => {
+    vocab[BYTE_TO_CHAR[b]!] = id;
+  });
   return vocab;
 }
 
@@ -69,7 +71,7 @@ const BYTE_LEVEL = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: t
 /** A hand-written GPT-2-style tokenizer.json: byte symbols at GPT-2's ids, six merges, <|endoftext|>. */
 function gpt2Json(): Record<string, unknown> {
   const vocab = gpt2ByteVocab();
-  Object.assign(vocab, { he: 256, the: 257, 'Ġc': 258, at: 259, 'Ġcat': 260, 'Ġs': 261, '<|endoftext|>': 50256 });
+  Object.assign(vocab, { he: 256, the: 257, Ġc: 258, at: 259, Ġcat: 260, Ġs: 261, '<|endoftext|>': 50256 });
   return {
     version: '1.0',
     truncation: null,
@@ -97,7 +99,7 @@ function gpt2Json(): Record<string, unknown> {
 /** A LLaMA-3-style tokenizer.json: Sequence[Split(LLaMA-3 regex), ByteLevel], merges as pairs. */
 function llama3Json(): Record<string, unknown> {
   const vocab = gpt2ByteVocab();
-  Object.assign(vocab, { 'Ġw': 256, or: 257, 'Ġwor': 258, ld: 259, 'Ġworld': 260, Hi: 261, '12': 262, '123': 263, xyz: 264 });
+  Object.assign(vocab, { Ġw: 256, or: 257, Ġwor: 258, ld: 259, Ġworld: 260, Hi: 261, '12': 262, '123': 263, xyz: 264 });
   const special = (id: number, content: string) => ({
     id,
     content,
@@ -169,14 +171,14 @@ const ROUND_TRIP = [
   'tabs\tand\t\tnewlines\n\n\nand CRLF\r\nand   \n  mixed \u00a0 \u3000 whitespace',
   '3.14159 1,000,000 2024-01-31 0x1F 42nd 1e-9 ١٢٣',
   '\ufeffa leading byte-order mark',
-  'x'.repeat(500) + ' ' + '9'.repeat(300) + ' ' + ' '.repeat(200) + 'end',
+  `${'x'.repeat(500)} ${'9'.repeat(300)} ${' '.repeat(200)}end`,
   'code: function f(a, b) { return a+b; } // ok?!',
 ];
 
 // ---------------------------------------------------------------------------------------------------
 
 describe('byte-level mapping and regexes', () => {
-  it('bytes_to_unicode is GPT-2\'s bijection onto printable characters', () => {
+  it("bytes_to_unicode is GPT-2's bijection onto printable characters", () => {
     expect(new Set(BYTE_TO_CHAR).size).toBe(256);
     expect(BYTE_TO_CHAR[0x20]).toBe('Ġ');
     expect(BYTE_TO_CHAR[0x0a]).toBe('Ċ');
@@ -206,7 +208,7 @@ describe('trained BpeTokenizer', () => {
     tok = trainBpe(corpus.split('\n\n'), { vocabSize: 512 });
   });
 
-  it('has <pad>, <s>, </s> at 0, 1, 2 and the byte symbols at ByteTokenizer\'s ids', () => {
+  it("has <pad>, <s>, </s> at 0, 1, 2 and the byte symbols at ByteTokenizer's ids", () => {
     expect(tok.vocabSize).toBe(512);
     expect([tok.padId, tok.bosId, tok.eosId]).toEqual([0, 1, 2]);
     expect(tok.addedTokens().map((t) => [t.id, t.content, t.special])).toEqual([
@@ -262,7 +264,7 @@ describe('trained BpeTokenizer', () => {
     expect(JSON.stringify(reversed.toJSON())).toBe(JSON.stringify(tok.toJSON()));
   });
 
-  it('merges the most frequent pair first and breaks ties by the pair\'s strings', () => {
+  it("merges the most frequent pair first and breaks ties by the pair's strings", () => {
     // Words "aab" x1, "Ġaab" x2, "Ġxy" x2: (a,a)=3 ties (a,b)=3 and "a a" < "a b"; then (aa,b)=3;
     // then (Ġ,aab), (Ġ,x), (x,y) all 2: 'x' sorts before 'Ġ' (U+0120), so "x y", then "Ġ aab", "Ġ xy".
     const t = trainBpe(['aab aab aab xy xy'], { vocabSize: 300, minFrequency: 1 });
@@ -320,7 +322,7 @@ describe('trained BpeTokenizer', () => {
       special: true,
     });
     expect(Object.keys(json.model.vocab)).toHaveLength(512);
-    expect(json.model.vocab['Ġ']).toBe(0x20 + 3);
+    expect(json.model.vocab.Ġ).toBe(0x20 + 3);
     expect(json.model.merges[0]).toMatch(/^\S+ \S+$/);
 
     const back = BpeTokenizer.fromJSON(JSON.parse(JSON.stringify(json)), 'mem.json');
@@ -378,7 +380,7 @@ describe('loading Hugging Face files', () => {
     expect(tok.encode('<tool-call>', { parseSpecial: false })).toEqual([128010]);
     expect(tok.decode([261, 128010])).toBe('Hi<tool-call>');
     // LLaMA-3's regex: digits in groups of three, case-insensitive contractions, no space before digits.
-    expect(tok.preTokenize('12345 IT\'S')).toEqual(['123', '45', ' IT', "'S"]);
+    expect(tok.preTokenize("12345 IT'S")).toEqual(['123', '45', ' IT', "'S"]);
     expect(tok.encode('12345')).toEqual([263, 19, 20]);
     // parseSpecial false: the special's text is encoded as ordinary text.
     expect(tok.encode('<|eot_id|>', { parseSpecial: false })).not.toContain(128009);
@@ -408,7 +410,7 @@ describe('loading Hugging Face files', () => {
     expect(back.vocabSize).toBe(tok.vocabSize);
   });
 
-  it('follows tokenizers\' Split behaviors, Digits and add_prefix_space', () => {
+  it("follows tokenizers' Split behaviors, Digits and add_prefix_space", () => {
     const withPre = (pre: unknown) => {
       const json = gpt2Json();
       json.pre_tokenizer = pre;
@@ -447,7 +449,9 @@ describe('loading Hugging Face files', () => {
       model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', vocab: { '[UNK]': 0, a: 1 } },
     };
     expect(() => BpeTokenizer.fromJSON(wordPiece, 'bert/tokenizer.json')).toThrow(TokenizerFormatError);
-    expect(() => BpeTokenizer.fromJSON(wordPiece, 'bert/tokenizer.json')).toThrow(/^bert\/tokenizer\.json: unsupported tokenizer model "WordPiece"/);
+    expect(() => BpeTokenizer.fromJSON(wordPiece, 'bert/tokenizer.json')).toThrow(
+      /^bert\/tokenizer\.json: unsupported tokenizer model "WordPiece"/,
+    );
     const unigram = { model: { type: 'Unigram', vocab: [['a', -1]] } };
     expect(() => BpeTokenizer.fromJSON(unigram, 't5.json')).toThrow(/t5\.json: unsupported tokenizer model "Unigram"/);
     const fallback = gpt2Json();
@@ -456,13 +460,13 @@ describe('loading Hugging Face files', () => {
     const metaspace = { ...gpt2Json(), pre_tokenizer: { type: 'Metaspace', replacement: '▁' } };
     expect(() => BpeTokenizer.fromJSON(metaspace, 'm.json')).toThrow(/m\.json: unsupported pre_tokenizer "Metaspace"/);
     const noBytes = gpt2Json();
-    delete (noBytes.model as { vocab: Record<string, number> }).vocab['Ġ'];
+    delete (noBytes.model as { vocab: Record<string, number> }).vocab.Ġ;
     expect(() => BpeTokenizer.fromJSON(noBytes, 'nb.json')).toThrow(/nb\.json: the vocab lacks the byte symbol "Ġ"/);
     const badMerge = gpt2Json();
     (badMerge.model as { merges: string[] }).merges.push('q z');
     expect(() => BpeTokenizer.fromJSON(badMerge, 'bm.json')).toThrow(/bm\.json: merge 6 .*"qz"/);
     const badRegex = llama3Json();
-    ((badRegex.pre_tokenizer as { pretokenizers: { pattern: unknown }[] }).pretokenizers[0]!).pattern = { Regex: '(?x)a' };
+    (badRegex.pre_tokenizer as { pretokenizers: { pattern: unknown }[] }).pretokenizers[0]!.pattern = { Regex: '(?x)a' };
     expect(() => BpeTokenizer.fromJSON(badRegex, 'r.json')).toThrow(/r\.json: cannot convert the Split regex/);
   });
 

@@ -121,7 +121,7 @@ describe('loadExamples', () => {
   it('loads JSONL and JSON array files from disk', async () => {
     const a = join(dir, 'a.jsonl');
     const b = join(dir, 'b.json');
-    await writeFile(a, '\uFEFF' + jsonl({ text: 'x' }, { prompt: 'p', completion: 'c' }) + '\n');
+    await writeFile(a, `\uFEFF${jsonl({ text: 'x' }, { prompt: 'p', completion: 'c' })}\n`);
     await writeFile(b, JSON.stringify([{ text: 'y' }], null, 2));
     const ra = await loadExamples(a);
     expect(ra.file).toBe(a);

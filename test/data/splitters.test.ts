@@ -81,7 +81,9 @@ describe('metaSplit', () => {
     expect(s.labels).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(s.groups).toEqual([['a'], ['b'], ['c'], ['d'], ['e']]);
     expect(s.clients.map((c) => c.length)).toEqual([6, 10, 3, 5, 2]);
-    s.clients.forEach((c, i) => expect(new Set(c.map(byLabel))).toEqual(new Set([s.labels[i]])));
+    s.clients.forEach((c, i) => {
+      expect(new Set(c.map(byLabel))).toEqual(new Set([s.labels[i]]));
+    });
     expectPartition(s.clients, items);
     expect(metaSplit(items, byLabel, { clients: 5, seed: 0 }).groups).toEqual(s.groups);
   });
@@ -181,7 +183,8 @@ describe('dirichletSplit', () => {
   });
 
   it('is deterministic for a seed and differs across seeds', () => {
-    const ids = (seed: number) => dirichletSplit(items, byLabel, { clients: 4, alpha: 0.5, seed, allowEmpty: true }).clients.map((c) => c.map((x) => x.id));
+    const ids = (seed: number) =>
+      dirichletSplit(items, byLabel, { clients: 4, alpha: 0.5, seed, allowEmpty: true }).clients.map((c) => c.map((x) => x.id));
     expect(ids(7)).toEqual(ids(7));
     expect(ids(7)).not.toEqual(ids(8));
   });
@@ -211,16 +214,39 @@ describe('dirichletSplit', () => {
   it('enforces minSize', () => {
     const s = dirichletSplit(items, byLabel, { clients: 4, alpha: 100, seed: 0, minSize: 150 });
     expect(Math.min(...s.clients.map((c) => c.length))).toBeGreaterThanOrEqual(150);
-    expect(() => dirichletSplit(items, byLabel, { clients: 4, alpha: 100, seed: 0, minSize: 201 })).toThrow(/below the minimum of 201 records/);
+    expect(() => dirichletSplit(items, byLabel, { clients: 4, alpha: 100, seed: 0, minSize: 201 })).toThrow(
+      /below the minimum of 201 records/,
+    );
     expect(() => dirichletSplit(items, byLabel, { clients: 4, alpha: 0, seed: 0 })).toThrow(RangeError);
   });
 });
 
 describe('histogram', () => {
   it('counts sizes and labels and formats a table', () => {
-    const h = histogram([[{ id: 0, label: 'x' }, { id: 1, label: 'y' }, { id: 2, label: 'x' }], []], byLabel);
-    expect(h).toEqual({ labels: ['x', 'y'], clients: [{ size: 3, counts: { x: 2, y: 1 } }, { size: 0, counts: {} }] });
-    expect(formatHistogram(h).split('\n')).toEqual(['client  size  x  y', '0          3  2  1', '1          0  0  0', 'total      3  2  1']);
+    const h = histogram(
+      [
+        [
+          { id: 0, label: 'x' },
+          { id: 1, label: 'y' },
+          { id: 2, label: 'x' },
+        ],
+        [],
+      ],
+      byLabel,
+    );
+    expect(h).toEqual({
+      labels: ['x', 'y'],
+      clients: [
+        { size: 3, counts: { x: 2, y: 1 } },
+        { size: 0, counts: {} },
+      ],
+    });
+    expect(formatHistogram(h).split('\n')).toEqual([
+      'client  size  x  y',
+      '0          3  2  1',
+      '1          0  0  0',
+      'total      3  2  1',
+    ]);
   });
 });
 
@@ -233,13 +259,25 @@ describe('dataSplit', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const recs = Array.from({ length: 30 }, (_, i) => ({ instruction: `q${i}`, output: `a${i}`, category: ['open_qa', 'brainstorming', 'summarization'][i % 3] }));
+  const recs = Array.from({ length: 30 }, (_, i) => ({
+    instruction: `q${i}`,
+    output: `a${i}`,
+    category: ['open_qa', 'brainstorming', 'summarization'][i % 3],
+  }));
   const lines = recs.map((r) => JSON.stringify(r));
 
   it('writes client files with the raw records and split.json, reporting bad lines', async () => {
     const input = join(dir, 'data.jsonl');
     // line 3 is not JSON, line 6 is blank, line 8 is not an object
-    const text = [...lines.slice(0, 2), '{"instruction": broken', ...lines.slice(2, 4), '', '  ' + lines[4] + '  ', '[1, 2]', ...lines.slice(5)].join('\n');
+    const text = [
+      ...lines.slice(0, 2),
+      '{"instruction": broken',
+      ...lines.slice(2, 4),
+      '',
+      `  ${lines[4]}  `,
+      '[1, 2]',
+      ...lines.slice(5),
+    ].join('\n');
     await writeFile(input, text);
     const out = join(dir, 'meta');
     const r = await dataSplit({ input, splitter: 'meta', seed: 0, out });
@@ -274,7 +312,7 @@ describe('dataSplit', () => {
     expect(again.summary).toEqual(r.summary);
 
     const text = join(dir, 'text.jsonl');
-    await writeFile(text, Array.from({ length: 10 }, (_, i) => JSON.stringify({ text: `t${i}` })).join('\n') + '\n');
+    await writeFile(text, `${Array.from({ length: 10 }, (_, i) => JSON.stringify({ text: `t${i}` })).join('\n')}\n`);
     const iid = await dataSplit({ input: text, splitter: 'iid', clients: 3, seed: 0, out });
     expect(iid.summary.clients.map((c) => c.size)).toEqual([4, 3, 3]);
     expect(iid.summary.labels).toEqual([]);
@@ -284,15 +322,15 @@ describe('dataSplit', () => {
 
   it('reports records missing the field for meta and dirichlet (iid does not need it)', async () => {
     const input = join(dir, 'missing.jsonl');
-    const withGaps = recs.map((r, i) => (i === 4 || i === 9 ? { instruction: r.instruction, output: r.output } : i === 11 ? { ...r, category: null } : r));
+    const withGaps = recs.map((r, i) =>
+      i === 4 || i === 9 ? { instruction: r.instruction, output: r.output } : i === 11 ? { ...r, category: null } : r,
+    );
     await writeFile(input, withGaps.map((r) => JSON.stringify(r)).join('\n'));
     const out = join(dir, 'missing');
     for (const splitter of ['meta', 'dirichlet'] as const) {
       const opts = { input, splitter, clients: 3, seed: 0, out, ...(splitter === 'dirichlet' ? { alpha: 1 } : {}) };
       await expect(dataSplit(opts)).rejects.toThrow(DataError);
-      await expect(dataSplit(opts)).rejects.toThrow(
-        /3 of 30 records have no 'category' field \(missing, null or blank; lines 5, 10, 12\)/,
-      );
+      await expect(dataSplit(opts)).rejects.toThrow(/3 of 30 records have no 'category' field \(missing, null or blank; lines 5, 10, 12\)/);
     }
     const iid = await dataSplit({ input, splitter: 'iid', clients: 3, seed: 0, out });
     expect(iid.summary.labels).toContain('(missing)');
@@ -313,7 +351,10 @@ describe('dataSplit', () => {
 
   it('parses raw records with JSON-array element lines', () => {
     const { records, skipped } = parseRawRecords('[\n  {"a": 1},\n  "x",\n  {"b": "y\\n"}\n]', 'f.json');
-    expect(records.map((r) => [r.line, r.text])).toEqual([[2, '{"a":1}'], [4, '{"b":"y\\n"}']]);
+    expect(records.map((r) => [r.line, r.text])).toEqual([
+      [2, '{"a":1}'],
+      [4, '{"b":"y\\n"}'],
+    ]);
     expect(skipped).toEqual([{ line: 3, reason: 'record must be a JSON object, got string' }]);
     expect(() => parseRawRecords('\n\n', 'e.jsonl')).toThrow(/no valid records \(file is empty\)/);
   });

@@ -202,7 +202,7 @@ describe('instruct', () => {
     expect(TASKS.instruct.categories).toEqual([...INSTRUCT_CATEGORIES]);
     for (const r of records) {
       const withContext = ['closed_qa', 'information_extraction', 'summarization'].includes(r.category);
-      expect(Boolean(r.input && r.input.trim()), `${r.category}: ${r.instruction}`).toBe(withContext);
+      expect(Boolean(r.input?.trim()), `${r.category}: ${r.instruction}`).toBe(withContext);
       const ref = textRef(r);
       expect(ref.answers).toContain(r.output);
     }
@@ -224,7 +224,11 @@ describe('instruct', () => {
   it('information_extraction answers are copied from the context', () => {
     const LABELS = /\b(Job|Town|Pet|Favourite color|Hobby|River|Known for|Diet|Habitat): /g;
     for (const r of byCat('information_extraction')) {
-      const pieces = r.output.replace(LABELS, '').split(/[.,]\s*|\s+and\s+/).map((s) => s.trim()).filter(Boolean);
+      const pieces = r.output
+        .replace(LABELS, '')
+        .split(/[.,]\s*|\s+and\s+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const piece of pieces) expect(lc(r.input!), r.output).toContain(lc(piece));
     }
   });
@@ -320,7 +324,9 @@ describe('pretraining corpus', () => {
       expect(text).toMatch(new RegExp(`${p.name} (is an? ${p.job} who lives in|works as an? ${p.job} in|lives in ${p.town} and works as)`));
     }
     for (const t of world.towns) {
-      expect(text.includes(`The river ${t.river} flows through ${t.name}.`) || text.includes(`${t.name} lies on the river ${t.river}.`)).toBe(true);
+      expect(
+        text.includes(`The river ${t.river} flows through ${t.name}.`) || text.includes(`${t.name} lies on the river ${t.river}.`),
+      ).toBe(true);
       expect(text).toMatch(new RegExp(`${t.name} is (known|famous) for its ${t.knownFor}\\.`));
     }
     for (const an of world.animals) expect(text).toContain(`The ${an.name}`);
@@ -334,6 +340,7 @@ describe('pretraining corpus', () => {
     const w = generateWorld(0);
     const open = loadTask('instruct', 0).test.filter((r) => r.category === 'open_qa');
     // Every open_qa test question is about an entity the corpus describes.
-    for (const r of open) expect([...w.people, ...w.towns, ...w.animals].some((e) => r.instruction.includes(e.name) && text.includes(e.name))).toBe(true);
+    for (const r of open)
+      expect([...w.people, ...w.towns, ...w.animals].some((e) => r.instruction.includes(e.name) && text.includes(e.name))).toBe(true);
   });
 });

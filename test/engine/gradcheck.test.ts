@@ -10,10 +10,19 @@ const POS = { lo: 0.5, hi: 2 } as const;
 /** out = a (op) b for float64 params of the given shapes. */
 function binaryCases(op: 'add' | 'sub' | 'mul' | 'div'): GradCase[] {
   const pairs: [number[], number[]][] = [
-    [[2, 3, 4], [2, 3, 4]],
+    [
+      [2, 3, 4],
+      [2, 3, 4],
+    ],
     [[2, 3, 4], [4]],
-    [[3, 1], [2, 3, 4]],
-    [[1, 3, 1], [2, 1, 4]],
+    [
+      [3, 1],
+      [2, 3, 4],
+    ],
+    [
+      [1, 3, 1],
+      [2, 1, 4],
+    ],
     [[2, 3], []],
   ];
   return pairs.map(([sa, sb]) => ({
@@ -33,7 +42,13 @@ const CASES: GradCase[] = [
   ...binaryCases('sub'),
   ...binaryCases('mul'),
   ...binaryCases('div'),
-  { name: 'mul x*x (same tensor twice)', build: (c) => { const x = c.param('x', [2, 3]); return c.g.mul(x, x); } },
+  {
+    name: 'mul x*x (same tensor twice)',
+    build: (c) => {
+      const x = c.param('x', [2, 3]);
+      return c.g.mul(x, x);
+    },
+  },
   unary('Pow p=2', (c, x) => c.g.pow(x, 2)),
   unary('Pow p=3', (c, x) => c.g.pow(x, 3)),
   unary('Pow p=-0.5', (c, x) => c.g.pow(x, -0.5), POS),
@@ -64,7 +79,7 @@ const CASES: GradCase[] = [
   {
     name: 'Where cond [2,3,4], a [4], b scalar',
     build: (c) => {
-      const bits = Uint8Array.from({ length: 24 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+      const bits = Uint8Array.from({ length: 24 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
       return c.g.where(c.g.constant(bits, [2, 3, 4], 'bool'), c.param('a', [4]), c.param('b', []));
     },
   },
@@ -92,8 +107,7 @@ const CASES: GradCase[] = [
   },
   {
     name: "MatMul ['b',3,'k'] x ['k',5] weight, symbolic inner dim (b=2, k=4)",
-    build: (c) =>
-      c.g.mean(c.g.matmul(c.param('a', ['b', 3, 'k'], { dims: [2, 3, 4] }), c.param('w', ['k', 5], { dims: [4, 5] })), [0]),
+    build: (c) => c.g.mean(c.g.matmul(c.param('a', ['b', 3, 'k'], { dims: [2, 3, 4] }), c.param('w', ['k', 5], { dims: [4, 5] })), [0]),
   },
   { name: 'MatMul 2D x 3D (broadcast a)', build: (c) => c.g.matmul(c.param('a', [3, 4]), c.param('b', [2, 4, 5])) },
   { name: 'MatMul batch broadcast [2,1,3,4]x[3,4,2]', build: (c) => c.g.matmul(c.param('a', [2, 1, 3, 4]), c.param('b', [3, 4, 2])) },
@@ -143,7 +157,13 @@ const CASES: GradCase[] = [
     name: 'Concat three inputs axis 1',
     build: (c) => c.g.concat([c.param('a', [2, 1, 3]), c.param('b', [2, 3, 3]), c.param('c', [2, 2, 3])], 1),
   },
-  { name: 'Concat [x, x] axis -1', build: (c) => { const x = c.param('x', [2, 3]); return c.g.concat([x, x], -1); } },
+  {
+    name: 'Concat [x, x] axis -1',
+    build: (c) => {
+      const x = c.param('x', [2, 3]);
+      return c.g.concat([x, x], -1);
+    },
+  },
   { name: 'Slice axis 1 [-3, 100)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), 1, -3, 100) },
   { name: 'Slice axis 1 [1, -1)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), 1, 1, -1) },
   { name: 'Slice axis -1 [0, 2)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), -1, 0, 2) },

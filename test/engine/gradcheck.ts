@@ -69,10 +69,12 @@ export class CaseBuilder {
 
   /** A float64 graph input that gradients are checked for. */
   param(name: string, shape: Shape, init: ParamInit = {}): Tensor {
-    const dims = init.dims ?? shape.map((d) => {
-      if (typeof d !== 'number') throw new Error(`param ${name}: symbolic dim '${d}' needs init.dims`);
-      return d;
-    });
+    const dims =
+      init.dims ??
+      shape.map((d) => {
+        if (typeof d !== 'number') throw new Error(`param ${name}: symbolic dim '${d}' needs init.dims`);
+        return d;
+      });
     const size = dims.reduce((p, d) => p * d, 1);
     const tensor = this.g.input(name, 'float64', shape);
     this.params.push({ name, tensor, dims, data: this.uniform(size, init.lo, init.hi, init.awayFromZero) });
@@ -143,7 +145,11 @@ export function buildCase(spec: GradCase): BuiltCase {
       for (const o of n.outputs) active.add(o);
     }
 
-  const grads = gradients(g, loss, c.params.map((p) => p.tensor));
+  const grads = gradients(
+    g,
+    loss,
+    c.params.map((p) => p.tensor),
+  );
   return { spec, g, params: c.params, extraFeeds: c.extraFeeds, loss, grads, activeForward, backward: g.nodes.slice(forward.length) };
 }
 
@@ -178,7 +184,9 @@ export async function checkCase(engine: Engine, built: BuiltCase): Promise<Check
   const { spec, g, params, extraFeeds, loss, grads } = built;
   const tol: Tolerance = { ...DEFAULT_TOL, ...spec.tol };
   const outputs: Record<string, Tensor> = { loss };
-  grads.forEach((t, i) => (outputs[`grad_${params[i]!.name}`] = t));
+  grads.forEach((t, i) => {
+    outputs[`grad_${params[i]!.name}`] = t;
+  });
   const full = exportOnnx(g, outputs);
   const lossOnly = exportOnnx(g, { loss });
 
@@ -225,7 +233,9 @@ export async function checkCase(engine: Engine, built: BuiltCase): Promise<Check
   await Promise.all([engine.release(full), engine.release(lossOnly)]);
   return {
     checked: all.length,
-    mismatches: all.filter((m) => !m.ok || !Number.isFinite(m.analytic)).map(({ param, index, analytic, numeric }) => ({ param, index, analytic, numeric })),
+    mismatches: all
+      .filter((m) => !m.ok || !Number.isFinite(m.analytic))
+      .map(({ param, index, analytic, numeric }) => ({ param, index, analytic, numeric })),
     worst: all.reduce((w, m) => Math.max(w, m.ratio), 0),
   };
 }

@@ -6,7 +6,9 @@ import { lrAt, type ScheduleConfig } from '../../src/engine/schedule.js';
 const f32 = (...xs: number[]): Float32Array => Float32Array.from(xs);
 const expectClose = (actual: Float32Array, expected: number[], digits = 6): void => {
   expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, digits));
+  expected.forEach((e, i) => {
+    expect(actual[i]).toBeCloseTo(e, digits);
+  });
 };
 const clone = (ps: Params): Params => Object.fromEntries(Object.entries(ps).map(([k, v]) => [k, v.slice()]));
 
@@ -119,7 +121,11 @@ describe('optimizers on a quadratic', () => {
   const cases: [string, () => Optimizer, ScheduleConfig][] = [
     ['adamw', () => new AdamW({ weightDecay: 0 }), { base: 0.1, warmupSteps: 10, totalSteps: 600, kind: 'cosine' }],
     ['sgd', () => new SgdMomentum({ momentum: 0.9 }), { base: 0.05, warmupSteps: 0, totalSteps: 600, kind: 'constant' }],
-    ['sgd-nesterov', () => createOptimizer({ kind: 'sgd', momentum: 0.9, nesterov: true }), { base: 0.05, warmupSteps: 0, totalSteps: 600, kind: 'linear' }],
+    [
+      'sgd-nesterov',
+      () => createOptimizer({ kind: 'sgd', momentum: 0.9, nesterov: true }),
+      { base: 0.05, warmupSteps: 0, totalSteps: 600, kind: 'linear' },
+    ],
   ];
   for (const [name, make, sched] of cases) {
     it(`${name} converges to the minimum`, () => {
@@ -134,7 +140,10 @@ describe('optimizers on a quadratic', () => {
   }
 
   it('a JSON state round trip continues identically', () => {
-    for (const make of [() => new AdamW({ weightDecay: 0.05 }), () => new SgdMomentum({ momentum: 0.8, dampening: 0.2, weightDecay: 0.01 })]) {
+    for (const make of [
+      () => new AdamW({ weightDecay: 0.05 }),
+      () => new SgdMomentum({ momentum: 0.8, dampening: 0.2, weightDecay: 0.01 }),
+    ]) {
       const opt = make();
       const ps = start();
       for (let t = 0; t < 5; t++) opt.step(ps, grad(ps), 0.03);
@@ -293,7 +302,15 @@ describe('Rng', () => {
     expect(take(p1, 10)).toEqual(take(p2, 10));
     // distinct labels / parents / nesting give distinct streams; 3 and '3' differ
     const r = new Rng(2024);
-    const variants = [r, r.fork('client-1'), r.fork('client-2'), r.fork(3), r.fork('3'), r.fork('client-1').fork(0), new Rng(2025).fork('client-1')];
+    const variants = [
+      r,
+      r.fork('client-1'),
+      r.fork('client-2'),
+      r.fork(3),
+      r.fork('3'),
+      r.fork('client-1').fork(0),
+      new Rng(2025).fork('client-1'),
+    ];
     const heads = variants.map((x) => take(x, 4).join());
     expect(new Set(heads).size).toBe(heads.length);
     // siblings are uncorrelated and do not share values

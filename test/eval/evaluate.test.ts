@@ -22,7 +22,10 @@ const arith = loadTask('arith').test;
 const instruct = loadTask('instruct').test;
 
 beforeAll(async () => {
-  const corpus = [...loadTask('arith').train.slice(0, 100), ...loadTask('instruct').train.slice(0, 100)].flatMap((r) => [promptOf(r), r.output]);
+  const corpus = [...loadTask('arith').train.slice(0, 100), ...loadTask('instruct').train.slice(0, 100)].flatMap((r) => [
+    promptOf(r),
+    r.output,
+  ]);
   tok = trainBpe(corpus, { vocabSize: 320 });
   const cfg = parseLlamaConfig({
     vocab_size: tok.vocabSize,
@@ -47,7 +50,11 @@ afterAll(async () => {
 
 /** The model's greedy continuation of one prompt, generated alone (no batching, no padding). */
 async function greedy(r: TaskRecord): Promise<{ ids: number[]; text: string }> {
-  const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r))]], { maxNewTokens: MAX_NEW, eosId: tok.eosId, padId: tok.padId });
+  const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r))]], {
+    maxNewTokens: MAX_NEW,
+    eosId: tok.eosId,
+    padId: tok.padId,
+  });
   return { ids: ids!, text: tok.decode(ids!) };
 }
 
@@ -64,7 +71,12 @@ describe('evaluateRecords', () => {
     const progress: [number, number][] = [];
     const previous = new CostMeter();
     model.meter = previous;
-    const r = await evaluateRecords(model, tok, records, { limit: 8, batchSize: 3, maxNewTokens: 6, onProgress: (d, t) => progress.push([d, t]) });
+    const r = await evaluateRecords(model, tok, records, {
+      limit: 8,
+      batchSize: 3,
+      maxNewTokens: 6,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
     expect(model.meter).toBe(previous); // the caller's meter is put back
     model.meter = undefined;
     expect(previous.report().runs).toBe(0); // and the evaluation was metered on its own
@@ -147,18 +159,29 @@ describe('evaluateRecords', () => {
       code.map(async (r) => {
         const stub = answerStubOf(r);
         expect(stub).not.toBe('');
-        const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)]], { maxNewTokens: MAX_NEW, eosId: tok.eosId, padId: tok.padId });
+        const [ids] = await model.generate([[tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)]], {
+          maxNewTokens: MAX_NEW,
+          eosId: tok.eosId,
+          padId: tok.padId,
+        });
         return stub + tok.decode(ids!);
       }),
     );
     const rep = await evaluateRecords(model, tok, code, { batchSize: 2, maxNewTokens: MAX_NEW });
     expect(rep.results.map((s) => s.output)).toEqual(expected);
-    for (const [i, r] of code.entries()) expect(rep.results[i]!.output.startsWith(`function ${(r.reference as { entry: string }).entry}(`)).toBe(true);
+    for (const [i, r] of code.entries())
+      expect(rep.results[i]!.output.startsWith(`function ${(r.reference as { entry: string }).entry}(`)).toBe(true);
 
     // A stub that already is a whole, correct function passes whatever the random model appends;
     // without the stub the same record fails.
-    const tests = [{ args: [1], expected: 2 }, { args: [5], expected: 6 }];
-    const whole: TaskRecord = { ...code[0]!, reference: { kind: 'code', entry: 'inc', tests, stub: 'function inc(x) { return x + 1; }\n' } };
+    const tests = [
+      { args: [1], expected: 2 },
+      { args: [5], expected: 6 },
+    ];
+    const whole: TaskRecord = {
+      ...code[0]!,
+      reference: { kind: 'code', entry: 'inc', tests, stub: 'function inc(x) { return x + 1; }\n' },
+    };
     const bare: TaskRecord = { ...whole, reference: { kind: 'code', entry: 'inc', tests } };
     const scored = await evaluateRecords(model, tok, [whole, bare], { maxNewTokens: MAX_NEW });
     expect(scored.results.map((s) => s.score)).toEqual([1, 0]);

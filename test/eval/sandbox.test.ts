@@ -69,7 +69,9 @@ describe('runCodeTests', () => {
   });
 
   it('runs several samples concurrently', async () => {
-    const rs = await Promise.all(Array.from({ length: 8 }, (_, k) => runCodeTests(k % 2 ? GOOD : 'function add() { return 0; }', 'add', ADD_TESTS)));
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, (_, k) => runCodeTests(k % 2 ? GOOD : 'function add() { return 0; }', 'add', ADD_TESTS)),
+    );
     expect(rs.map((r) => r.passed)).toEqual([false, true, false, true, false, true, false, true]);
   });
 });
@@ -98,7 +100,11 @@ describe('runCodeTests with hostile code', () => {
     ],
     ['fetch', 'async function add() { return await fetch("http://example.com"); }', /fetch is not defined/],
     ['stack overflow', 'function add(a, b) { return add(a, b); }', /Maximum call stack/],
-    ['throwing a hostile Proxy', 'function add() { throw new Proxy({}, { get() { for (;;) {} }, getPrototypeOf() { for (;;) {} } }); }', /timed out/],
+    [
+      'throwing a hostile Proxy',
+      'function add() { throw new Proxy({}, { get() { for (;;) {} }, getPrototypeOf() { for (;;) {} } }); }',
+      /timed out/,
+    ],
   ];
 
   it.each(hostile)('%s: fails the sample; the sandbox still works afterwards', async (_name, code, why, timeoutMs = 1000) => {
@@ -110,7 +116,8 @@ describe('runCodeTests with hostile code', () => {
   });
 
   it('sees only plain ECMAScript globals', async () => {
-    const code = 'function g() { return ["process", "require", "fetch", "console", "setTimeout", "ArrayBuffer", "WebAssembly", "SharedArrayBuffer", "eval"].filter((k) => k in globalThis); }';
+    const code =
+      'function g() { return ["process", "require", "fetch", "console", "setTimeout", "ArrayBuffer", "WebAssembly", "SharedArrayBuffer", "eval"].filter((k) => k in globalThis); }';
     expect(await runCodeTests(code, 'g', [{ args: [], expected: [] }])).toMatchObject({ passed: true });
   });
 });
@@ -128,9 +135,13 @@ describe('code extraction', () => {
     expect(extractCode('function add(a, b) {\n  return a + b;\n}\n\nExplanation: it adds { things }.', 'add')).toBe(
       'function add(a, b) {\n  return a + b;\n}',
     );
-    const src = 'function add(a, b) {\n  const s = "}{";\n  const r = /\\}{2}/;\n  return `${a + b}` * 1; // }\n}\nfunction helper() { return 1; }\nconsole.log(add(1, 2));\n### Instruction';
+    const src =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code holds a template literal
+      'function add(a, b) {\n  const s = "}{";\n  const r = /\\}{2}/;\n  return `${a + b}` * 1; // }\n}\nfunction helper() { return 1; }\nconsole.log(add(1, 2));\n### Instruction';
     expect(extractCode(src, 'add')).toBe(src.slice(0, src.indexOf('\nconsole.log')));
-    expect(extractCode('const add = (a, b) => {\n  return a + b;\n};\nadd(1, 2) // prints 3\nfoo', 'add')).toBe('const add = (a, b) => {\n  return a + b;\n};');
+    expect(extractCode('const add = (a, b) => {\n  return a + b;\n};\nadd(1, 2) // prints 3\nfoo', 'add')).toBe(
+      'const add = (a, b) => {\n  return a + b;\n};',
+    );
   });
 
   it('offers the code without a prose preamble and the whole text as fallbacks', () => {

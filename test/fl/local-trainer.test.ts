@@ -164,7 +164,11 @@ describe('gradient accumulation', () => {
       afterStep: (_c, i) => void (info = i),
     };
     const before = snapshot(loraTarget(adapter).params);
-    const t = new LocalTrainer(model, { ...base, steps: 1, batchSize, gradAccum, seqLen: 15, lr: 0.5, optimizer: { kind: 'sgd' }, seed: 9 }, [hooks]);
+    const t = new LocalTrainer(
+      model,
+      { ...base, steps: 1, batchSize, gradAccum, seqLen: 15, lr: 0.5, optimizer: { kind: 'sgd' }, seed: 9 },
+      [hooks],
+    );
     const target = loraTarget(adapter);
     await t.run(target, ragged);
     const update: Params = Object.fromEntries(Object.entries(target.params).map(([k, p]) => [k, p.map((x, i) => x - before[k]![i]!)]));
@@ -236,7 +240,10 @@ describe('divergence', () => {
     // whatever the gradients. (A huge step alone need not give NaN: RMSNorm saturates, since
     // mean(x^2) = inf makes x * rsqrt(inf) = 0, a finite uniform-prediction model with zero grads.)
     const adapter = LoraAdapter.init(cfg, LORA, 8);
-    const res = await new LocalTrainer(model, { ...base, steps: 20, lr: 1e6, optimizer: { kind: 'adamw', weightDecay: 0.01 } }).run(loraTarget(adapter), train);
+    const res = await new LocalTrainer(model, { ...base, steps: 20, lr: 1e6, optimizer: { kind: 'adamw', weightDecay: 0.01 } }).run(
+      loraTarget(adapter),
+      train,
+    );
     expect(res.status).toBe('diverged');
     expect(res.divergence!.step).toBeGreaterThan(0);
     expect(res.divergence!.step).toBeLessThan(20);
@@ -255,8 +262,8 @@ describe('hooks', () => {
       beforeStep: (ctx) => void calls.push(`${tag}beforeStep@${ctx.step}`),
       afterStep: (ctx, i) => void calls.push(`${tag}afterStep@${ctx.step}/${i.step}`),
       beforeEval: (ctx) => void calls.push(`${tag}beforeEval@${ctx.step}`),
-      afterEval: (ctx, e) => void calls.push(`${tag}afterEval@${e.step}`),
-      afterRun: (ctx, r) => void calls.push(`${tag}afterRun:${r.status}`),
+      afterEval: (_ctx, e) => void calls.push(`${tag}afterEval@${e.step}`),
+      afterRun: (_ctx, r) => void calls.push(`${tag}afterRun:${r.status}`),
     });
     const only = { afterStep: rec('B').afterStep };
     const res = await new LocalTrainer(model, { ...base, steps: 2, gradAccum: 2, batchSize: 4 }, [rec(''), only]).run(
@@ -267,9 +274,22 @@ describe('hooks', () => {
     expect(res.status).toBe('completed');
     expect(calls).toEqual([
       'beforeRun@0',
-      'beforeBatch@0', 'afterBatch@0', 'beforeBatch@0', 'afterBatch@0', 'beforeStep@0', 'afterStep@0/0', 'BafterStep@0/0',
-      'beforeBatch@1', 'afterBatch@1', 'beforeBatch@1', 'afterBatch@1', 'beforeStep@1', 'afterStep@1/1', 'BafterStep@1/1',
-      'beforeEval@1', 'afterEval@2',
+      'beforeBatch@0',
+      'afterBatch@0',
+      'beforeBatch@0',
+      'afterBatch@0',
+      'beforeStep@0',
+      'afterStep@0/0',
+      'BafterStep@0/0',
+      'beforeBatch@1',
+      'afterBatch@1',
+      'beforeBatch@1',
+      'afterBatch@1',
+      'beforeStep@1',
+      'afterStep@1/1',
+      'BafterStep@1/1',
+      'beforeEval@1',
+      'afterEval@2',
       'afterRun:completed',
     ]);
     expect(res.evals.map((e) => e.step)).toEqual([2]);
@@ -297,7 +317,11 @@ describe('hooks', () => {
 
   it('beforeStep can modify gradients: zeroed gradients leave params unchanged under SGD', async () => {
     const sgd: TrainerConfig = { ...base, steps: 2, lr: 0.5, optimizer: { kind: 'sgd', weightDecay: 0 } };
-    const zero: TrainerHooks = { beforeStep: (_c, g) => Object.values(g).forEach((a) => a.fill(0)) };
+    const zero: TrainerHooks = {
+      beforeStep: (_c, g) => {
+        for (const a of Object.values(g)) a.fill(0);
+      },
+    };
     const mk = () => {
       const a = LoraAdapter.init(cfg, LORA, 10);
       return { a, target: loraTarget(a), before: snapshot(loraTarget(a).params) };
@@ -334,7 +358,13 @@ describe('optimizers and clipping', () => {
     const target = loraTarget(LoraAdapter.init(cfg, LORA, 12));
     const before = await evaluate(model, target, batchesOf(train));
     // Plain SGD on LoRA (B = 0 start, gradient norm ~0.3) is slow: ~12% lower in 60 steps here.
-    const res = await new LocalTrainer(model, { ...base, steps: 60, batchSize: 12, lr: 0.3, optimizer: { kind: 'sgd', momentum: 0.9 } }).run(target, train);
+    const res = await new LocalTrainer(model, {
+      ...base,
+      steps: 60,
+      batchSize: 12,
+      lr: 0.3,
+      optimizer: { kind: 'sgd', momentum: 0.9 },
+    }).run(target, train);
     expect(res.status).toBe('completed');
     const after = await evaluate(model, target, batchesOf(train));
     expect(after.loss).toBeLessThan(0.95 * before.loss);

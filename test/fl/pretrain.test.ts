@@ -70,8 +70,9 @@ const BASE = {
 };
 
 describe('pretrain recipe schema', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: the cases break the schema on purpose
   const bad = (mutate: (c: any) => void): string => {
-    const c = structuredClone(BASE) as any;
+    const c: unknown = structuredClone(BASE);
     mutate(c);
     try {
       parseWithSchema(PretrainConfigSchema, c, 'recipes/tiny.yaml');
@@ -85,7 +86,11 @@ describe('pretrain recipe schema', () => {
   it('accepts the shipped recipe and fills defaults', async () => {
     const c = await loadPretrainConfig('configs/pretrain-base.yaml');
     expect(c.model.hidden_size).toBe(192);
-    const min = parseWithSchema(PretrainConfigSchema, { ...BASE, threads: undefined, save_dtype: undefined, train: { steps: 1, batch_size: 1, seq_len: 8, lr: 1 } }, 'x');
+    const min = parseWithSchema(
+      PretrainConfigSchema,
+      { ...BASE, threads: undefined, save_dtype: undefined, train: { steps: 1, batch_size: 1, seq_len: 8, lr: 1 } },
+      'x',
+    );
     expect(min).toMatchObject({ threads: 2, save_dtype: 'F16', train: { schedule: 'cosine', clip_norm: 1, warmup_steps: 0 } });
     expect(min.model.tie_word_embeddings).toBe(true);
   });
@@ -177,7 +182,8 @@ describe('pretrain (tiny recipe)', () => {
           afterStep: (_c, s) => {
             midRun.steps.push(s.step);
             // save_every 10: the checkpoint hook (which runs first) has written step 10's model.
-            if (s.step === 9) midRun.checkpoint = existsSync(join(cfg.out, 'model.safetensors')) && existsSync(join(cfg.out, 'tokenizer.json'));
+            if (s.step === 9)
+              midRun.checkpoint = existsSync(join(cfg.out, 'model.safetensors')) && existsSync(join(cfg.out, 'tokenizer.json'));
           },
         },
       ],
@@ -208,9 +214,19 @@ describe('pretrain (tiny recipe)', () => {
   });
 
   it('writes config.json, an F16 model.safetensors, tokenizer.json, pretrain_log.json and recipe.yaml', async () => {
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'pretrain_log.json', 'recipe.yaml']) expect(existsSync(join(cfg.out, f)), f).toBe(true);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'pretrain_log.json', 'recipe.yaml'])
+      expect(existsSync(join(cfg.out, f)), f).toBe(true);
     const config = JSON.parse(await readFile(join(cfg.out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'llama', vocab_size: 300, hidden_size: 32, num_hidden_layers: 1, torch_dtype: 'float16', bos_token_id: 1, eos_token_id: 2, pad_token_id: 0 });
+    expect(config).toMatchObject({
+      model_type: 'llama',
+      vocab_size: 300,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      torch_dtype: 'float16',
+      bos_token_id: 1,
+      eos_token_id: 2,
+      pad_token_id: 0,
+    });
     const header = parseSafetensorsHeader(new Uint8Array(await readFile(join(cfg.out, 'model.safetensors'))));
     expect(header.entries.size).toBeGreaterThan(0);
     for (const [name, e] of header.entries) expect(e.dtype, name).toBe('F16');

@@ -2,13 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  expectedTensorShapes,
-  llamaConfigToJson,
-  loadLlamaConfig,
-  parseLlamaConfig,
-} from '../../src/model/config.js';
+import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parseLlamaConfig } from '../../src/model/config.js';
 
 const minimal = {
   vocab_size: 100,
@@ -139,10 +133,7 @@ describe('parseLlamaConfig', () => {
       { ...minimal, num_attention_heads: 5 },
       "config.json: 'num_attention_heads' (5) must divide 'hidden_size' (64) when 'head_dim' is not given",
     );
-    err(
-      { ...minimal, num_key_value_heads: 3 },
-      "config.json: 'num_key_value_heads' (3) must divide 'num_attention_heads' (4)",
-    );
+    err({ ...minimal, num_key_value_heads: 3 }, "config.json: 'num_key_value_heads' (3) must divide 'num_attention_heads' (4)");
     err({ ...minimal, head_dim: 15 }, "'head_dim' (15) must be even for rotary embeddings");
   });
 

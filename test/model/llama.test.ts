@@ -84,7 +84,10 @@ const CONFIGS: [string, LlamaConfig][] = [
     'rope_theta 500000, rms_norm_eps 1e-5, GQA',
     config({ rope_theta: 500000, rms_norm_eps: 1e-5, num_key_value_heads: 2, hidden_size: 48, intermediate_size: 80, vocab_size: 64 }),
   ],
-  ['explicit head_dim 12 (hidden 32 / 4 heads would be 8), GQA, tied', config({ head_dim: 12, num_key_value_heads: 2, tie_word_embeddings: true })],
+  [
+    'explicit head_dim 12 (hidden 32 / 4 heads would be 8), GQA, tied',
+    config({ head_dim: 12, num_key_value_heads: 2, tie_word_embeddings: true }),
+  ],
 ];
 
 describe.each(CONFIGS)('forward pass vs float64 reference: %s', (_name, cfg) => {
@@ -287,9 +290,7 @@ describe('checkpoints', () => {
 
   it('an extra unexpected tensor (e.g. a layer the config does not have)', async () => {
     const name = 'model.layers.2.self_attn.q_proj.weight';
-    const err = await loadError(
-      await corrupted('extra', (t) => t.set(name, { shape: [32, 32], data: new Float32Array(32 * 32) })),
-    );
+    const err = await loadError(await corrupted('extra', (t) => t.set(name, { shape: [32, 32], data: new Float32Array(32 * 32) })));
     expect(err.message).toContain(`'${name}'`);
   });
 

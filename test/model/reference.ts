@@ -64,7 +64,7 @@ function ropeTables(pos: number, hd: number, theta: number): { cos: Float64Array
   const cos = new Float64Array(hd);
   const sin = new Float64Array(hd);
   for (let i = 0; i < hd / 2; i++) {
-    const invFreq = 1 / Math.pow(theta, (2 * i) / hd);
+    const invFreq = 1 / theta ** ((2 * i) / hd);
     const f = pos * invFreq;
     cos[i] = cos[i + hd / 2] = Math.cos(f);
     sin[i] = sin[i + hd / 2] = Math.sin(f);

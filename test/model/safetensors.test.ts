@@ -27,7 +27,9 @@ function build(header: unknown, data: Uint8Array = new Uint8Array(0), headerLeng
 const u16le = (...vals: number[]) => {
   const b = new Uint8Array(vals.length * 2);
   const v = new DataView(b.buffer);
-  vals.forEach((x, i) => v.setUint16(2 * i, x, true));
+  vals.forEach((x, i) => {
+    v.setUint16(2 * i, x, true);
+  });
   return b;
 };
 
@@ -315,10 +317,7 @@ describe('validation errors', () => {
       () => writeSafetensors(new Map([['__metadata__', { shape: [1], data: new Float32Array(1) }]])),
       `<buffer>: '__metadata__' is reserved and cannot name a tensor`,
     );
-    expectError(
-      () => writeSafetensors({}, { n: 1 as unknown as string }),
-      `<buffer>: metadata entry 'n' must be a string, got number`,
-    );
+    expectError(() => writeSafetensors({}, { n: 1 as unknown as string }), `<buffer>: metadata entry 'n' must be a string, got number`);
   });
 });
 
@@ -349,9 +348,7 @@ describe('files', () => {
     await expect(saveSafetensorsFile(path, { x: { shape: [2], data: new Float32Array(1) } })).rejects.toThrow(CheckpointError);
     expect(await readFile(path)).toEqual(before);
     // Renaming onto a directory fails after the temp file was written: it must be cleaned up.
-    await expect(saveSafetensorsFile(dir, { x: { shape: [1], data: new Float32Array(1) } })).rejects.toThrow(
-      /cannot write file/,
-    );
+    await expect(saveSafetensorsFile(dir, { x: { shape: [1], data: new Float32Array(1) } })).rejects.toThrow(/cannot write file/);
     expect((await readdir(dirname(dir))).some((n) => n.startsWith(`.${basename(dir)}.`))).toBe(false);
   });
 
@@ -359,9 +356,7 @@ describe('files', () => {
     const path = join(dir, 'bad.safetensors');
     await writeFile(path, new Uint8Array(3));
     await expect(loadSafetensorsFile(path)).rejects.toThrow(`${path}: file is 3 bytes`);
-    await expect(loadSafetensorsFile(join(dir, 'missing.safetensors'))).rejects.toThrow(
-      /missing\.safetensors: cannot read file: ENOENT/,
-    );
+    await expect(loadSafetensorsFile(join(dir, 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors: cannot read file: ENOENT/);
   });
 });
 
@@ -382,6 +377,8 @@ describe('F16 writing', () => {
     const back = readSafetensors(bytes);
     expect(back.dtypes.get('w')).toBe('F16');
     const got = back.tensors.get('w')!.data;
-    data.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 6e-8));
+    data.forEach((v, i) => {
+      expect(Math.abs(got[i]! - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 6e-8);
+    });
   });
 });

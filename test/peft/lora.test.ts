@@ -97,8 +97,8 @@ describe('LoraAdapter.init', () => {
         const mean = sum / n;
         const variance = sq / n - mean * mean;
         expect(Math.abs(mean)).toBeLessThan((4 * bound) / Math.sqrt(3 * n));
-        expect(variance / (bound * bound / 3)).toBeGreaterThan(0.8);
-        expect(variance / (bound * bound / 3)).toBeLessThan(1.2);
+        expect(variance / ((bound * bound) / 3)).toBeGreaterThan(0.8);
+        expect(variance / ((bound * bound) / 3)).toBeLessThan(1.2);
         // It really spans the range (not e.g. U(0, b) or a narrower one).
         expect(Math.min(...A)).toBeLessThan(-0.9 * bound);
         expect(Math.max(...A)).toBeGreaterThan(0.9 * bound);
@@ -121,7 +121,9 @@ describe('LoraAdapter.init', () => {
     expect(() => LoraAdapter.init(cfg, { r: 0, alpha: 8, dropout: 0, targets: ['q_proj'] }, 1)).toThrow(/r must be a positive integer/);
     expect(() => LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 1, targets: ['q_proj'] }, 1)).toThrow(/dropout/);
     expect(() => LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets: [] }, 1)).toThrow(/must not be empty/);
-    expect(() => LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets: ['lm_head' as Projection] }, 1)).toThrow(/unknown target module 'lm_head'/);
+    expect(() => LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets: ['lm_head' as Projection] }, 1)).toThrow(
+      /unknown target module 'lm_head'/,
+    );
   });
 
   it('a fresh adapter (B = 0) leaves logits and nll equal to the base model', async () => {
@@ -340,7 +342,11 @@ describe('applying the adapter like PEFT', () => {
     const [out, inp] = projectionShape(cfg, 'o_proj');
     const A = a.tensors.get(loraName(1, 'o_proj', 'A'))!;
     const B = a.tensors.get(loraName(1, 'o_proj', 'B'))!;
-    for (const [o, i] of [[0, 0], [out - 1, inp - 1], [7, 13]] as const) {
+    for (const [o, i] of [
+      [0, 0],
+      [out - 1, inp - 1],
+      [7, 13],
+    ] as const) {
       const want = w.get(key)![o * inp + i]! + 2.5 * (B[o * 2]! * A[i]! + B[o * 2 + 1]! * A[inp + i]!);
       expect(m.get(key)![o * inp + i]).toBeCloseTo(want, 6);
     }
@@ -438,7 +444,12 @@ describe('dropout', () => {
     const p = 0.25;
     const a = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: p, targets }, 1);
     const feeds = a.dropoutFeeds(3, 7, new Rng(9));
-    expect(Object.keys(feeds).sort()).toEqual(a.sites().map(({ layer, proj }) => dropoutMaskName(layer, proj)).sort());
+    expect(Object.keys(feeds).sort()).toEqual(
+      a
+        .sites()
+        .map(({ layer, proj }) => dropoutMaskName(layer, proj))
+        .sort(),
+    );
     let zeros = 0;
     let total = 0;
     for (const { layer, proj } of a.sites()) {
@@ -467,7 +478,10 @@ describe('dropout', () => {
       Object.fromEntries(
         a.sites().map(({ layer, proj }) => {
           const inp = projectionShape(cfg, proj)[1];
-          return [dropoutMaskName(layer, proj), { dtype: 'float32' as const, dims: [2, 7, inp], data: new Float32Array(2 * 7 * inp).fill(value) }];
+          return [
+            dropoutMaskName(layer, proj),
+            { dtype: 'float32' as const, dims: [2, 7, inp], data: new Float32Array(2 * 7 * inp).fill(value) },
+          ];
         }),
       );
     // All-ones masks: exactly the adapter without dropout.

@@ -17,21 +17,68 @@ interface Person {
 }
 
 export const ARITH_PEOPLE: readonly Person[] = [
-  ['Mia', 'she'], ['Leo', 'he'], ['Ava', 'she'], ['Sam', 'he'], ['Zoe', 'she'], ['Ben', 'he'],
-  ['Lily', 'she'], ['Max', 'he'], ['Emma', 'she'], ['Noah', 'he'], ['Ella', 'she'], ['Jack', 'he'],
-  ['Ruby', 'she'], ['Omar', 'he'], ['Nina', 'she'], ['Tom', 'he'], ['Ivy', 'she'], ['Eli', 'he'],
-  ['Rosa', 'she'], ['Finn', 'he'], ['Maya', 'she'], ['Theo', 'he'], ['Anna', 'she'], ['Luke', 'he'],
+  ['Mia', 'she'],
+  ['Leo', 'he'],
+  ['Ava', 'she'],
+  ['Sam', 'he'],
+  ['Zoe', 'she'],
+  ['Ben', 'he'],
+  ['Lily', 'she'],
+  ['Max', 'he'],
+  ['Emma', 'she'],
+  ['Noah', 'he'],
+  ['Ella', 'she'],
+  ['Jack', 'he'],
+  ['Ruby', 'she'],
+  ['Omar', 'he'],
+  ['Nina', 'she'],
+  ['Tom', 'he'],
+  ['Ivy', 'she'],
+  ['Eli', 'he'],
+  ['Rosa', 'she'],
+  ['Finn', 'he'],
+  ['Maya', 'she'],
+  ['Theo', 'he'],
+  ['Anna', 'she'],
+  ['Luke', 'he'],
 ].map(([name, he]) => ({ name: name!, he: he! }));
 
 export const ARITH_OBJECTS: readonly string[] = [
-  'shells', 'apples', 'stickers', 'marbles', 'pencils', 'cookies', 'cards', 'stamps', 'books', 'coins',
-  'beads', 'flowers', 'eggs', 'balloons', 'toy cars', 'crayons', 'rocks', 'buttons', 'grapes', 'candies',
-  'plums', 'ribbons', 'blocks', 'leaves',
+  'shells',
+  'apples',
+  'stickers',
+  'marbles',
+  'pencils',
+  'cookies',
+  'cards',
+  'stamps',
+  'books',
+  'coins',
+  'beads',
+  'flowers',
+  'eggs',
+  'balloons',
+  'toy cars',
+  'crayons',
+  'rocks',
+  'buttons',
+  'grapes',
+  'candies',
+  'plums',
+  'ribbons',
+  'blocks',
+  'leaves',
 ];
 
 const CONTAINERS: readonly [string, string][] = [
-  ['bag', 'bags'], ['box', 'boxes'], ['jar', 'jars'], ['basket', 'baskets'], ['pack', 'packs'],
-  ['bowl', 'bowls'], ['tray', 'trays'], ['tin', 'tins'],
+  ['bag', 'bags'],
+  ['box', 'boxes'],
+  ['jar', 'jars'],
+  ['basket', 'baskets'],
+  ['pack', 'packs'],
+  ['bowl', 'bowls'],
+  ['tray', 'trays'],
+  ['tin', 'tins'],
 ];
 
 /** Gain / loss phrases: (amount, object, other person) -> verb phrase in the present tense. */
@@ -59,8 +106,7 @@ const NOW_QUESTIONS: readonly ((p: string, obj: string) => string)[] = [
 ];
 
 type Op = '+' | '-' | '*' | '/';
-const apply = (a: number, op: Op, b: number): number =>
-  op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
+const apply = (a: number, op: Op, b: number): number => (op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b);
 
 interface Problem {
   instruction: string;
@@ -114,10 +160,7 @@ function addSub(rng: Rng): Problem {
   const steps = changes(rng, start, rng.next() < 0.5 ? 2 : 3);
   const He = cap(p.he);
   const [s1, s2, s3] = steps.map((s) => phrase(rng, s, obj, q.name));
-  const story =
-    steps.length === 2
-      ? `${He} ${s1} and then ${s2}.`
-      : `${He} ${s1}. Then ${p.he} ${s2} and ${s3}.`;
+  const story = steps.length === 2 ? `${He} ${s1} and then ${s2}.` : `${He} ${s1}. Then ${p.he} ${s2} and ${s3}.`;
   return {
     instruction: `${p.name} has ${start} ${obj}. ${story} ${pick(rng, NOW_QUESTIONS)(p.name, obj)}`,
     intro: `${p.name} starts with ${start} ${obj}.`,

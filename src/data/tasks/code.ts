@@ -73,11 +73,38 @@ const STR_PARAMS = ['s', 'str', 'text', 'word'];
 const ARR_PARAMS = ['arr', 'nums', 'list', 'values'];
 const WORDS_PARAMS = ['words', 'names', 'items'];
 const OBJ_PARAMS = ['obj', 'item', 'record', 'data'];
-const PAIR_PARAMS: readonly [string, string][] = [['a', 'b'], ['x', 'y'], ['m', 'n'], ['first', 'second']];
+const PAIR_PARAMS: readonly [string, string][] = [
+  ['a', 'b'],
+  ['x', 'y'],
+  ['m', 'n'],
+  ['first', 'second'],
+];
 
 const WORDS = [
-  'apple', 'river', 'stone', 'cat', 'moon', 'garden', 'lamp', 'tree', 'bird', 'sun', 'cloud', 'boat',
-  'ant', 'echo', 'idea', 'orange', 'table', 'road', 'sea', 'kite', 'banana', 'owl', 'door', 'pen',
+  'apple',
+  'river',
+  'stone',
+  'cat',
+  'moon',
+  'garden',
+  'lamp',
+  'tree',
+  'bird',
+  'sun',
+  'cloud',
+  'boat',
+  'ant',
+  'echo',
+  'idea',
+  'orange',
+  'table',
+  'road',
+  'sea',
+  'kite',
+  'banana',
+  'owl',
+  'door',
+  'pen',
 ];
 const LETTERS = 'abcdefghiklmnoprstw'.split('');
 const OBJ_KEYS = ['name', 'age', 'price', 'score', 'color', 'size', 'count', 'title', 'level', 'speed'];
@@ -89,6 +116,7 @@ const LEADS = [
   'Write a function in JavaScript called',
 ];
 
+// biome-ignore lint/suspicious/noExplicitAny: reference solutions of any signature, called with generated args
 type Fn = (...args: any[]) => unknown;
 
 /** A kind's concrete instance before naming: stems, params, description, body lines, truth, args. */
@@ -127,7 +155,11 @@ function objWith(rng: Rng, keys: string[]): Record<string, number | string> {
   return o;
 }
 
-const numericKey = (rng: Rng): string => pick(rng, OBJ_KEYS.filter((k) => k !== 'name' && k !== 'color' && k !== 'title'));
+const numericKey = (rng: Rng): string =>
+  pick(
+    rng,
+    OBJ_KEYS.filter((k) => k !== 'name' && k !== 'color' && k !== 'title'),
+  );
 
 export const CODE_KINDS: readonly Kind[] = [
   // ---- arithmetic
@@ -140,7 +172,14 @@ export const CODE_KINDS: readonly Kind[] = [
       const stems = [`times${W(k)}`, `multiplyBy${W(k)}`, `scaleBy${W(k)}`];
       if (k === 2) stems.push('double');
       if (k === 3) stems.push('triple');
-      return { stems, params: [x], what: `returns ${x} multiplied by ${k}`, body: [`return ${x} * ${k};`], fn: (v: number) => v * k, args: () => [num(rng)] };
+      return {
+        stems,
+        params: [x],
+        what: `returns ${x} multiplied by ${k}`,
+        body: [`return ${x} * ${k};`],
+        fn: (v: number) => v * k,
+        args: () => [num(rng)],
+      };
     },
   },
   {
@@ -149,7 +188,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`add${W(k)}`, `plus${W(k)}`, `increaseBy${W(k)}`], params: [x], what: `returns ${x} plus ${k}`, body: [`return ${x} + ${k};`], fn: (v: number) => v + k, args: () => [num(rng)] };
+      return {
+        stems: [`add${W(k)}`, `plus${W(k)}`, `increaseBy${W(k)}`],
+        params: [x],
+        what: `returns ${x} plus ${k}`,
+        body: [`return ${x} + ${k};`],
+        fn: (v: number) => v + k,
+        args: () => [num(rng)],
+      };
     },
   },
   {
@@ -158,7 +204,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`subtract${W(k)}`, `minus${W(k)}`, `decreaseBy${W(k)}`], params: [x], what: `returns ${x} minus ${k}`, body: [`return ${x} - ${k};`], fn: (v: number) => v - k, args: () => [num(rng, 10, 30)] };
+      return {
+        stems: [`subtract${W(k)}`, `minus${W(k)}`, `decreaseBy${W(k)}`],
+        params: [x],
+        what: `returns ${x} minus ${k}`,
+        body: [`return ${x} - ${k};`],
+        fn: (v: number) => v - k,
+        args: () => [num(rng, 10, 30)],
+      };
     },
   },
   {
@@ -168,7 +221,14 @@ export const CODE_KINDS: readonly Kind[] = [
       const k = between(rng, 2, 9);
       const b = between(rng, 1, 9);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: ['linear', 'scaleAndShift', 'applyRule', 'computeLine'], params: [x], what: `returns ${x} times ${k} plus ${b}`, body: [`return ${x} * ${k} + ${b};`], fn: (v: number) => v * k + b, args: () => [num(rng)] };
+      return {
+        stems: ['linear', 'scaleAndShift', 'applyRule', 'computeLine'],
+        params: [x],
+        what: `returns ${x} times ${k} plus ${b}`,
+        body: [`return ${x} * ${k} + ${b};`],
+        fn: (v: number) => v * k + b,
+        args: () => [num(rng)],
+      };
     },
   },
   {
@@ -177,7 +237,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: [`sumTimes${W(k)}`, 'addThenScale', 'combine'], params: [a, b], what: `returns the sum of ${a} and ${b} multiplied by ${k}`, body: [`return (${a} + ${b}) * ${k};`], fn: (u: number, v: number) => (u + v) * k, args: () => [num(rng), num(rng)] };
+      return {
+        stems: [`sumTimes${W(k)}`, 'addThenScale', 'combine'],
+        params: [a, b],
+        what: `returns the sum of ${a} and ${b} multiplied by ${k}`,
+        body: [`return (${a} + ${b}) * ${k};`],
+        fn: (u: number, v: number) => (u + v) * k,
+        args: () => [num(rng), num(rng)],
+      };
     },
   },
   {
@@ -185,7 +252,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arithmetic',
     make(rng) {
       const x = pick(rng, NUM_PARAMS);
-      return { stems: ['square', 'squareOf', 'selfMultiply', 'squared'], params: [x], what: `returns ${x} multiplied by itself`, body: [`return ${x} * ${x};`], fn: (v: number) => v * v, args: () => [num(rng, 0, 12)] };
+      return {
+        stems: ['square', 'squareOf', 'selfMultiply', 'squared'],
+        params: [x],
+        what: `returns ${x} multiplied by itself`,
+        body: [`return ${x} * ${x};`],
+        fn: (v: number) => v * v,
+        args: () => [num(rng, 0, 12)],
+      };
     },
   },
   {
@@ -194,7 +268,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`mod${W(k)}`, `remainderBy${W(k)}`, `leftOver${W(k)}`], params: [x], what: `returns the remainder when ${x} is divided by ${k}`, body: [`return ${x} % ${k};`], fn: (v: number) => v % k, args: () => [num(rng, 0, 40)] };
+      return {
+        stems: [`mod${W(k)}`, `remainderBy${W(k)}`, `leftOver${W(k)}`],
+        params: [x],
+        what: `returns the remainder when ${x} is divided by ${k}`,
+        body: [`return ${x} % ${k};`],
+        fn: (v: number) => v % k,
+        args: () => [num(rng, 0, 40)],
+      };
     },
   },
   {
@@ -202,7 +283,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arithmetic',
     make(rng) {
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: ['average', 'mean', 'midpoint', 'halfway'], params: [a, b], what: `returns the average of ${a} and ${b}`, body: [`return (${a} + ${b}) / 2;`], fn: (u: number, v: number) => (u + v) / 2, args: () => [num(rng), num(rng)] };
+      return {
+        stems: ['average', 'mean', 'midpoint', 'halfway'],
+        params: [a, b],
+        what: `returns the average of ${a} and ${b}`,
+        body: [`return (${a} + ${b}) / 2;`],
+        fn: (u: number, v: number) => (u + v) / 2,
+        args: () => [num(rng), num(rng)],
+      };
     },
   },
   // ---- strings
@@ -212,7 +300,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const g = pick(rng, ['Hello', 'Hi', 'Welcome', 'Good morning', 'Hey', 'Goodbye']);
       const p = pick(rng, ['name', 'who', 'person', 'user']);
-      return { stems: ['greet', 'makeGreeting', 'greeting', 'welcomeUser', 'salute'], params: [p], what: `returns the string '${g}, ' followed by ${p}`, body: [`return ${q(`${g}, `)} + ${p};`], fn: (s: string) => `${g}, ${s}`, args: () => [cap(word(rng))] };
+      return {
+        stems: ['greet', 'makeGreeting', 'greeting', 'welcomeUser', 'salute'],
+        params: [p],
+        what: `returns the string '${g}, ' followed by ${p}`,
+        body: [`return ${q(`${g}, `)} + ${p};`],
+        fn: (s: string) => `${g}, ${s}`,
+        args: () => [cap(word(rng))],
+      };
     },
   },
   {
@@ -221,7 +316,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const suf = pick(rng, ['!', '?', '...', ' please', ' now', 'ing', 's', '!!', ' again']);
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['addSuffix', 'appendEnd', 'withEnding', 'decorate', 'extend'], params: [s], what: `returns ${s} followed by '${suf}'`, body: [`return ${s} + ${q(suf)};`], fn: (v: string) => v + suf, args: () => [word(rng)] };
+      return {
+        stems: ['addSuffix', 'appendEnd', 'withEnding', 'decorate', 'extend'],
+        params: [s],
+        what: `returns ${s} followed by '${suf}'`,
+        body: [`return ${s} + ${q(suf)};`],
+        fn: (v: string) => v + suf,
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -230,7 +332,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const pre = pick(rng, ['re', 'un', 'my ', 'the ', 'big ', 'a ', 'super', 'mini']);
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['addPrefix', 'prepend', 'withStart', 'label'], params: [s], what: `returns '${pre}' followed by ${s}`, body: [`return ${q(pre)} + ${s};`], fn: (v: string) => pre + v, args: () => [word(rng)] };
+      return {
+        stems: ['addPrefix', 'prepend', 'withStart', 'label'],
+        params: [s],
+        what: `returns '${pre}' followed by ${s}`,
+        body: [`return ${q(pre)} + ${s};`],
+        fn: (v: string) => pre + v,
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -238,7 +347,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'strings',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['shout', 'toUpper', 'upperCase', 'loud'], params: [s], what: `returns ${s} in upper case`, body: [`return ${s}.toUpperCase();`], fn: (v: string) => v.toUpperCase(), args: () => [word(rng)] };
+      return {
+        stems: ['shout', 'toUpper', 'upperCase', 'loud'],
+        params: [s],
+        what: `returns ${s} in upper case`,
+        body: [`return ${s}.toUpperCase();`],
+        fn: (v: string) => v.toUpperCase(),
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -246,7 +362,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'strings',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['firstChar', 'firstLetter', 'initial', 'head'], params: [s], what: `returns the first character of ${s}`, body: [`return ${s}[0];`], fn: (v: string) => v[0], args: () => [word(rng)] };
+      return {
+        stems: ['firstChar', 'firstLetter', 'initial', 'head'],
+        params: [s],
+        what: `returns the first character of ${s}`,
+        body: [`return ${s}[0];`],
+        fn: (v: string) => v[0],
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -254,7 +377,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'strings',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['lastChar', 'lastLetter', 'finalChar', 'tail'], params: [s], what: `returns the last character of ${s}`, body: [`return ${s}[${s}.length - 1];`], fn: (v: string) => v[v.length - 1], args: () => [word(rng)] };
+      return {
+        stems: ['lastChar', 'lastLetter', 'finalChar', 'tail'],
+        params: [s],
+        what: `returns the last character of ${s}`,
+        body: [`return ${s}[${s}.length - 1];`],
+        fn: (v: string) => v[v.length - 1],
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -263,7 +393,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 5);
       const s = pick(rng, STR_PARAMS);
-      return { stems: [`repeat${W(k)}`, `echo${W(k)}`, `${NUM_WORDS[k]}Times`], params: [s], what: `returns ${s} repeated ${k} times`, body: [`return ${s}.repeat(${k});`], fn: (v: string) => v.repeat(k), args: () => [word(rng)] };
+      return {
+        stems: [`repeat${W(k)}`, `echo${W(k)}`, `${NUM_WORDS[k]}Times`],
+        params: [s],
+        what: `returns ${s} repeated ${k} times`,
+        body: [`return ${s}.repeat(${k});`],
+        fn: (v: string) => v.repeat(k),
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -271,7 +408,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'strings',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['reverse', 'backwards', 'flip', 'mirror'], params: [s], what: `returns ${s} reversed`, body: [`return ${s}.split('').reverse().join('');`], fn: (v: string) => [...v].reverse().join(''), args: () => [word(rng)] };
+      return {
+        stems: ['reverse', 'backwards', 'flip', 'mirror'],
+        params: [s],
+        what: `returns ${s} reversed`,
+        body: [`return ${s}.split('').reverse().join('');`],
+        fn: (v: string) => [...v].reverse().join(''),
+        args: () => [word(rng)],
+      };
     },
   },
   // ---- arrays-sum
@@ -280,7 +424,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arrays-sum',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['sumAll', 'total', 'addUp', 'sumList'], params: [a], what: `returns the sum of the numbers in ${a}`, body: [`return ${REDUCE_SUM(a)};`], fn: sum, args: () => [numArr(rng)] };
+      return {
+        stems: ['sumAll', 'total', 'addUp', 'sumList'],
+        params: [a],
+        what: `returns the sum of the numbers in ${a}`,
+        body: [`return ${REDUCE_SUM(a)};`],
+        fn: sum,
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -289,7 +440,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 1, 9);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`sumPlus${W(k)}`, 'totalWithBonus', 'addUpExtra'], params: [a], what: `returns the sum of the numbers in ${a} plus ${k}`, body: [`return ${REDUCE_SUM(a)} + ${k};`], fn: (xs: number[]) => sum(xs) + k, args: () => [numArr(rng)] };
+      return {
+        stems: [`sumPlus${W(k)}`, 'totalWithBonus', 'addUpExtra'],
+        params: [a],
+        what: `returns the sum of the numbers in ${a} plus ${k}`,
+        body: [`return ${REDUCE_SUM(a)} + ${k};`],
+        fn: (xs: number[]) => sum(xs) + k,
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -298,7 +456,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`sumTimes${W(k)}`, 'scaledTotal', `total${W(k)}Fold`], params: [a], what: `returns the sum of the numbers in ${a} multiplied by ${k}`, body: [`return ${REDUCE_SUM(a)} * ${k};`], fn: (xs: number[]) => sum(xs) * k, args: () => [numArr(rng)] };
+      return {
+        stems: [`sumTimes${W(k)}`, 'scaledTotal', `total${W(k)}Fold`],
+        params: [a],
+        what: `returns the sum of the numbers in ${a} multiplied by ${k}`,
+        body: [`return ${REDUCE_SUM(a)} * ${k};`],
+        fn: (xs: number[]) => sum(xs) * k,
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -306,7 +471,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arrays-sum',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['sumSquares', 'squareTotal', 'addSquares'], params: [a], what: `returns the sum of the squares of the numbers in ${a}`, body: [`return ${a}.reduce((sum, v) => sum + v * v, 0);`], fn: (xs: number[]) => sum(xs.map((v) => v * v)), args: () => [numArr(rng, 0, 9)] };
+      return {
+        stems: ['sumSquares', 'squareTotal', 'addSquares'],
+        params: [a],
+        what: `returns the sum of the squares of the numbers in ${a}`,
+        body: [`return ${a}.reduce((sum, v) => sum + v * v, 0);`],
+        fn: (xs: number[]) => sum(xs.map((v) => v * v)),
+        args: () => [numArr(rng, 0, 9)],
+      };
     },
   },
   {
@@ -314,7 +486,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arrays-sum',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['product', 'multiplyAll', 'productOf'], params: [a], what: `returns the product of the numbers in ${a}`, body: [`return ${a}.reduce((prod, v) => prod * v, 1);`], fn: (xs: number[]) => xs.reduce((p, v) => p * v, 1), args: () => [numArr(rng, 1, 6, 2, 4)] };
+      return {
+        stems: ['product', 'multiplyAll', 'productOf'],
+        params: [a],
+        what: `returns the product of the numbers in ${a}`,
+        body: [`return ${a}.reduce((prod, v) => prod * v, 1);`],
+        fn: (xs: number[]) => xs.reduce((p, v) => p * v, 1),
+        args: () => [numArr(rng, 1, 6, 2, 4)],
+      };
     },
   },
   {
@@ -323,7 +502,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 4);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`sumFirst${W(k)}`, `first${W(k)}Total`, `addFirst${W(k)}`], params: [a], what: `returns the sum of the first ${k} numbers in ${a}`, body: [`return ${a}.slice(0, ${k}).reduce((sum, v) => sum + v, 0);`], fn: (xs: number[]) => sum(xs.slice(0, k)), args: () => [numArr(rng, 0, 12, k, 6)] };
+      return {
+        stems: [`sumFirst${W(k)}`, `first${W(k)}Total`, `addFirst${W(k)}`],
+        params: [a],
+        what: `returns the sum of the first ${k} numbers in ${a}`,
+        body: [`return ${a}.slice(0, ${k}).reduce((sum, v) => sum + v, 0);`],
+        fn: (xs: number[]) => sum(xs.slice(0, k)),
+        args: () => [numArr(rng, 0, 12, k, 6)],
+      };
     },
   },
   {
@@ -331,7 +517,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'arrays-sum',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['sumEvens', 'evenTotal', 'addEvens'], params: [a], what: `returns the sum of the even numbers in ${a}`, body: [`return ${a}.filter((v) => v % 2 === 0).reduce((sum, v) => sum + v, 0);`], fn: (xs: number[]) => sum(xs.filter((v) => v % 2 === 0)), args: () => [numArr(rng)] };
+      return {
+        stems: ['sumEvens', 'evenTotal', 'addEvens'],
+        params: [a],
+        what: `returns the sum of the even numbers in ${a}`,
+        body: [`return ${a}.filter((v) => v % 2 === 0).reduce((sum, v) => sum + v, 0);`],
+        fn: (xs: number[]) => sum(xs.filter((v) => v % 2 === 0)),
+        args: () => [numArr(rng)],
+      };
     },
   },
   // ---- arrays-filter
@@ -341,35 +534,60 @@ export const CODE_KINDS: readonly Kind[] = [
       ['less than', (k: number) => [`below${W(k)}`, `lessThan${W(k)}`, `keepUnder${W(k)}`], '<', (v: number, k: number) => v < k],
       ['not equal to', (k: number) => [`remove${W(k)}s`, `without${W(k)}`, `drop${W(k)}`], '!==', (v: number, k: number) => v !== k],
     ] as const
-  ).map(([rel, stems, op, test]): Kind => ({
-    id: `filter-${op}`,
-    family: 'arrays-filter',
-    make(rng) {
-      const k = between(rng, 2, 9);
-      const a = pick(rng, ARR_PARAMS);
-      return { stems: stems(k), params: [a], what: `returns the numbers in ${a} that are ${rel} ${k}`, body: [`return ${a}.filter((v) => v ${op} ${k});`], fn: (xs: number[]) => xs.filter((v) => test(v, k)), args: () => [numArr(rng)] };
-    },
-  })),
+  ).map(
+    ([rel, stems, op, test]): Kind => ({
+      id: `filter-${op}`,
+      family: 'arrays-filter',
+      make(rng) {
+        const k = between(rng, 2, 9);
+        const a = pick(rng, ARR_PARAMS);
+        return {
+          stems: stems(k),
+          params: [a],
+          what: `returns the numbers in ${a} that are ${rel} ${k}`,
+          body: [`return ${a}.filter((v) => v ${op} ${k});`],
+          fn: (xs: number[]) => xs.filter((v) => test(v, k)),
+          args: () => [numArr(rng)],
+        };
+      },
+    }),
+  ),
   ...(
     [
       ['even', ['evens', 'keepEven', 'onlyEven'], '=== 0', (v: number) => v % 2 === 0],
       ['odd', ['odds', 'keepOdd', 'onlyOdd'], '=== 1', (v: number) => v % 2 === 1],
     ] as const
-  ).map(([parity, stems, cmp, test]): Kind => ({
-    id: `filter-${parity}`,
-    family: 'arrays-filter',
-    make(rng) {
-      const a = pick(rng, ARR_PARAMS);
-      return { stems: [...stems], params: [a], what: `returns the ${parity} numbers in ${a}`, body: [`return ${a}.filter((v) => v % 2 ${cmp});`], fn: (xs: number[]) => xs.filter(test), args: () => [numArr(rng)] };
-    },
-  })),
+  ).map(
+    ([parity, stems, cmp, test]): Kind => ({
+      id: `filter-${parity}`,
+      family: 'arrays-filter',
+      make(rng) {
+        const a = pick(rng, ARR_PARAMS);
+        return {
+          stems: [...stems],
+          params: [a],
+          what: `returns the ${parity} numbers in ${a}`,
+          body: [`return ${a}.filter((v) => v % 2 ${cmp});`],
+          fn: (xs: number[]) => xs.filter(test),
+          args: () => [numArr(rng)],
+        };
+      },
+    }),
+  ),
   {
     id: 'filter-div',
     family: 'arrays-filter',
     make(rng) {
       const k = between(rng, 3, 5);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`multiplesOf${W(k)}`, `divisibleBy${W(k)}`, `keepMultiples${W(k)}`], params: [a], what: `returns the numbers in ${a} that are divisible by ${k}`, body: [`return ${a}.filter((v) => v % ${k} === 0);`], fn: (xs: number[]) => xs.filter((v) => v % k === 0), args: () => [numArr(rng, 0, 20)] };
+      return {
+        stems: [`multiplesOf${W(k)}`, `divisibleBy${W(k)}`, `keepMultiples${W(k)}`],
+        params: [a],
+        what: `returns the numbers in ${a} that are divisible by ${k}`,
+        body: [`return ${a}.filter((v) => v % ${k} === 0);`],
+        fn: (xs: number[]) => xs.filter((v) => v % k === 0),
+        args: () => [numArr(rng, 0, 20)],
+      };
     },
   },
   {
@@ -378,7 +596,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 5);
       const a = pick(rng, WORDS_PARAMS);
-      return { stems: [`longerThan${W(k)}`, 'longWords', `wordsOver${W(k)}`], params: [a], what: `returns the words in ${a} that have more than ${k} letters`, body: [`return ${a}.filter((w) => w.length > ${k});`], fn: (xs: string[]) => xs.filter((w) => w.length > k), args: () => [wordArr(rng)] };
+      return {
+        stems: [`longerThan${W(k)}`, 'longWords', `wordsOver${W(k)}`],
+        params: [a],
+        what: `returns the words in ${a} that have more than ${k} letters`,
+        body: [`return ${a}.filter((w) => w.length > ${k});`],
+        fn: (xs: string[]) => xs.filter((w) => w.length > k),
+        args: () => [wordArr(rng)],
+      };
     },
   },
   {
@@ -387,7 +612,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const c = pick(rng, LETTERS);
       const a = pick(rng, WORDS_PARAMS);
-      return { stems: [`onlyStarting${cap(c)}`, `wordsWith${cap(c)}`, `keep${cap(c)}Words`], params: [a], what: `returns the words in ${a} that start with the letter '${c}'`, body: [`return ${a}.filter((w) => w.startsWith(${q(c)}));`], fn: (xs: string[]) => xs.filter((w) => w.startsWith(c)), args: () => [wordArr(rng)] };
+      return {
+        stems: [`onlyStarting${cap(c)}`, `wordsWith${cap(c)}`, `keep${cap(c)}Words`],
+        params: [a],
+        what: `returns the words in ${a} that start with the letter '${c}'`,
+        body: [`return ${a}.filter((w) => w.startsWith(${q(c)}));`],
+        fn: (xs: string[]) => xs.filter((w) => w.startsWith(c)),
+        args: () => [wordArr(rng)],
+      };
     },
   },
   // ---- conditionals
@@ -396,20 +628,36 @@ export const CODE_KINDS: readonly Kind[] = [
       ['larger', ['larger', 'maxOf', 'bigger', 'pickMax'], '>', Math.max],
       ['smaller', ['smaller', 'minOf', 'lesser', 'pickMin'], '<', Math.min],
     ] as const
-  ).map(([adj, stems, op, f]): Kind => ({
-    id: `${adj}-of-two`,
-    family: 'conditionals',
-    make(rng) {
-      const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: [...stems], params: [a, b], what: `returns the ${adj} of ${a} and ${b}`, body: [`if (${a} ${op} ${b}) {`, `  return ${a};`, '}', `return ${b};`], fn: (u: number, v: number) => f(u, v), args: () => [num(rng), num(rng)] };
-    },
-  })),
+  ).map(
+    ([adj, stems, op, f]): Kind => ({
+      id: `${adj}-of-two`,
+      family: 'conditionals',
+      make(rng) {
+        const [a, b] = pick(rng, PAIR_PARAMS);
+        return {
+          stems: [...stems],
+          params: [a, b],
+          what: `returns the ${adj} of ${a} and ${b}`,
+          body: [`if (${a} ${op} ${b}) {`, `  return ${a};`, '}', `return ${b};`],
+          fn: (u: number, v: number) => f(u, v),
+          args: () => [num(rng), num(rng)],
+        };
+      },
+    }),
+  ),
   {
     id: 'label',
     family: 'conditionals',
     make(rng) {
       const k = between(rng, 3, 15);
-      const [hi, lo] = pick(rng, [['big', 'small'], ['high', 'low'], ['yes', 'no'], ['hot', 'cold'], ['pass', 'fail'], ['many', 'few']] as const);
+      const [hi, lo] = pick(rng, [
+        ['big', 'small'],
+        ['high', 'low'],
+        ['yes', 'no'],
+        ['hot', 'cold'],
+        ['pass', 'fail'],
+        ['many', 'few'],
+      ] as const);
       const x = pick(rng, NUM_PARAMS);
       return {
         stems: ['label', 'classify', 'rate', 'judge', 'describe'],
@@ -426,7 +674,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'conditionals',
     make(rng) {
       const x = pick(rng, NUM_PARAMS);
-      return { stems: ['absolute', 'abs', 'magnitude', 'distanceFromZero'], params: [x], what: `returns the absolute value of ${x}`, body: [`if (${x} < 0) {`, `  return -${x};`, '}', `return ${x};`], fn: (v: number) => Math.abs(v), args: () => [num(rng, -15, 15)] };
+      return {
+        stems: ['absolute', 'abs', 'magnitude', 'distanceFromZero'],
+        params: [x],
+        what: `returns the absolute value of ${x}`,
+        body: [`if (${x} < 0) {`, `  return -${x};`, '}', `return ${x};`],
+        fn: (v: number) => Math.abs(v),
+        args: () => [num(rng, -15, 15)],
+      };
     },
   },
   {
@@ -435,7 +690,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 3, 15);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`capAt${W(k)}`, `limit${W(k)}`, `atMost${W(k)}`], params: [x], what: `returns ${x}, but at most ${k}`, body: [`if (${x} > ${k}) {`, `  return ${k};`, '}', `return ${x};`], fn: (v: number) => Math.min(v, k), args: () => [num(rng, 0, 20)] };
+      return {
+        stems: [`capAt${W(k)}`, `limit${W(k)}`, `atMost${W(k)}`],
+        params: [x],
+        what: `returns ${x}, but at most ${k}`,
+        body: [`if (${x} > ${k}) {`, `  return ${k};`, '}', `return ${x};`],
+        fn: (v: number) => Math.min(v, k),
+        args: () => [num(rng, 0, 20)],
+      };
     },
   },
   {
@@ -444,7 +706,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 3, 15);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`floorAt${W(k)}`, `noLessThan${W(k)}`, `atLeast${W(k)}`], params: [x], what: `returns ${x}, but at least ${k}`, body: [`if (${x} < ${k}) {`, `  return ${k};`, '}', `return ${x};`], fn: (v: number) => Math.max(v, k), args: () => [num(rng, 0, 20)] };
+      return {
+        stems: [`floorAt${W(k)}`, `noLessThan${W(k)}`, `atLeast${W(k)}`],
+        params: [x],
+        what: `returns ${x}, but at least ${k}`,
+        body: [`if (${x} < ${k}) {`, `  return ${k};`, '}', `return ${x};`],
+        fn: (v: number) => Math.max(v, k),
+        args: () => [num(rng, 0, 20)],
+      };
     },
   },
   {
@@ -467,7 +736,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'conditionals',
     make(rng) {
       const x = pick(rng, NUM_PARAMS);
-      return { stems: ['parity', 'evenOrOdd', 'parityWord'], params: [x], what: `returns 'even' if ${x} is even, otherwise 'odd'`, body: [`if (${x} % 2 === 0) {`, "  return 'even';", '}', "return 'odd';"], fn: (v: number) => (v % 2 === 0 ? 'even' : 'odd'), args: () => [num(rng, 0, 30)] };
+      return {
+        stems: ['parity', 'evenOrOdd', 'parityWord'],
+        params: [x],
+        what: `returns 'even' if ${x} is even, otherwise 'odd'`,
+        body: [`if (${x} % 2 === 0) {`, "  return 'even';", '}', "return 'odd';"],
+        fn: (v: number) => (v % 2 === 0 ? 'even' : 'odd'),
+        args: () => [num(rng, 0, 30)],
+      };
     },
   },
   // ---- loops
@@ -579,21 +855,37 @@ export const CODE_KINDS: readonly Kind[] = [
       ['even', ['isEven', 'checkEven', 'evenTest'], '=== 0', (v: number) => v % 2 === 0],
       ['odd', ['isOdd', 'checkOdd', 'oddTest'], '=== 1', (v: number) => v % 2 === 1],
     ] as const
-  ).map(([parity, stems, cmp, test]): Kind => ({
-    id: `is-${parity}`,
-    family: 'booleans',
-    make(rng) {
-      const x = pick(rng, NUM_PARAMS);
-      return { stems: [...stems], params: [x], what: `returns true if ${x} is ${parity}, otherwise false`, body: [`return ${x} % 2 ${cmp};`], fn: test, args: () => [num(rng, 0, 30)] };
-    },
-  })),
+  ).map(
+    ([parity, stems, cmp, test]): Kind => ({
+      id: `is-${parity}`,
+      family: 'booleans',
+      make(rng) {
+        const x = pick(rng, NUM_PARAMS);
+        return {
+          stems: [...stems],
+          params: [x],
+          what: `returns true if ${x} is ${parity}, otherwise false`,
+          body: [`return ${x} % 2 ${cmp};`],
+          fn: test,
+          args: () => [num(rng, 0, 30)],
+        };
+      },
+    }),
+  ),
   {
     id: 'is-greater',
     family: 'booleans',
     make(rng) {
       const k = between(rng, 2, 15);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`isOver${W(k)}`, `exceeds${W(k)}`, `biggerThan${W(k)}`], params: [x], what: `returns true if ${x} is greater than ${k}, otherwise false`, body: [`return ${x} > ${k};`], fn: (v: number) => v > k, args: () => [num(rng, Math.max(0, k - 5), k + 5)] };
+      return {
+        stems: [`isOver${W(k)}`, `exceeds${W(k)}`, `biggerThan${W(k)}`],
+        params: [x],
+        what: `returns true if ${x} is greater than ${k}, otherwise false`,
+        body: [`return ${x} > ${k};`],
+        fn: (v: number) => v > k,
+        args: () => [num(rng, Math.max(0, k - 5), k + 5)],
+      };
     },
   },
   {
@@ -603,7 +895,14 @@ export const CODE_KINDS: readonly Kind[] = [
       const lo = between(rng, 1, 10);
       const hi = lo + between(rng, 2, 10);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: ['inRange', 'isBetween', 'withinBounds', 'fits'], params: [x], what: `returns true if ${x} is between ${lo} and ${hi} inclusive, otherwise false`, body: [`return ${x} >= ${lo} && ${x} <= ${hi};`], fn: (v: number) => v >= lo && v <= hi, args: () => [num(rng, Math.max(0, lo - 4), hi + 4)] };
+      return {
+        stems: ['inRange', 'isBetween', 'withinBounds', 'fits'],
+        params: [x],
+        what: `returns true if ${x} is between ${lo} and ${hi} inclusive, otherwise false`,
+        body: [`return ${x} >= ${lo} && ${x} <= ${hi};`],
+        fn: (v: number) => v >= lo && v <= hi,
+        args: () => [num(rng, Math.max(0, lo - 4), hi + 4)],
+      };
     },
   },
   {
@@ -612,7 +911,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 3, 9);
       const x = pick(rng, NUM_PARAMS);
-      return { stems: [`isMultipleOf${W(k)}`, `divides${W(k)}`, `divisibleBy${W(k)}`], params: [x], what: `returns true if ${x} is divisible by ${k}, otherwise false`, body: [`return ${x} % ${k} === 0;`], fn: (v: number) => v % k === 0, args: () => [pick(rng, [k * between(rng, 0, 5), num(rng, 0, 40)])] };
+      return {
+        stems: [`isMultipleOf${W(k)}`, `divides${W(k)}`, `divisibleBy${W(k)}`],
+        params: [x],
+        what: `returns true if ${x} is divisible by ${k}, otherwise false`,
+        body: [`return ${x} % ${k} === 0;`],
+        fn: (v: number) => v % k === 0,
+        args: () => [pick(rng, [k * between(rng, 0, 5), num(rng, 0, 40)])],
+      };
     },
   },
   {
@@ -621,7 +927,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const c = pick(rng, LETTERS);
       const s = pick(rng, STR_PARAMS);
-      return { stems: [`startsWith${cap(c)}`, `begins${cap(c)}`, `has${cap(c)}First`], params: [s], what: `returns true if ${s} starts with the letter '${c}', otherwise false`, body: [`return ${s}.startsWith(${q(c)});`], fn: (v: string) => v.startsWith(c), args: () => [word(rng)] };
+      return {
+        stems: [`startsWith${cap(c)}`, `begins${cap(c)}`, `has${cap(c)}First`],
+        params: [s],
+        what: `returns true if ${s} starts with the letter '${c}', otherwise false`,
+        body: [`return ${s}.startsWith(${q(c)});`],
+        fn: (v: string) => v.startsWith(c),
+        args: () => [word(rng)],
+      };
     },
   },
   {
@@ -629,7 +942,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'booleans',
     make(rng) {
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: ['bothPositive', 'allPositive', 'positivePair'], params: [a, b], what: `returns true if both ${a} and ${b} are positive, otherwise false`, body: [`return ${a} > 0 && ${b} > 0;`], fn: (u: number, v: number) => u > 0 && v > 0, args: () => [num(rng, -5, 9), num(rng, -5, 9)] };
+      return {
+        stems: ['bothPositive', 'allPositive', 'positivePair'],
+        params: [a, b],
+        what: `returns true if both ${a} and ${b} are positive, otherwise false`,
+        body: [`return ${a} > 0 && ${b} > 0;`],
+        fn: (u: number, v: number) => u > 0 && v > 0,
+        args: () => [num(rng, -5, 9), num(rng, -5, 9)],
+      };
     },
   },
   {
@@ -637,7 +957,17 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'booleans',
     make(rng) {
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: ['isEqual', 'same', 'equals', 'match'], params: [a, b], what: `returns true if ${a} and ${b} are equal, otherwise false`, body: [`return ${a} === ${b};`], fn: (u: number, v: number) => u === v, args: () => { const u = num(rng, 0, 5); return [u, rng.next() < 0.4 ? u : num(rng, 0, 5)]; } };
+      return {
+        stems: ['isEqual', 'same', 'equals', 'match'],
+        params: [a, b],
+        what: `returns true if ${a} and ${b} are equal, otherwise false`,
+        body: [`return ${a} === ${b};`],
+        fn: (u: number, v: number) => u === v,
+        args: () => {
+          const u = num(rng, 0, 5);
+          return [u, rng.next() < 0.4 ? u : num(rng, 0, 5)];
+        },
+      };
     },
   },
   // ---- objects
@@ -645,8 +975,19 @@ export const CODE_KINDS: readonly Kind[] = [
     id: 'make-pair',
     family: 'objects',
     make(rng) {
-      const [k1, k2] = pick(rng, [['x', 'y'], ['name', 'age'], ['width', 'height'], ['min', 'max'], ['first', 'last'], ['key', 'value'], ['row', 'col']] as const);
-      const [a, b] = pick(rng, PAIR_PARAMS.filter(([u, v]) => u !== k1 && v !== k2 && u !== k2 && v !== k1));
+      const [k1, k2] = pick(rng, [
+        ['x', 'y'],
+        ['name', 'age'],
+        ['width', 'height'],
+        ['min', 'max'],
+        ['first', 'last'],
+        ['key', 'value'],
+        ['row', 'col'],
+      ] as const);
+      const [a, b] = pick(
+        rng,
+        PAIR_PARAMS.filter(([u, v]) => u !== k1 && v !== k2 && u !== k2 && v !== k1),
+      );
       const numeric = k1 !== 'name' && k1 !== 'first' && k1 !== 'key';
       return {
         stems: ['makePair', 'makeRecord', `make${cap(k1)}${cap(k2)}`, 'build'],
@@ -664,7 +1005,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const key = pick(rng, OBJ_KEYS);
       const o = pick(rng, OBJ_PARAMS);
-      return { stems: [`get${cap(key)}`, `${key}Of`, `read${cap(key)}`], params: [o], what: `returns the ${key} property of ${o}`, body: [`return ${o}.${key};`], fn: (v: Record<string, unknown>) => v[key], args: () => [objWith(rng, [key])] };
+      return {
+        stems: [`get${cap(key)}`, `${key}Of`, `read${cap(key)}`],
+        params: [o],
+        what: `returns the ${key} property of ${o}`,
+        body: [`return ${o}.${key};`],
+        fn: (v: Record<string, unknown>) => v[key],
+        args: () => [objWith(rng, [key])],
+      };
     },
   },
   {
@@ -675,7 +1023,14 @@ export const CODE_KINDS: readonly Kind[] = [
       let k2 = numericKey(rng);
       while (k2 === k1) k2 = numericKey(rng);
       const o = pick(rng, OBJ_PARAMS);
-      return { stems: [`add${cap(k1)}${cap(k2)}`, `total${cap(k1)}`, `${k1}Plus${cap(k2)}`], params: [o], what: `returns the sum of the ${k1} and ${k2} properties of ${o}`, body: [`return ${o}.${k1} + ${o}.${k2};`], fn: (v: Record<string, number>) => v[k1]! + v[k2]!, args: () => [objWith(rng, [k1, k2])] };
+      return {
+        stems: [`add${cap(k1)}${cap(k2)}`, `total${cap(k1)}`, `${k1}Plus${cap(k2)}`],
+        params: [o],
+        what: `returns the sum of the ${k1} and ${k2} properties of ${o}`,
+        body: [`return ${o}.${k1} + ${o}.${k2};`],
+        fn: (v: Record<string, number>) => v[k1]! + v[k2]!,
+        args: () => [objWith(rng, [k1, k2])],
+      };
     },
   },
   {
@@ -683,7 +1038,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'objects',
     make(rng) {
       const o = pick(rng, OBJ_PARAMS);
-      return { stems: ['countKeys', 'keyCount', 'numFields', 'fieldCount'], params: [o], what: `returns the number of keys in ${o}`, body: [`return Object.keys(${o}).length;`], fn: (v: object) => Object.keys(v).length, args: () => [objWith(rng, [pick(rng, OBJ_KEYS)])] };
+      return {
+        stems: ['countKeys', 'keyCount', 'numFields', 'fieldCount'],
+        params: [o],
+        what: `returns the number of keys in ${o}`,
+        body: [`return Object.keys(${o}).length;`],
+        fn: (v: object) => Object.keys(v).length,
+        args: () => [objWith(rng, [pick(rng, OBJ_KEYS)])],
+      };
     },
   },
   {
@@ -693,7 +1055,14 @@ export const CODE_KINDS: readonly Kind[] = [
       const key = numericKey(rng);
       const val = between(rng, 0, 9);
       const o = pick(rng, OBJ_PARAMS);
-      return { stems: [`set${cap(key)}${W(val)}`, `with${cap(key)}`, `reset${cap(key)}`], params: [o], what: `returns a copy of ${o} with its ${key} property set to ${val}`, body: [`return { ...${o}, ${key}: ${val} };`], fn: (v: object) => ({ ...v, [key]: val }), args: () => [objWith(rng, rng.next() < 0.5 ? [key] : [])] };
+      return {
+        stems: [`set${cap(key)}${W(val)}`, `with${cap(key)}`, `reset${cap(key)}`],
+        params: [o],
+        what: `returns a copy of ${o} with its ${key} property set to ${val}`,
+        body: [`return { ...${o}, ${key}: ${val} };`],
+        fn: (v: object) => ({ ...v, [key]: val }),
+        args: () => [objWith(rng, rng.next() < 0.5 ? [key] : [])],
+      };
     },
   },
   {
@@ -702,7 +1071,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const key = pick(rng, OBJ_KEYS);
       const o = pick(rng, OBJ_PARAMS);
-      return { stems: [`has${cap(key)}`, `check${cap(key)}`, `${key}Exists`], params: [o], what: `returns true if ${o} has a property named '${key}', otherwise false`, body: [`return ${q(key)} in ${o};`], fn: (v: object) => key in v, args: () => [objWith(rng, rng.next() < 0.5 ? [key] : [])] };
+      return {
+        stems: [`has${cap(key)}`, `check${cap(key)}`, `${key}Exists`],
+        params: [o],
+        what: `returns true if ${o} has a property named '${key}', otherwise false`,
+        body: [`return ${q(key)} in ${o};`],
+        fn: (v: object) => key in v,
+        args: () => [objWith(rng, rng.next() < 0.5 ? [key] : [])],
+      };
     },
   },
   // ---- counting
@@ -712,7 +1088,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 1, 6);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`count${W(k)}s`, `howMany${W(k)}s`, `tally${W(k)}`], params: [a], what: `returns how many times ${k} appears in ${a}`, body: [`return ${a}.filter((v) => v === ${k}).length;`], fn: (xs: number[]) => xs.filter((v) => v === k).length, args: () => [numArr(rng, 0, 6)] };
+      return {
+        stems: [`count${W(k)}s`, `howMany${W(k)}s`, `tally${W(k)}`],
+        params: [a],
+        what: `returns how many times ${k} appears in ${a}`,
+        body: [`return ${a}.filter((v) => v === ${k}).length;`],
+        fn: (xs: number[]) => xs.filter((v) => v === k).length,
+        args: () => [numArr(rng, 0, 6)],
+      };
     },
   },
   {
@@ -721,7 +1104,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 9);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`countOver${W(k)}`, `howManyAbove${W(k)}`, `tallyOver${W(k)}`], params: [a], what: `returns how many numbers in ${a} are greater than ${k}`, body: [`return ${a}.filter((v) => v > ${k}).length;`], fn: (xs: number[]) => xs.filter((v) => v > k).length, args: () => [numArr(rng)] };
+      return {
+        stems: [`countOver${W(k)}`, `howManyAbove${W(k)}`, `tallyOver${W(k)}`],
+        params: [a],
+        what: `returns how many numbers in ${a} are greater than ${k}`,
+        body: [`return ${a}.filter((v) => v > ${k}).length;`],
+        fn: (xs: number[]) => xs.filter((v) => v > k).length,
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -729,7 +1119,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'counting',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['countEvens', 'howManyEven', 'evenCount'], params: [a], what: `returns how many even numbers are in ${a}`, body: [`return ${a}.filter((v) => v % 2 === 0).length;`], fn: (xs: number[]) => xs.filter((v) => v % 2 === 0).length, args: () => [numArr(rng)] };
+      return {
+        stems: ['countEvens', 'howManyEven', 'evenCount'],
+        params: [a],
+        what: `returns how many even numbers are in ${a}`,
+        body: [`return ${a}.filter((v) => v % 2 === 0).length;`],
+        fn: (xs: number[]) => xs.filter((v) => v % 2 === 0).length,
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -768,7 +1165,14 @@ export const CODE_KINDS: readonly Kind[] = [
     family: 'counting',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['countWords', 'wordCount', 'howManyWords'], params: [s], what: `returns the number of words in ${s}, where words are separated by single spaces`, body: [`return ${s}.split(' ').length;`], fn: (v: string) => v.split(' ').length, args: () => [sentence(rng)] };
+      return {
+        stems: ['countWords', 'wordCount', 'howManyWords'],
+        params: [s],
+        what: `returns the number of words in ${s}, where words are separated by single spaces`,
+        body: [`return ${s}.split(' ').length;`],
+        fn: (v: string) => v.split(' ').length,
+        args: () => [sentence(rng)],
+      };
     },
   },
   {
@@ -777,7 +1181,14 @@ export const CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 5);
       const a = pick(rng, WORDS_PARAMS);
-      return { stems: [`countLongerThan${W(k)}`, 'countLongWords', `howManyOver${W(k)}`], params: [a], what: `returns how many words in ${a} have more than ${k} letters`, body: [`return ${a}.filter((w) => w.length > ${k}).length;`], fn: (xs: string[]) => xs.filter((w) => w.length > k).length, args: () => [wordArr(rng)] };
+      return {
+        stems: [`countLongerThan${W(k)}`, 'countLongWords', `howManyOver${W(k)}`],
+        params: [a],
+        what: `returns how many words in ${a} have more than ${k} letters`,
+        body: [`return ${a}.filter((w) => w.length > ${k}).length;`],
+        fn: (xs: string[]) => xs.filter((w) => w.length > k).length,
+        args: () => [wordArr(rng)],
+      };
     },
   },
 ];
@@ -789,7 +1200,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     family: 'extra',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['smallest', 'minimum', 'lowest'], params: [a], what: `returns the smallest number in ${a}`, body: [`return Math.min(...${a});`], fn: (xs: number[]) => Math.min(...xs), args: () => [numArr(rng)] };
+      return {
+        stems: ['smallest', 'minimum', 'lowest'],
+        params: [a],
+        what: `returns the smallest number in ${a}`,
+        body: [`return Math.min(...${a});`],
+        fn: (xs: number[]) => Math.min(...xs),
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -797,7 +1215,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     family: 'extra',
     make(rng) {
       const a = pick(rng, ARR_PARAMS);
-      return { stems: ['lastItem', 'final', 'lastElement'], params: [a], what: `returns the last element of ${a}`, body: [`return ${a}[${a}.length - 1];`], fn: (xs: number[]) => xs[xs.length - 1], args: () => [numArr(rng)] };
+      return {
+        stems: ['lastItem', 'final', 'lastElement'],
+        params: [a],
+        what: `returns the last element of ${a}`,
+        body: [`return ${a}[${a}.length - 1];`],
+        fn: (xs: number[]) => xs[xs.length - 1],
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -806,7 +1231,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const sep = pick(rng, ['-', ', ', ' ', '/', '+']);
       const a = pick(rng, WORDS_PARAMS);
-      return { stems: ['joinWords', 'glue', 'combineWords'], params: [a], what: `returns the words in ${a} joined with '${sep}'`, body: [`return ${a}.join(${q(sep)});`], fn: (xs: string[]) => xs.join(sep), args: () => [wordArr(rng)] };
+      return {
+        stems: ['joinWords', 'glue', 'combineWords'],
+        params: [a],
+        what: `returns the words in ${a} joined with '${sep}'`,
+        body: [`return ${a}.join(${q(sep)});`],
+        fn: (xs: string[]) => xs.join(sep),
+        args: () => [wordArr(rng)],
+      };
     },
   },
   {
@@ -814,7 +1246,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     family: 'extra',
     make(rng) {
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: ['concat', 'joinTwo', 'glueTwo'], params: [a, b], what: `returns ${a} followed by a space and ${b}`, body: [`return ${a} + ' ' + ${b};`], fn: (u: string, v: string) => `${u} ${v}`, args: () => [word(rng), word(rng)] };
+      return {
+        stems: ['concat', 'joinTwo', 'glueTwo'],
+        params: [a, b],
+        what: `returns ${a} followed by a space and ${b}`,
+        body: [`return ${a} + ' ' + ${b};`],
+        fn: (u: string, v: string) => `${u} ${v}`,
+        args: () => [word(rng), word(rng)],
+      };
     },
   },
   {
@@ -823,7 +1262,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     make(rng) {
       const k = between(rng, 2, 5);
       const a = pick(rng, ARR_PARAMS);
-      return { stems: [`mapTimes${W(k)}`, `scaleAll${W(k)}`, `each${W(k)}Fold`], params: [a], what: `returns a new array with every number in ${a} multiplied by ${k}`, body: [`return ${a}.map((v) => v * ${k});`], fn: (xs: number[]) => xs.map((v) => v * k), args: () => [numArr(rng)] };
+      return {
+        stems: [`mapTimes${W(k)}`, `scaleAll${W(k)}`, `each${W(k)}Fold`],
+        params: [a],
+        what: `returns a new array with every number in ${a} multiplied by ${k}`,
+        body: [`return ${a}.map((v) => v * ${k});`],
+        fn: (xs: number[]) => xs.map((v) => v * k),
+        args: () => [numArr(rng)],
+      };
     },
   },
   {
@@ -831,7 +1277,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     family: 'extra',
     make(rng) {
       const s = pick(rng, STR_PARAMS);
-      return { stems: ['isPalindrome', 'readsSameBack', 'palindromeCheck'], params: [s], what: `returns true if ${s} reads the same forwards and backwards`, body: [`return ${s} === ${s}.split('').reverse().join('');`], fn: (v: string) => v === [...v].reverse().join(''), args: () => [pick(rng, ['noon', 'level', 'kayak', 'moon', 'tree', 'abba', 'cat'])] };
+      return {
+        stems: ['isPalindrome', 'readsSameBack', 'palindromeCheck'],
+        params: [s],
+        what: `returns true if ${s} reads the same forwards and backwards`,
+        body: [`return ${s} === ${s}.split('').reverse().join('');`],
+        fn: (v: string) => v === [...v].reverse().join(''),
+        args: () => [pick(rng, ['noon', 'level', 'kayak', 'moon', 'tree', 'abba', 'cat'])],
+      };
     },
   },
   {
@@ -839,7 +1292,14 @@ export const EXTRA_CODE_KINDS: readonly Kind[] = [
     family: 'extra',
     make(rng) {
       const [a, b] = pick(rng, PAIR_PARAMS);
-      return { stems: ['difference', 'gap', 'distance'], params: [a, b], what: `returns the distance between ${a} and ${b}`, body: [`return Math.abs(${a} - ${b});`], fn: (u: number, v: number) => Math.abs(u - v), args: () => [num(rng), num(rng)] };
+      return {
+        stems: ['difference', 'gap', 'distance'],
+        params: [a, b],
+        what: `returns the distance between ${a} and ${b}`,
+        body: [`return Math.abs(${a} - ${b});`],
+        fn: (u: number, v: number) => Math.abs(u - v),
+        args: () => [num(rng), num(rng)],
+      };
     },
   },
 ];
@@ -906,9 +1366,48 @@ export function codeTaskEntries(seed: number): Set<string> {
 }
 
 const NAME_WORDS = [
-  'alpha', 'blue', 'calc', 'delta', 'echo', 'find', 'green', 'hold', 'item', 'join', 'keep', 'lamp', 'make', 'note',
-  'open', 'pick', 'quick', 'read', 'send', 'take', 'use', 'view', 'wrap', 'zone', 'bird', 'cake', 'dust', 'fern',
-  'gold', 'hill', 'iron', 'jade', 'kite', 'leaf', 'moon', 'nest', 'oak', 'pine', 'rain', 'salt', 'tide', 'wave',
+  'alpha',
+  'blue',
+  'calc',
+  'delta',
+  'echo',
+  'find',
+  'green',
+  'hold',
+  'item',
+  'join',
+  'keep',
+  'lamp',
+  'make',
+  'note',
+  'open',
+  'pick',
+  'quick',
+  'read',
+  'send',
+  'take',
+  'use',
+  'view',
+  'wrap',
+  'zone',
+  'bird',
+  'cake',
+  'dust',
+  'fern',
+  'gold',
+  'hill',
+  'iron',
+  'jade',
+  'kite',
+  'leaf',
+  'moon',
+  'nest',
+  'oak',
+  'pine',
+  'rain',
+  'salt',
+  'tide',
+  'wave',
 ];
 
 /**

@@ -16,7 +16,7 @@ export const TASKS: Record<TaskName, TaskInfo> = {
 
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
 
-export const isTaskName = (name: string): name is TaskName => Object.prototype.hasOwnProperty.call(TASKS, name);
+export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASKS, name);
 
 /** Look up a task's info; throws an Error naming the known tasks for an unknown name. */
 export function getTask(name: string): TaskInfo {

@@ -71,7 +71,11 @@ function describe(rng: Rng, e: Entity): string {
 function sameKind(rng: Rng, w: World, e: Entity): Entity {
   for (;;) {
     const o: Entity =
-      e.kind === 'person' ? { kind: 'person', v: pick(rng, w.people) } : e.kind === 'town' ? { kind: 'town', v: pick(rng, w.towns) } : { kind: 'animal', v: pick(rng, w.animals) };
+      e.kind === 'person'
+        ? { kind: 'person', v: pick(rng, w.people) }
+        : e.kind === 'town'
+          ? { kind: 'town', v: pick(rng, w.towns) }
+          : { kind: 'animal', v: pick(rng, w.animals) };
     if (o.v.name !== e.v.name) return o;
   }
 }
@@ -91,7 +95,11 @@ function facts(e: Entity): Fact[] {
       { questions: [`what is ${N}'s job?`, `what does ${N} do for work?`], answer: `${N} is ${art(p.job)}.`, short: p.job },
       { questions: [`where does ${N} live?`, `in which town does ${N} live?`], answer: `${N} lives in ${p.town}.`, short: p.town },
       { questions: [`what pet does ${N} have?`, `what kind of pet does ${N} keep?`], answer: `${N} has ${art(p.pet)}.`, short: p.pet },
-      { questions: [`what is ${N}'s favourite color?`, `which color does ${N} like best?`], answer: `${N}'s favourite color is ${p.color}.`, short: p.color },
+      {
+        questions: [`what is ${N}'s favourite color?`, `which color does ${N} like best?`],
+        answer: `${N}'s favourite color is ${p.color}.`,
+        short: p.color,
+      },
       { questions: [`what does ${N} enjoy doing?`, `what is ${N}'s hobby?`], answer: `${N} enjoys ${p.hobby}.`, short: p.hobby },
     ];
   }
@@ -99,9 +107,21 @@ function facts(e: Entity): Fact[] {
     const t = e.v;
     const T = t.name;
     return [
-      { questions: [`which river flows through ${T}?`, `on which river does ${T} lie?`], answer: `The river ${t.river} flows through ${T}.`, short: t.river },
-      { questions: [`in which part of the land is ${T}?`, `is ${T} in the north, south, east or west?`], answer: `${T} is in the ${t.region}.`, short: t.region },
-      { questions: [`what is ${T} known for?`, `what is ${T} famous for?`], answer: `${T} is known for its ${t.knownFor}.`, short: t.knownFor },
+      {
+        questions: [`which river flows through ${T}?`, `on which river does ${T} lie?`],
+        answer: `The river ${t.river} flows through ${T}.`,
+        short: t.river,
+      },
+      {
+        questions: [`in which part of the land is ${T}?`, `is ${T} in the north, south, east or west?`],
+        answer: `${T} is in the ${t.region}.`,
+        short: t.region,
+      },
+      {
+        questions: [`what is ${T} known for?`, `what is ${T} famous for?`],
+        answer: `${T} is known for its ${t.knownFor}.`,
+        short: t.knownFor,
+      },
       { questions: [`how big is ${T}?`, `what size of town is ${T}?`], answer: `${T} is ${art(t.size)} town.`, short: t.size },
     ];
   }
@@ -110,7 +130,11 @@ function facts(e: Entity): Fact[] {
   return [
     { questions: [`what kind of animal is ${A}?`, `what class of animal is ${A}?`], answer: `${cap(A)} is ${art(an.cls)}.`, short: an.cls },
     { questions: [`what does ${A} eat?`, `what food does ${A} eat?`], answer: `${cap(A)} eats ${an.diet}.`, short: an.diet },
-    { questions: [`where does ${A} live?`, `in what kind of place does ${A} live?`], answer: `${cap(A)} lives in ${an.habitat}.`, short: an.habitat },
+    {
+      questions: [`where does ${A} live?`, `in what kind of place does ${A} live?`],
+      answer: `${cap(A)} lives in ${an.habitat}.`,
+      short: an.habitat,
+    },
     { questions: [`what color is ${A}?`, `what is the color of ${A}?`], answer: `${cap(A)} is mostly ${an.color}.`, short: an.color },
   ];
 }
@@ -175,7 +199,14 @@ function classification(rng: Rng, w: World): TaskRecord {
   const r = rng.next();
   if (r < 0.4) {
     const an = pick(rng, w.animals);
-    const opts = rng.shuffle([an.cls, ...sample(rng, CLASSES.filter((c) => c !== an.cls), 2)]);
+    const opts = rng.shuffle([
+      an.cls,
+      ...sample(
+        rng,
+        CLASSES.filter((c) => c !== an.cls),
+        2,
+      ),
+    ]);
     const out = `The ${an.name} is ${art(an.cls)}.`;
     return {
       instruction: `Is the ${an.name} ${art(opts[0]!)}, ${art(opts[1]!)} or ${art(opts[2]!)}?`,
@@ -193,17 +224,32 @@ function classification(rng: Rng, w: World): TaskRecord {
   }
   if (r < 0.75) {
     const t = pick(rng, w.towns);
-    const other = pick(rng, REGIONS.filter((g) => g !== t.region));
+    const other = pick(
+      rng,
+      REGIONS.filter((g) => g !== t.region),
+    );
     const [x, y] = rng.shuffle([t.region, other]);
     const out = `${t.name} is in the ${t.region}.`;
-    return { instruction: `Is ${t.name} in the ${x} or in the ${y}?`, output: out, category: 'classification', reference: exact(out, t.region) };
+    return {
+      instruction: `Is ${t.name} in the ${x} or in the ${y}?`,
+      output: out,
+      category: 'classification',
+      reference: exact(out, t.region),
+    };
   }
-  const items = rng.shuffle([
-    ...sample(rng, w.people, 1).map((p) => ({ label: p.name, say: `${p.name} is a person.` })),
-    ...sample(rng, w.towns, 1).map((t) => ({ label: t.name, say: `${t.name} is a town.` })),
-    ...sample(rng, w.animals, 1).map((an) => ({ label: `the ${an.name}`, say: `The ${an.name} is an animal.` })),
-    ...(rng.next() < 0.5 ? [] : [anyEntity(rng, w)].map((e) => ({ label: e.kind === 'animal' ? `the ${e.v.name}` : e.v.name, say: e.kind === 'animal' ? `The ${e.v.name} is an animal.` : `${e.v.name} is a ${e.kind}.` }))),
-  ]).filter((it, i, xs) => xs.findIndex((o) => o.label === it.label) === i);
+  const items = rng
+    .shuffle([
+      ...sample(rng, w.people, 1).map((p) => ({ label: p.name, say: `${p.name} is a person.` })),
+      ...sample(rng, w.towns, 1).map((t) => ({ label: t.name, say: `${t.name} is a town.` })),
+      ...sample(rng, w.animals, 1).map((an) => ({ label: `the ${an.name}`, say: `The ${an.name} is an animal.` })),
+      ...(rng.next() < 0.5
+        ? []
+        : [anyEntity(rng, w)].map((e) => ({
+            label: e.kind === 'animal' ? `the ${e.v.name}` : e.v.name,
+            say: e.kind === 'animal' ? `The ${e.v.name} is an animal.` : `${e.v.name} is a ${e.kind}.`,
+          }))),
+    ])
+    .filter((it, i, xs) => xs.findIndex((o) => o.label === it.label) === i);
   const out = items.map((it) => it.say).join(' ');
   return {
     instruction: `Classify each of the following as a person, a town or an animal: ${items.map((it) => it.label).join(', ')}.`,
@@ -228,7 +274,13 @@ function informationExtraction(rng: Rng, w: World): TaskRecord {
     const p = pick(rng, w.people);
     const [f1x, f2x] = sample(rng, PERSON_FIELDS, 2) as [(typeof PERSON_FIELDS)[number], (typeof PERSON_FIELDS)[number]];
     const out = `${cap(f1x[0])}: ${f1x[1](p)}. ${cap(f2x[0])}: ${f2x[1](p)}.`;
-    return { instruction: `Extract ${p.name}'s ${f1x[0]} and ${f2x[0]} from the text.`, input: describePerson(rng, p), output: out, category: cat, reference: f1(out) };
+    return {
+      instruction: `Extract ${p.name}'s ${f1x[0]} and ${f2x[0]} from the text.`,
+      input: describePerson(rng, p),
+      output: out,
+      category: cat,
+      reference: f1(out),
+    };
   }
   if (r < 0.55) {
     const p = pick(rng, w.people);
@@ -238,7 +290,10 @@ function informationExtraction(rng: Rng, w: World): TaskRecord {
       [`${p.name}'s job`, (q: Person) => q.job],
     ] as const);
     const v = get(p);
-    const paras = rng.shuffle([describePerson(rng, p), ...(rng.next() < 0.4 ? [describePerson(rng, sameKind(rng, w, { kind: 'person', v: p }).v as Person)] : [])]);
+    const paras = rng.shuffle([
+      describePerson(rng, p),
+      ...(rng.next() < 0.4 ? [describePerson(rng, sameKind(rng, w, { kind: 'person', v: p }).v as Person)] : []),
+    ]);
     return { instruction: `From the text, extract ${what}.`, input: paras.join(' '), output: v, category: cat, reference: exact(v, v) };
   }
   if (r < 0.75) {
@@ -246,7 +301,11 @@ function informationExtraction(rng: Rng, w: World): TaskRecord {
     const names = andList(ps.map((p) => p.name));
     const out = `${names}.`;
     return {
-      instruction: pick(rng, ['List the names of the people mentioned in the text.', 'Which people are mentioned in the text?', 'Extract the names of all people in the text.']),
+      instruction: pick(rng, [
+        'List the names of the people mentioned in the text.',
+        'Which people are mentioned in the text?',
+        'Extract the names of all people in the text.',
+      ]),
       input: ps.map((p) => describePerson(rng, p)).join(' '),
       output: out,
       category: cat,
@@ -256,11 +315,23 @@ function informationExtraction(rng: Rng, w: World): TaskRecord {
   if (r < 0.9) {
     const t = pick(rng, w.towns);
     const out = `River: ${t.river}. Known for: ${t.knownFor}.`;
-    return { instruction: `Extract the river of ${t.name} and what the town is known for.`, input: describeTown(rng, t), output: out, category: cat, reference: f1(out) };
+    return {
+      instruction: `Extract the river of ${t.name} and what the town is known for.`,
+      input: describeTown(rng, t),
+      output: out,
+      category: cat,
+      reference: f1(out),
+    };
   }
   const an = pick(rng, w.animals);
   const out = `Diet: ${an.diet}. Habitat: ${an.habitat}.`;
-  return { instruction: `Extract what the ${an.name} eats and where it lives.`, input: describeAnimal(rng, an), output: out, category: cat, reference: f1(out) };
+  return {
+    instruction: `Extract what the ${an.name} eats and where it lives.`,
+    input: describeAnimal(rng, an),
+    output: out,
+    category: cat,
+    reference: f1(out),
+  };
 }
 
 function summarization(rng: Rng, w: World): TaskRecord {
@@ -270,29 +341,52 @@ function summarization(rng: Rng, w: World): TaskRecord {
   if (e.kind === 'person') {
     const p = e.v;
     const t = townOf(w, p);
-    passage = [describePerson(rng, p), ...sample(rng, [
-      `Every morning ${p.he} walks along the river ${t.river}.`,
-      `Many people in ${p.town} know ${him(p)}.`,
-      `${He(p)} has lived in ${p.town} for many years.`,
-      `${His(p)} friends say ${p.he} is kind and patient.`,
-    ], 2)];
+    passage = [
+      describePerson(rng, p),
+      ...sample(
+        rng,
+        [
+          `Every morning ${p.he} walks along the river ${t.river}.`,
+          `Many people in ${p.town} know ${him(p)}.`,
+          `${He(p)} has lived in ${p.town} for many years.`,
+          `${His(p)} friends say ${p.he} is kind and patient.`,
+        ],
+        2,
+      ),
+    ];
     summary = `${p.name} is ${art(p.job)} in ${p.town} who has ${art(p.pet)}, likes ${p.color} and enjoys ${p.hobby}.`;
   } else if (e.kind === 'town') {
     const t = e.v;
-    const folk = residents(w, t.name).slice(0, 3).map((p) => p.name);
-    passage = [describeTown(rng, t), ...sample(rng, [
-      `People who live in ${t.name} include ${andList(folk)}.`,
-      `Visitors often come to ${t.name} in the summer.`,
-      `The streets of ${t.name} are quiet at night.`,
-    ], 2)];
+    const folk = residents(w, t.name)
+      .slice(0, 3)
+      .map((p) => p.name);
+    passage = [
+      describeTown(rng, t),
+      ...sample(
+        rng,
+        [
+          `People who live in ${t.name} include ${andList(folk)}.`,
+          `Visitors often come to ${t.name} in the summer.`,
+          `The streets of ${t.name} are quiet at night.`,
+        ],
+        2,
+      ),
+    ];
     summary = `${t.name} is ${art(t.size)} town in the ${t.region} on the river ${t.river}, known for its ${t.knownFor}.`;
   } else {
     const an = e.v;
-    passage = [describeAnimal(rng, an), ...sample(rng, [
-      `People sometimes see the ${an.name} early in the morning.`,
-      `The ${an.name} is shy and hard to find.`,
-      `Children like to draw pictures of the ${an.name}.`,
-    ], 2)];
+    passage = [
+      describeAnimal(rng, an),
+      ...sample(
+        rng,
+        [
+          `People sometimes see the ${an.name} early in the morning.`,
+          `The ${an.name} is shy and hard to find.`,
+          `Children like to draw pictures of the ${an.name}.`,
+        ],
+        2,
+      ),
+    ];
     summary = `The ${an.name} is ${art(an.cls)} that lives in ${an.habitat} and eats ${an.diet}.`;
   }
   const subject = e.kind === 'animal' ? `the ${e.v.name}` : e.v.name;

@@ -45,26 +45,110 @@ export interface World {
 export const WORLD_SIZES = { people: 150, towns: 30, animals: 32, rivers: 10 };
 
 const FIRST_NAMES: readonly [string, 'he' | 'she'][] = [
-  ['Ada', 'she'], ['Bram', 'he'], ['Cora', 'she'], ['Dov', 'he'], ['Elin', 'she'], ['Fenn', 'he'], ['Greta', 'she'],
-  ['Hal', 'he'], ['Ines', 'she'], ['Jory', 'he'], ['Kit', 'she'], ['Lark', 'he'], ['Mira', 'she'], ['Nils', 'he'],
-  ['Odette', 'she'], ['Pim', 'he'], ['Rhea', 'she'], ['Soren', 'he'], ['Tova', 'she'], ['Ulric', 'he'], ['Wren', 'she'],
-  ['Yannick', 'he'], ['Yara', 'she'], ['Zeb', 'he'], ['Alma', 'she'], ['Bo', 'he'], ['Cass', 'she'], ['Emrys', 'he'],
-  ['Fia', 'she'], ['Gil', 'he'], ['Hester', 'she'], ['Ivo', 'he'], ['Juno', 'she'], ['Kael', 'he'], ['Lise', 'she'],
-  ['Mott', 'he'], ['Nell', 'she'], ['Orrin', 'he'], ['Pella', 'she'], ['Rolf', 'he'],
+  ['Ada', 'she'],
+  ['Bram', 'he'],
+  ['Cora', 'she'],
+  ['Dov', 'he'],
+  ['Elin', 'she'],
+  ['Fenn', 'he'],
+  ['Greta', 'she'],
+  ['Hal', 'he'],
+  ['Ines', 'she'],
+  ['Jory', 'he'],
+  ['Kit', 'she'],
+  ['Lark', 'he'],
+  ['Mira', 'she'],
+  ['Nils', 'he'],
+  ['Odette', 'she'],
+  ['Pim', 'he'],
+  ['Rhea', 'she'],
+  ['Soren', 'he'],
+  ['Tova', 'she'],
+  ['Ulric', 'he'],
+  ['Wren', 'she'],
+  ['Yannick', 'he'],
+  ['Yara', 'she'],
+  ['Zeb', 'he'],
+  ['Alma', 'she'],
+  ['Bo', 'he'],
+  ['Cass', 'she'],
+  ['Emrys', 'he'],
+  ['Fia', 'she'],
+  ['Gil', 'he'],
+  ['Hester', 'she'],
+  ['Ivo', 'he'],
+  ['Juno', 'she'],
+  ['Kael', 'he'],
+  ['Lise', 'she'],
+  ['Mott', 'he'],
+  ['Nell', 'she'],
+  ['Orrin', 'he'],
+  ['Pella', 'she'],
+  ['Rolf', 'he'],
 ];
 const SURNAMES = [
-  'Finch', 'Marsh', 'Thorne', 'Bell', 'Crane', 'Dale', 'Ember', 'Frost', 'Gale', 'Hollis', 'Ives', 'Kestrel', 'Lowe',
-  'Moss', 'Nettle', 'Oakes', 'Pike', 'Quarry', 'Reed', 'Sable', 'Tarrow', 'Vane', 'Wick', 'Yew', 'Ashby', 'Bramble',
-  'Cobb', 'Drake', 'Fernley', 'Hart',
+  'Finch',
+  'Marsh',
+  'Thorne',
+  'Bell',
+  'Crane',
+  'Dale',
+  'Ember',
+  'Frost',
+  'Gale',
+  'Hollis',
+  'Ives',
+  'Kestrel',
+  'Lowe',
+  'Moss',
+  'Nettle',
+  'Oakes',
+  'Pike',
+  'Quarry',
+  'Reed',
+  'Sable',
+  'Tarrow',
+  'Vane',
+  'Wick',
+  'Yew',
+  'Ashby',
+  'Bramble',
+  'Cobb',
+  'Drake',
+  'Fernley',
+  'Hart',
 ];
 export const JOBS = [
-  'baker', 'teacher', 'farmer', 'doctor', 'painter', 'fisher', 'carpenter', 'nurse', 'tailor', 'potter', 'miller',
-  'singer', 'builder', 'gardener', 'librarian', 'sailor',
+  'baker',
+  'teacher',
+  'farmer',
+  'doctor',
+  'painter',
+  'fisher',
+  'carpenter',
+  'nurse',
+  'tailor',
+  'potter',
+  'miller',
+  'singer',
+  'builder',
+  'gardener',
+  'librarian',
+  'sailor',
 ];
 export const PETS = ['cat', 'dog', 'rabbit', 'parrot', 'goldfish', 'hamster', 'tortoise', 'goat', 'owl'];
 export const COLORS = ['red', 'blue', 'green', 'yellow', 'purple', 'orange', 'white', 'black', 'grey', 'pink'];
 export const HOBBIES = [
-  'fishing', 'singing', 'playing chess', 'painting', 'running', 'cooking', 'reading', 'gardening', 'dancing', 'knitting',
+  'fishing',
+  'singing',
+  'playing chess',
+  'painting',
+  'running',
+  'cooking',
+  'reading',
+  'gardening',
+  'dancing',
+  'knitting',
 ];
 const TOWN_HEADS = ['Mar', 'Bel', 'Ash', 'Dun', 'Hol', 'Lin', 'Tor', 'Vel', 'Cal', 'Den', 'Gar', 'Nor', 'Pen', 'Sel', 'Wen', 'Oak'];
 const TOWN_TAILS = ['row', 'ton', 'ford', 'wick', 'by', 'mere', 'stead', 'holm', 'dale', 'bury'];
@@ -72,7 +156,18 @@ const RIVERS = ['Tamber', 'Eskel', 'Lunnet', 'Oskra', 'Dovel', 'Brenna', 'Calder
 export const SIZES: readonly TownSize[] = ['small', 'medium-sized', 'large'];
 export const REGIONS = ['north', 'south', 'east', 'west'];
 export const KNOWN_FOR = [
-  'apples', 'bridges', 'cheese', 'boats', 'wool', 'honey', 'pottery', 'bells', 'windmills', 'markets', 'gardens', 'clocks',
+  'apples',
+  'bridges',
+  'cheese',
+  'boats',
+  'wool',
+  'honey',
+  'pottery',
+  'bells',
+  'windmills',
+  'markets',
+  'gardens',
+  'clocks',
 ];
 const ANIMAL_ONSETS = ['v', 'qu', 'dr', 'br', 'gl', 'sk', 'm', 't', 'f', 'pl', 'sn', 'cr', 'z', 'h', 'thr', 'w'];
 const ANIMAL_CORES = ['arlo', 'innet', 'amble', 'isk', 'ollop', 'urrel', 'ebbin', 'ank', 'ivet', 'oon', 'axle', 'umpet'];
@@ -111,7 +206,9 @@ export function generateWorld(seed: number): World {
   for (const [f] of FIRST_NAMES) taken.add(f.toLowerCase());
 
   const rivers = sample(rng.fork('rivers'), RIVERS, WORLD_SIZES.rivers);
-  rivers.forEach((r) => taken.add(r.toLowerCase()));
+  rivers.forEach((r) => {
+    taken.add(r.toLowerCase());
+  });
 
   const tr = rng.fork('towns');
   const towns: Town[] = [];
@@ -131,7 +228,13 @@ export function generateWorld(seed: number): World {
     if (taken.has(name)) continue;
     taken.add(name);
     const cls = CLASSES[animals.length % CLASSES.length]!;
-    animals.push({ name, cls, diet: pick(ar, DIETS_BY_CLASS[cls]!), habitat: pick(ar, HABITATS_BY_CLASS[cls]!), color: pick(ar, ANIMAL_COLORS) });
+    animals.push({
+      name,
+      cls,
+      diet: pick(ar, DIETS_BY_CLASS[cls]!),
+      habitat: pick(ar, HABITATS_BY_CLASS[cls]!),
+      color: pick(ar, ANIMAL_COLORS),
+    });
   }
   ar.shuffle(animals);
 
@@ -175,15 +278,26 @@ export function personSentences(rng: Rng, p: Person): string[] {
   ]);
   const rest = [
     pick(rng, [`${His(p)} pet is ${art(p.pet)}.`, `${N} has a pet ${p.pet}.`, `${He(p)} keeps ${art(p.pet)} as a pet.`]),
-    pick(rng, [`${His(p)} favourite color is ${p.color}.`, `${N} likes the color ${p.color} best.`, `${His(p)} favourite color is ${p.color}.`]),
-    pick(rng, [`In ${his(p)} free time, ${p.he} enjoys ${p.hobby}.`, `${N} enjoys ${p.hobby}.`, `${He(p)} spends ${his(p)} evenings ${p.hobby}.`]),
+    pick(rng, [
+      `${His(p)} favourite color is ${p.color}.`,
+      `${N} likes the color ${p.color} best.`,
+      `${His(p)} favourite color is ${p.color}.`,
+    ]),
+    pick(rng, [
+      `In ${his(p)} free time, ${p.he} enjoys ${p.hobby}.`,
+      `${N} enjoys ${p.hobby}.`,
+      `${He(p)} spends ${his(p)} evenings ${p.hobby}.`,
+    ]),
   ];
   return [intro, ...rng.shuffle(rest)];
 }
 
 export function townSentences(rng: Rng, t: Town): string[] {
   const T = t.name;
-  const intro = pick(rng, [`${T} is ${art(t.size)} town in the ${t.region}.`, `${T} is ${art(t.size)} town in the ${t.region} of the land.`]);
+  const intro = pick(rng, [
+    `${T} is ${art(t.size)} town in the ${t.region}.`,
+    `${T} is ${art(t.size)} town in the ${t.region} of the land.`,
+  ]);
   const rest = [
     pick(rng, [`The river ${t.river} flows through ${T}.`, `${T} lies on the river ${t.river}.`]),
     pick(rng, [`${T} is known for its ${t.knownFor}.`, `${T} is famous for its ${t.knownFor}.`]),
