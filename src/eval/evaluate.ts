@@ -4,9 +4,16 @@ import { encodeExample, makeBatches } from '../data/batching.js';
 import { formatInstruction } from '../data/records.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { CostMeter, type CostReport } from '../engine/costs.js';
 import type { AdapterFeeds, LlamaModel } from '../model/model.js';
-import { CostMeter, type CostReport } from './costs.js';
 import { scoreOutput } from './score.js';
+
+/**
+ * The evaluation defaults: of evaluateRecords (batch size, new tokens, loss window) and of a task
+ * evaluation (split, task generator seed, engine threads), for `fedhpo eval`, the demo and
+ * bench/tasks.ts alike, so their scores compare.
+ */
+export const EVAL_DEFAULTS = { split: 'test', threads: 2, batchSize: 16, maxNewTokens: 96, seqLen: 256, seed: 0 } as const;
 
 export interface EvalOptions {
   adapter?: AdapterFeeds;
@@ -53,68 +60,64 @@ export function answerStubOf(r: TaskRecord): string {
 export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records: TaskRecord[], o: EvalOptions = {}): Promise<EvalReport> {
   const items = records.slice(0, o.limit ?? records.length);
   if (!items.length) throw new Error('evaluate: no records');
+  // The report's own meter, passed with every call: other users of the model are not counted.
   const meter = new CostMeter();
-  const previous = model.meter;
-  model.meter = meter;
-  try {
-    const batchSize = o.batchSize ?? 16;
-    const seqLen = o.seqLen ?? 256;
-    const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
-    let lossSum = 0;
-    let lossTokens = 0;
-    for (const b of makeBatches(encoded, { batchSize, seqLen, shuffle: false, padId: tok.padId })) {
-      const r = await model.loss(b, o.adapter);
-      lossSum += r.lossSum;
-      lossTokens += r.tokens;
-    }
+  const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
+  const seqLen = o.seqLen ?? EVAL_DEFAULTS.seqLen;
+  const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
+  const lossBatches = makeBatches(encoded, { batchSize, seqLen, shuffle: false, padId: tok.padId });
+  const { loss } = await model.meanLoss(lossBatches, o.adapter, { meter });
 
-    // Generate in length-sorted batches so left padding stays small. A stub is encoded apart from
-    // the prompt, as the answer is in training, so its tokens are those the model was trained on.
-    const prompts = items.map((r, index) => {
-      const stub = answerStubOf(r);
-      return { index, stub, ids: [tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)] };
+  // Generate in length-sorted batches so left padding stays small. A stub is encoded apart from
+  // the prompt, as the answer is in training, so its tokens are those the model was trained on.
+  const prompts = items.map((r, index) => {
+    const stub = answerStubOf(r);
+    return { index, stub, ids: [tok.bosId, ...tok.encode(promptOf(r)), ...tok.encode(stub)] };
+  });
+  prompts.sort((a, b) => a.ids.length - b.ids.length);
+  const outputs = new Array<string>(items.length);
+  let generated = 0;
+  const genStart = performance.now();
+  for (let i = 0; i < prompts.length; i += batchSize) {
+    const chunk = prompts.slice(i, i + batchSize);
+    const outs = await model.generate(
+      chunk.map((p) => p.ids),
+      {
+        maxNewTokens: o.maxNewTokens ?? EVAL_DEFAULTS.maxNewTokens,
+        eosId: tok.eosId,
+        padId: tok.padId,
+        meter,
+        ...(o.adapter ? { adapter: o.adapter } : {}),
+      },
+    );
+    outs.forEach((ids, k) => {
+      outputs[chunk[k]!.index] = chunk[k]!.stub + tok.decode(ids);
+      generated += ids.length;
     });
-    prompts.sort((a, b) => a.ids.length - b.ids.length);
-    const outputs = new Array<string>(items.length);
-    let generated = 0;
-    const genStart = performance.now();
-    for (let i = 0; i < prompts.length; i += batchSize) {
-      const chunk = prompts.slice(i, i + batchSize);
-      const outs = await model.generate(
-        chunk.map((p) => p.ids),
-        { maxNewTokens: o.maxNewTokens ?? 96, eosId: tok.eosId, padId: tok.padId, ...(o.adapter ? { adapter: o.adapter } : {}) },
-      );
-      outs.forEach((ids, k) => {
-        outputs[chunk[k]!.index] = chunk[k]!.stub + tok.decode(ids);
-        generated += ids.length;
-      });
-      o.onProgress?.(Math.min(i + batchSize, prompts.length), prompts.length);
-    }
-    const genSeconds = (performance.now() - genStart) / 1000;
-
-    const results: SampleResult[] = [];
-    for (let index = 0; index < items.length; index++) {
-      const r = items[index]!;
-      results.push({ index, category: r.category, output: outputs[index]!, score: await scoreOutput(outputs[index]!, r.reference) });
-    }
-    const byCategory: EvalReport['byCategory'] = {};
-    for (const r of results) {
-      const c = (byCategory[r.category] ??= { samples: 0, score: 0 });
-      c.samples += 1;
-      c.score += r.score;
-    }
-    for (const c of Object.values(byCategory)) c.score /= c.samples;
-    return {
-      samples: results.length,
-      score: results.reduce((s, r) => s + r.score, 0) / results.length,
-      byCategory,
-      loss: lossTokens ? lossSum / lossTokens : NaN,
-      generatedTokens: generated,
-      generationTokensPerSecond: generated / genSeconds,
-      costs: meter.report(),
-      results,
-    };
-  } finally {
-    model.meter = previous;
+    o.onProgress?.(Math.min(i + batchSize, prompts.length), prompts.length);
   }
+  const genSeconds = (performance.now() - genStart) / 1000;
+
+  const results: SampleResult[] = [];
+  for (let index = 0; index < items.length; index++) {
+    const r = items[index]!;
+    results.push({ index, category: r.category, output: outputs[index]!, score: await scoreOutput(outputs[index]!, r.reference) });
+  }
+  const byCategory: EvalReport['byCategory'] = {};
+  for (const r of results) {
+    const c = (byCategory[r.category] ??= { samples: 0, score: 0 });
+    c.samples += 1;
+    c.score += r.score;
+  }
+  for (const c of Object.values(byCategory)) c.score /= c.samples;
+  return {
+    samples: results.length,
+    score: results.reduce((s, r) => s + r.score, 0) / results.length,
+    byCategory,
+    loss,
+    generatedTokens: generated,
+    generationTokensPerSecond: generated / genSeconds,
+    costs: meter.report(),
+    results,
+  };
 }

@@ -4,8 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine, Feeds, HostTensor } from '../engine/engine.js';
+import type { CostMeter } from '../engine/costs.js';
 import type { ExportedModel } from '../engine/onnx.js';
-import type { CostMeter } from '../eval/costs.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
@@ -23,7 +23,16 @@ export interface AdapterFeeds {
   feeds: Feeds;
 }
 
-export interface GenerateOptions {
+/** Per-call options every operation takes: the meter its graph runs are counted in, if any. */
+export interface Metered {
+  /**
+   * Counts this call's tokens and MatMul FLOPs. Per call, not per model, so that concurrent clients
+   * sharing one base model each meter only their own work.
+   */
+  meter?: CostMeter | undefined;
+}
+
+export interface GenerateOptions extends Metered {
   maxNewTokens: number;
   /** 0 = greedy. */
   temperature?: number;
@@ -86,9 +95,6 @@ export async function loadCheckpoint(dir: string): Promise<{ cfg: LlamaConfig; w
 }
 
 export class LlamaModel {
-  /** When set, every graph run is metered (tokens, MatMul FLOPs). */
-  meter: CostMeter | undefined;
-
   private constructor(
     readonly cfg: LlamaConfig,
     readonly engine: Engine,
@@ -125,17 +131,18 @@ export class LlamaModel {
     await this.engine.dropWeights(this.weightSet);
   }
 
-  /** Run one of this model's graphs on the base weight set, metering it. */
+  /** Run one of this model's graphs on the base weight set, metering it into the call's meter. */
   private async run(
     graph: ExportedModel,
     feeds: Feeds,
     dims: { b: number; s: number; p?: number },
+    meter: CostMeter | undefined,
     stateful?: { stateId: string; carry: Record<string, string> },
   ): Promise<Feeds> {
     const out = await this.engine.run(graph, feeds, [this.weightSet], stateful ?? {});
-    if (this.meter) {
+    if (meter) {
       const loraA = Object.entries(feeds).find(([k]) => k.endsWith('lora_A.weight'));
-      this.meter.record(graph, { ...dims, p: dims.p ?? 0, r: loraA ? loraA[1].dims[0]! : 0 }, dims.b * dims.s);
+      meter.record(graph, { ...dims, p: dims.p ?? 0, r: loraA ? loraA[1].dims[0]! : 0 }, dims.b * dims.s);
     }
     return out;
   }
@@ -145,17 +152,33 @@ export class LlamaModel {
   }
 
   /** Summed loss over target tokens, their count, and the per-position loss [batch*seq]. */
-  async loss(batch: Batch, adapter?: AdapterFeeds): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
+  async loss(batch: Batch, adapter?: AdapterFeeds, o: Metered = {}): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
     const out = await this.run(
       evalGraph(this.cfg, adapter?.spec),
       { ...adapter?.feeds, ...this.batchFeeds(batch) },
       { b: batch.batch, s: batch.seq },
+      o.meter,
     );
     return {
       lossSum: out.loss_sum!.data[0] as number,
       tokens: out.tokens!.data[0] as number,
       tokenLoss: out.token_loss!.data as Float32Array,
     };
+  }
+
+  /**
+   * Mean loss over the target tokens of a set of batches (NaN when they hold no target token):
+   * the one loop that sums losses over batches, for validation, evaluation and NLL alike.
+   */
+  async meanLoss(batches: Iterable<Batch>, adapter?: AdapterFeeds, o: Metered = {}): Promise<{ loss: number; tokens: number }> {
+    let lossSum = 0;
+    let tokens = 0;
+    for (const b of batches) {
+      const r = await this.loss(b, adapter, o);
+      lossSum += r.lossSum;
+      tokens += r.tokens;
+    }
+    return { loss: tokens ? lossSum / tokens : NaN, tokens };
   }
 
   /**
@@ -167,36 +190,38 @@ export class LlamaModel {
     batch: Batch,
     params: Feeds,
     spec?: LoraGraphSpec,
+    o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
     const graph = trainingGraph(this.cfg, trainable, spec);
-    const out = await this.run(graph, { ...params, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq });
+    const out = await this.run(graph, { ...params, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq }, o.meter);
     const grads = new Map<string, Float32Array>();
     for (const p of graph.params) grads.set(p, out[gradName(p)]!.data as Float32Array);
     return { lossSum: out.loss_sum!.data[0] as number, tokens: out.tokens!.data[0] as number, grads };
   }
 
   /** Mean next-token NLL over sequences of token ids (every position after the first is predicted). */
-  async nll(sequences: number[][], options: { adapter?: AdapterFeeds; batchSize?: number } = {}): Promise<{ nll: number; tokens: number }> {
+  async nll(
+    sequences: number[][],
+    options: Metered & { adapter?: AdapterFeeds; batchSize?: number } = {},
+  ): Promise<{ nll: number; tokens: number }> {
     const bs = options.batchSize ?? 8;
-    let lossSum = 0;
-    let tokens = 0;
-    for (let i = 0; i < sequences.length; i += bs) {
-      const r = await this.loss(lmBatch(sequences.slice(i, i + bs)), options.adapter);
-      lossSum += r.lossSum;
-      tokens += r.tokens;
-    }
+    const batches = function* () {
+      for (let i = 0; i < sequences.length; i += bs) yield lmBatch(sequences.slice(i, i + bs));
+    };
+    const { loss, tokens } = await this.meanLoss(batches(), options.adapter, options);
     if (tokens === 0) throw new Error('nll: no predicted positions (every sequence needs at least 2 tokens)');
-    return { nll: lossSum / tokens, tokens };
+    return { nll: loss, tokens };
   }
 
   /** Logits [len, vocab] for each sequence (one prefill pass of the generation graph). */
-  async logits(sequences: number[][], adapter?: AdapterFeeds): Promise<Float32Array[]> {
+  async logits(sequences: number[][], adapter?: AdapterFeeds, o: Metered = {}): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (const seq of sequences) {
       const r = await this.run(
         generationGraph(this.cfg, adapter?.spec),
         { ...adapter?.feeds, ...this.prefillFeeds([seq]) },
         { b: 1, s: seq.length },
+        o.meter,
       );
       out.push(r.logits!.data as Float32Array);
     }
@@ -253,7 +278,7 @@ export class LlamaModel {
     try {
       for (let step = 0; step < o.maxNewTokens && done.some((d) => !d); step++) {
         const dims = { b, s: feeds.input_ids!.dims[1]!, p: width - feeds.input_ids!.dims[1]! };
-        const r = await this.run(graph, { ...o.adapter?.feeds, ...feeds }, dims, { stateId, carry });
+        const r = await this.run(graph, { ...o.adapter?.feeds, ...feeds }, dims, o.meter, { stateId, carry });
         const logits = r.logits!.data as Float32Array;
         const s = r.logits!.dims[1]!;
         const next = new BigInt64Array(b);

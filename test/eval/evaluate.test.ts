@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainBpe, type BpeTokenizer } from '../../src/data/bpe.js';
 import { loadTask, type TaskRecord } from '../../src/data/tasks/index.js';
 import { Engine } from '../../src/engine/engine.js';
-import { CostMeter } from '../../src/eval/costs.js';
+import { lmBatch } from '../../src/model/model.js';
+import { CostMeter } from '../../src/engine/costs.js';
 import { answerStubOf, evaluateRecords, promptOf } from '../../src/eval/evaluate.js';
 import { extractAnswerNumber } from '../../src/eval/extract.js';
 import { closeSandboxPool } from '../../src/eval/sandbox.js';
@@ -69,17 +70,12 @@ describe('evaluateRecords', () => {
     const code = loadTask('code').test;
     const records = [...instruct.slice(0, 4), ...arith.slice(0, 3), ...code.slice(0, 3)];
     const progress: [number, number][] = [];
-    const previous = new CostMeter();
-    model.meter = previous;
     const r = await evaluateRecords(model, tok, records, {
       limit: 8,
       batchSize: 3,
       maxNewTokens: 6,
       onProgress: (d, t) => progress.push([d, t]),
     });
-    expect(model.meter).toBe(previous); // the caller's meter is put back
-    model.meter = undefined;
-    expect(previous.report().runs).toBe(0); // and the evaluation was metered on its own
 
     expect(r.samples).toBe(8);
     expect(r.results).toHaveLength(8);
@@ -116,6 +112,34 @@ describe('evaluateRecords', () => {
       [6, 8],
       [8, 8],
     ]);
+  });
+
+  it('meters per call: concurrent evaluations on one model each report only their own costs', async () => {
+    const opts = { batchSize: 2, maxNewTokens: 5 };
+    const small = arith.slice(0, 2);
+    const big = instruct.slice(0, 5);
+    const alone = [await evaluateRecords(model, tok, small, opts), await evaluateRecords(model, tok, big, opts)];
+    const together = await Promise.all([evaluateRecords(model, tok, small, opts), evaluateRecords(model, tok, big, opts)]);
+    const counts = (r: { costs: { tokens: number; flops: number; runs: number } }) => [r.costs.tokens, r.costs.flops, r.costs.runs];
+    expect(alone[0]!.costs.tokens).toBeLessThan(alone[1]!.costs.tokens);
+    expect(together.map(counts)).toEqual(alone.map(counts));
+  });
+
+  it('a meter counts exactly the model calls it is passed to', async () => {
+    const meter = new CostMeter();
+    const batch = lmBatch([tok.encode('one two three four'), tok.encode('five six')]);
+    await model.loss(batch);
+    await model.generate([[tok.bosId, 5, 6]], { maxNewTokens: 3 });
+    expect(meter.report()).toMatchObject({ tokens: 0, flops: 0, runs: 0 });
+    await model.loss(batch, undefined, { meter });
+    expect(meter.report()).toMatchObject({ tokens: batch.batch * batch.seq, runs: 1 });
+    const oneLoss = meter.report().flops;
+    expect(oneLoss).toBeGreaterThan(0);
+    await model.generate([[tok.bosId, 5, 6]], { maxNewTokens: 3, meter });
+    // A prefill of 3 tokens, then one token per further step (the third token needs no step).
+    expect(meter.report()).toMatchObject({ tokens: batch.batch * batch.seq + 3 + 2, runs: 1 + 3 });
+    await model.nll([tok.encode('seven eight nine')], { meter });
+    expect(meter.report().runs).toBe(5);
   });
 
   it('rejects an empty record list', async () => {

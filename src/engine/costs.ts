@@ -1,7 +1,7 @@
 // Cost meters: tokens processed, MatMul FLOPs (from each graph's own shapes), wall time, peak RSS.
 // Federation later meters bytes on the wire beside these.
-import { matmulFlops } from '../engine/flops.js';
-import type { ExportedModel } from '../engine/onnx.js';
+import { matmulFlops } from './flops.js';
+import type { ExportedModel } from './onnx.js';
 
 export interface CostReport {
   tokens: number;
