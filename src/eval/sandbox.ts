@@ -17,12 +17,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { CodeTest } from '../data/tasks/types.js';
 import { extractCodeCandidates } from './code-extract.js';
-
-export interface CodeTest {
-  args: unknown[];
-  expected: unknown;
-}
 
 export interface SandboxOptions {
   /** Time budget for the whole sample (top-level code plus every test), ms. Default 2000. */

@@ -7,7 +7,7 @@
 // the commented snippets of the pretraining corpus: see CORPUS_CODE_KINDS.
 import { Rng } from '../../engine/rng.js';
 import { between, buildMetaTask, cap, pick } from './common.js';
-import type { TaskData, TaskInfo, TaskRecord } from './types.js';
+import type { CodeTest, TaskData, TaskInfo, TaskRecord } from './types.js';
 
 export const CODE_FAMILIES = [
   'arithmetic',
@@ -36,11 +36,6 @@ const FAMILY_WEIGHTS: Record<CodeFamily, number> = {
 };
 
 export const CODE_SIZES = { train: 1350, validation: 180, test: 180 };
-
-export interface CodeTest {
-  args: unknown[];
-  expected: unknown;
-}
 
 /** One rendered exercise. */
 export interface CodeItem {

@@ -4,7 +4,7 @@ import { CODE_TASK } from './code.js';
 import { INSTRUCT_TASK } from './instruct.js';
 import type { TaskData, TaskInfo } from './types.js';
 
-export type { Reference, TaskData, TaskInfo, TaskRecord, TaskSplit } from './types.js';
+export type { CodeTest, Reference, TaskData, TaskInfo, TaskRecord, TaskSplit } from './types.js';
 
 export type TaskName = 'arith' | 'code' | 'instruct';
 

@@ -1,6 +1,12 @@
 // Built-in benchmark tasks: records are plain JSON (so split files can be written and read back as
 // ordinary instruction records) and carry what the scorer needs in `reference`.
 
+/** One unit test of a code exercise: the arguments and the expected result, as JSON values. */
+export interface CodeTest {
+  args: unknown[];
+  expected: unknown;
+}
+
 /** How a generated answer is scored. */
 export type Reference =
   /** GSM8K rule: the number after "the answer is", else the last number, equals value. */
@@ -10,7 +16,7 @@ export type Reference =
    * start of the answer the model is given, as HumanEval's prompt gives the signature: generation
    * continues it and the program scored is stub + generation.
    */
-  | { kind: 'code'; entry: string; tests: { args: unknown[]; expected: unknown }[]; stub?: string }
+  | { kind: 'code'; entry: string; tests: CodeTest[]; stub?: string }
   /** HELM-like: exact match (normalised) or token F1 against any of the answers. */
   | { kind: 'text'; answers: string[]; metric: 'exact' | 'f1' };
 
