@@ -2,10 +2,14 @@
 // rather than forks. FedProx-like terms, pFL and metering are hooks; gradient accumulation,
 // clipping, schedules and divergence detection are built in. Deterministic for a seed and a
 // thread count: batches and dropout masks come from seeded streams, ORT runs are deterministic.
+// Each run draws from its own stream (RunOptions.rng or .round), so the runs of a federated client
+// see new batches and masks round after round, reproducibly.
 import type { Batch, Encoded } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
 import type { Feeds } from '../engine/engine.js';
 import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
+import type { CostMeter } from '../engine/costs.js';
+import { UserError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import { lrAt, type ScheduleKind } from '../engine/schedule.js';
 import type { Trainable } from '../model/graphs.js';
@@ -104,19 +108,44 @@ export interface TrainerHooks {
   afterEval?: Hook<[EvalInfo]>;
 }
 
-export class TrainerError extends Error {}
+/** A trainer setting that cannot work (a user's flag or recipe value). */
+export class TrainerError extends UserError {
+  override name = 'TrainerError';
+}
 
-/** Mean loss over target tokens of a set of batches. */
-export async function evaluate(model: LlamaModel, target: TrainTarget, batches: Batch[]): Promise<{ loss: number; tokens: number }> {
-  const overlay = target.evalFeeds();
-  let lossSum = 0;
-  let tokens = 0;
-  for (const b of batches) {
-    const r = await model.loss(b, overlay);
-    lossSum += r.lossSum;
-    tokens += r.tokens;
-  }
-  return { loss: tokens ? lossSum / tokens : NaN, tokens };
+/** Mean loss over the target tokens of a set of batches, with the target's current params. */
+export async function evaluate(
+  model: LlamaModel,
+  target: TrainTarget,
+  batches: Batch[],
+  meter?: CostMeter,
+): Promise<{ loss: number; tokens: number }> {
+  return model.meanLoss(batches, target.evalFeeds(), { meter });
+}
+
+/** What varies from one run of a trainer to the next. */
+export interface RunOptions {
+  /** Optimizer state to continue from (e.g. a client's state of its previous round). */
+  resume?: OptimizerState;
+  /**
+   * The stream this run's batch order and dropout masks fork from. Default: the stream of `round`.
+   * Give every run of a sequence its own stream (e.g. `trialRng.fork(client).fork(round)`).
+   */
+  rng?: Rng;
+  /**
+   * Round index, when no `rng` is given: round 0 (the default) draws from Rng(config.seed), as a
+   * single `fedhpo train` run does; round k > 0 from Rng(config.seed).fork('round').fork(k).
+   */
+  round?: number;
+  /** Counts this run's graph runs (tokens, MatMul FLOPs). */
+  meter?: CostMeter;
+}
+
+/** The stream of a run: see RunOptions. */
+export function runRng(seed: number, round = 0): Rng {
+  if (!Number.isSafeInteger(round) || round < 0) throw new TrainerError(`trainer: round must be an integer >= 0, got ${round}`);
+  const rng = new Rng(seed);
+  return round === 0 ? rng : rng.fork('round').fork(round);
 }
 
 export class LocalTrainer {
@@ -147,15 +176,16 @@ export class LocalTrainer {
     }
   }
 
-  async run(target: TrainTarget, train: Encoded[], valid: Encoded[] = [], resume?: OptimizerState): Promise<TrainResult> {
+  async run(target: TrainTarget, train: Encoded[], valid: Encoded[] = [], o: RunOptions = {}): Promise<TrainResult> {
     const c = this.config;
     if (!train.length) throw new TrainerError('trainer: no training examples');
     const started = performance.now();
-    const rng = new Rng(c.seed);
+    const rng = o.rng ?? runRng(c.seed, o.round);
     const dataRng = rng.fork('data');
     const dropoutRng = rng.fork('dropout');
+    const meter = o.meter;
     const optimizer = createOptimizer(c.optimizer);
-    if (resume) optimizer.restore(resume);
+    if (o.resume) optimizer.restore(o.resume);
     const accum = c.gradAccum ?? 1;
     const validBatches = makeBatches(valid, { batchSize: c.batchSize, seqLen: c.seqLen, shuffle: false, padId: c.padId });
 
@@ -174,7 +204,7 @@ export class LocalTrainer {
     const runEval = async (step: number): Promise<void> => {
       if (!validBatches.length) return;
       await this.call('beforeEval', ctx);
-      const ev = { step, ...(await evaluate(this.model, target, validBatches)) };
+      const ev = { step, ...(await evaluate(this.model, target, validBatches, meter)) };
       evals.push(ev);
       await this.call('afterEval', ctx, ev);
     };
@@ -196,7 +226,7 @@ export class LocalTrainer {
       for (let m = 0; m < accum; m++) {
         const batch = nextBatch();
         await this.call('beforeBatch', ctx, batch);
-        const r = await this.model.gradients(target.kind, batch, target.trainFeeds(batch, dropoutRng), target.spec);
+        const r = await this.model.gradients(target.kind, batch, target.trainFeeds(batch, dropoutRng), target.spec, { meter });
         for (const [k, g] of r.grads) {
           const acc = grads[k];
           if (acc) for (let i = 0; i < g.length; i++) acc[i]! += g[i]!;
