@@ -2,20 +2,14 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { TokenizerFormatError } from '../data/bpe.js';
-import { DataError } from '../data/records.js';
-import { ConfigFileError } from '../fl/pretrain-config.js';
-import { ConfigError } from '../model/config.js';
-import { CheckpointError } from '../model/safetensors.js';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
 import { trainCommand } from './train.js';
-import { UsageError } from './util.js';
-
-const KNOWN = [UsageError, ConfigError, CheckpointError, DataError, ConfigFileError, TokenizerFormatError];
+import { failureMessage } from './util.js';
+import { UserError } from '../engine/errors.js';
 
 const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
@@ -28,12 +22,9 @@ await cli
   .strict()
   .help()
   .fail((msg, err, y) => {
-    if (err) {
-      const known = KNOWN.some((k) => err instanceof k);
-      console.error(`fedhpo: ${known ? err.message : (err.stack ?? err.message)}`);
-    } else {
-      console.error(`${y.help()}\n\nfedhpo: ${msg}`);
-    }
-    process.exit(2);
+    if (!err) console.error(`${y.help()}\n\nfedhpo: ${msg}`);
+    else console.error(failureMessage(err));
+    // A user's mistake (bad flag or input) exits 2; a bug (anything but a UserError) exits 1.
+    process.exit(!err || err instanceof UserError ? 2 : 1);
   })
   .parseAsync();

@@ -7,6 +7,7 @@
 // <pad>, <s>, </s> at ids 0, 1, 2 and the 256 byte symbols at ids 3..258 (byte b at id b + 3, the same
 // ids as ByteTokenizer), then one id per merge.
 import type { Tokenizer } from './tokenizer.js';
+import { UserError } from '../engine/errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Byte <-> unicode mapping
@@ -326,7 +327,7 @@ export interface HfTokenizerJson {
 }
 
 /** Thrown for a tokenizer file this module cannot load; the message starts with the file name. */
-export class TokenizerFormatError extends Error {
+export class TokenizerFormatError extends UserError {
   constructor(
     readonly file: string,
     detail: string,

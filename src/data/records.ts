@@ -3,6 +3,7 @@
 // records (Alpaca/CodeAlpaca, Dolly, GSM8K) go through one Alpaca-style template; generic
 // `{prompt, completion}` records are used verbatim. Bad records are skipped and reported.
 import { readFile } from 'node:fs/promises';
+import { UserError } from '../engine/errors.js';
 
 export interface Example {
   prompt: string;
@@ -22,7 +23,9 @@ export interface ParseResult {
   skipped: Skipped[];
 }
 
-export class DataError extends Error {}
+export class DataError extends UserError {
+  override name = 'DataError';
+}
 
 const PROMPT_WITH_INPUT =
   'Below is an instruction that describes a task, paired with an input that provides further context. ' +

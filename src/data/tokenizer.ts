@@ -1,5 +1,6 @@
 // Tokenizer interface and a byte-level tokenizer (ids 0=pad, 1=bos, 2=eos, 3..258 = UTF-8 bytes).
 // A byte-level BPE tokenizer will implement the same interface.
+import { DataError } from './records.js';
 
 export interface Tokenizer {
   vocabSize: number;
@@ -25,7 +26,7 @@ export class ByteTokenizer implements Tokenizer {
   /** A tokenizer for a model with `vocabSize` embedding rows; throws unless it can hold all 259 ids. */
   static forVocab(vocabSize: number): ByteTokenizer {
     if (!Number.isInteger(vocabSize) || vocabSize < ByteTokenizer.VOCAB_SIZE) {
-      throw new Error(
+      throw new DataError(
         `ByteTokenizer needs a model vocabulary of at least ${ByteTokenizer.VOCAB_SIZE} ` + `(3 special ids + 256 bytes), got ${vocabSize}`,
       );
     }

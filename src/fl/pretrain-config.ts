@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { UserError } from '../engine/errors.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -47,7 +48,9 @@ export const PretrainConfigSchema = z
 
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
 
-export class ConfigFileError extends Error {}
+export class ConfigFileError extends UserError {
+  override name = 'ConfigFileError';
+}
 
 /** Validate parsed YAML/JSON; the message lists each bad key as a dotted path. */
 export function parseWithSchema<T extends z.ZodType>(schema: T, raw: unknown, file: string): z.infer<T> {

@@ -10,7 +10,7 @@ import { saveTokenizer } from '../data/tokenizer-io.js';
 import { Engine } from '../engine/engine.js';
 import { expectedTensorShapes, parseLlamaConfig, type LlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
-import { LocalTrainer, fullTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
+import { LocalTrainer, TrainerError, fullTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
 import type { PretrainConfig } from './pretrain-config.js';
 
 /** Documents as one token stream ([bos] doc [eos] ...), cut into windows of seqLen + 1. */
@@ -91,7 +91,7 @@ export async function pretrain(
     );
     const result = await trainer.run(target, train, valid);
     if (result.status === 'diverged')
-      throw new Error(`pretraining diverged at step ${result.divergence!.step}: ${result.divergence!.reason}`);
+      throw new TrainerError(`pretraining diverged at step ${result.divergence!.step}: ${result.divergence!.reason}`);
     await mkdir(c.out, { recursive: true });
     await save();
     if (o.configFile) await copyFile(o.configFile, join(c.out, 'recipe.yaml'));

@@ -6,8 +6,9 @@
 // into a model that would compute something different.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../engine/errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConfigError';

@@ -12,8 +12,9 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UserError } from '../engine/errors.js';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'CheckpointError';

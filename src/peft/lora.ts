@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Feeds } from '../engine/engine.js';
+import { UserError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import {
@@ -26,15 +27,18 @@ export interface LoraConfig {
   targets: Projection[];
 }
 
-export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] };
+/** A LoRA configuration that cannot work (from a user's flags or an adapter_config.json). */
+export class LoraConfigError extends UserError {
+  override name = 'LoraConfigError';
+}
 
 export function validateLoraConfig(c: LoraConfig, where = 'LoRA config'): LoraConfig {
-  if (!Number.isInteger(c.r) || c.r < 1) throw new Error(`${where}: r must be a positive integer, got ${c.r}`);
-  if (!(c.alpha > 0)) throw new Error(`${where}: alpha must be > 0, got ${c.alpha}`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`${where}: dropout must be in [0, 1), got ${c.dropout}`);
-  if (!c.targets.length) throw new Error(`${where}: target modules must not be empty`);
+  if (!Number.isInteger(c.r) || c.r < 1) throw new LoraConfigError(`${where}: r must be a positive integer, got ${c.r}`);
+  if (!(c.alpha > 0)) throw new LoraConfigError(`${where}: alpha must be > 0, got ${c.alpha}`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new LoraConfigError(`${where}: dropout must be in [0, 1), got ${c.dropout}`);
+  if (!c.targets.length) throw new LoraConfigError(`${where}: target modules must not be empty`);
   for (const t of c.targets)
-    if (!PROJECTIONS.includes(t)) throw new Error(`${where}: unknown target module '${t}' (known: ${PROJECTIONS.join(', ')})`);
+    if (!PROJECTIONS.includes(t)) throw new LoraConfigError(`${where}: unknown target module '${t}' (known: ${PROJECTIONS.join(', ')})`);
   return { ...c, targets: PROJECTIONS.filter((p) => c.targets.includes(p)) };
 }
 

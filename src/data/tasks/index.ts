@@ -1,4 +1,5 @@
 // Registry of the built-in benchmark tasks (generated from a seed; no downloads).
+import { DataError } from '../records.js';
 import { ARITH_TASK } from './arith.js';
 import { CODE_TASK } from './code.js';
 import { INSTRUCT_TASK } from './instruct.js';
@@ -18,9 +19,9 @@ export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
 
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASKS, name);
 
-/** Look up a task's info; throws an Error naming the known tasks for an unknown name. */
+/** Look up a task's info; throws a DataError naming the known tasks for an unknown name. */
 export function getTask(name: string): TaskInfo {
-  if (!isTaskName(name)) throw new Error(`unknown task '${name}' (known tasks: ${TASK_NAMES.join(', ')})`);
+  if (!isTaskName(name)) throw new DataError(`unknown task '${name}' (known tasks: ${TASK_NAMES.join(', ')})`);
   return TASKS[name];
 }
 
