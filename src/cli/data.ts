@@ -2,25 +2,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Argv } from 'yargs';
-import { histogram, formatHistogram, iidSplit, metaSplit } from '../data/splitters.js';
-import { TASKS, loadTask } from '../data/tasks/index.js';
-import type { TaskRecord } from '../data/tasks/types.js';
+import { formatHistogram, histogram } from '../data/splitters.js';
+import { taskClients } from '../data/tasks/clients.js';
+import { isTaskName, loadTask, TASK_NAMES, TASKS } from '../data/tasks/index.js';
 import { dataSplitCommand } from './data-split.js';
 import { UsageError } from './util.js';
 
-const taskNames = Object.keys(TASKS);
+const taskNames = TASK_NAMES;
 
+/** A built-in task named on the command line (own names only: not `toString` or `__proto__`). */
 function taskInfo(name: string) {
-  const t = TASKS[name as keyof typeof TASKS];
-  if (!t) throw new UsageError(`unknown task '${name}' (known: ${taskNames.join(', ')})`);
-  return t;
-}
-
-/** The task's federated clients of its training split (iid or one per category). */
-export function taskClients(name: string, seed = 0): TaskRecord[][] {
-  const t = taskInfo(name);
-  const train = loadTask(name, seed).train;
-  return t.splitter === 'iid' ? iidSplit(train, t.clients, seed).clients : metaSplit(train, (r) => r.category).clients;
+  if (!isTaskName(name)) throw new UsageError(`unknown task '${name}' (known: ${taskNames.join(', ')})`);
+  return TASKS[name];
 }
 
 export function dataCommands(y: Argv): Argv {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataSplit } from '../../src/cli/data-split.js';
+import { dataSplit } from '../../src/data/split-file.js';
 import { parseRawRecords } from '../../src/data/records.js';
 import { DataError } from '../../src/data/records.js';
 import {
@@ -347,6 +347,8 @@ describe('dataSplit', () => {
     await expect(dataSplit({ input, splitter: 'meta', clients: 4, seed: 0, out })).rejects.toThrow(/only 3 distinct values/);
     await expect(dataSplit({ input, splitter: 'dirichlet', alpha: 0.01, clients: 12, seed: 0, out })).rejects.toThrow(SplitError);
     await expect(dataSplit({ input: join(dir, 'nope.jsonl'), splitter: 'iid', clients: 2, seed: 0, out })).rejects.toThrow(/cannot read/);
+    // Only regular files are read (a directory or a FIFO is refused, never waited on).
+    await expect(dataSplit({ input: dir, splitter: 'iid', clients: 2, seed: 0, out })).rejects.toThrow(/not a regular file/);
   });
 
   it('parses raw records with JSON-array element lines', () => {
