@@ -1,12 +1,15 @@
 // Base model vs LoRA fine-tuned on each built-in task's pooled training data (centralised), scored
-// on the test split. Prints a markdown table; the same runs as the README's commands.
+// on the test split. Prints a markdown table; the same runs as the README's commands (the base
+// model is loaded once here and shared by every evaluation and training run).
 //   npm run bench:tasks [-- --model models/fedhpo-base --steps 300 --json]
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { TASK_NAMES } from '../src/data/tasks/index.js';
+import { TASK_NAMES, TASKS, isTaskName } from '../src/data/tasks/index.js';
+import { EVAL_DEFAULTS } from '../src/eval/evaluate.js';
+import { evalTask } from '../src/fl/eval-task.js';
 import { finetune } from '../src/fl/finetune.js';
-import { EVAL_DEFAULTS, evalTask } from '../src/cli/eval.js';
 import { LORA_RECIPE } from '../src/fl/recipes.js';
+import { openModel } from '../src/model/source.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,22 +31,22 @@ const rows: {
   evalSeconds: number;
   genTokPerS: number;
 }[] = [];
+const model = await openModel({ dir: values.model, threads: EVAL_DEFAULTS.threads });
 for (const task of values.tasks.split(',')) {
-  const evalOpts = { ...EVAL_DEFAULTS, model: values.model, task };
+  if (!isTaskName(task)) throw new Error(`--tasks: unknown task '${task}' (known: ${TASK_NAMES.join(', ')})`);
+  const evalOpts = { model, task };
   const base = await evalTask(evalOpts);
   const adapterDir = join(values.out, `${task}-lora`);
   const trained = await finetune({
     ...LORA_RECIPE,
     steps: Number(values.steps),
-    modelDir: values.model,
+    model,
     data: { task, split: 'train' },
     valid: { task, split: 'validation' },
     outDir: adapterDir,
-    seed: 0,
-    threads: 2,
   });
   const lora = await evalTask({ ...evalOpts, adapter: adapterDir });
-  const metric = task === 'arith' ? 'accuracy' : task === 'code' ? 'pass@1' : 'EM/F1';
+  const metric = TASKS[task].score === 'helm' ? 'EM/F1' : TASKS[task].score;
   rows.push({
     task,
     metric,
@@ -66,3 +69,4 @@ for (const r of rows)
     `| ${r.task} | ${r.metric} | ${(100 * r.base).toFixed(1)}% | ${(100 * r.lora).toFixed(1)}% | ${r.baseLoss.toFixed(3)} -> ${r.loraLoss.toFixed(3)} | ${r.evalSeconds.toFixed(0)} s | ${Math.round(r.genTokPerS)} |`,
   );
 if (values.json) console.log(JSON.stringify(rows));
+await model.close();

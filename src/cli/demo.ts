@@ -4,16 +4,14 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { TASK_NAMES, TASKS, type TaskName } from '../data/tasks/index.js';
+import { EVAL_DEFAULTS } from '../eval/evaluate.js';
+import { evalTask } from '../fl/eval-task.js';
 import { finetune } from '../fl/finetune.js';
 import { LORA_RECIPE } from '../fl/recipes.js';
-import { EVAL_DEFAULTS, evalTask } from './eval.js';
+import { SHIPPED_BASE_MODEL, withModel } from '../model/source.js';
 import { printSummary, progressFor } from './train.js';
-
-/** models/fedhpo-base of this package (src/cli and dist/cli are both two levels down). */
-export const SHIPPED_BASE_MODEL = fileURLToPath(new URL('../../models/fedhpo-base', import.meta.url));
 
 export function demoCommand(y: Argv): Argv {
   return y.command(
@@ -25,8 +23,8 @@ export function demoCommand(y: Argv): Argv {
         .option('steps', { type: 'number', default: 100, describe: 'LoRA optimizer steps (the task recipe, shortened)' })
         .option('limit', { type: 'number', default: 60, describe: 'test samples scored before and after' })
         .option('dir', { type: 'string', describe: 'where the adapter goes (default: a new temp dir)' })
-        .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
-        .option('seed', { type: 'number', default: 0, describe: 'seed of the adapter init, shuffling and dropout' })
+        .option('threads', { type: 'number', default: EVAL_DEFAULTS.threads, describe: 'onnxruntime intra-op threads' })
+        .option('seed', { type: 'number', default: LORA_RECIPE.seed, describe: 'seed of the adapter init, shuffling and dropout' })
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON, no progress' }),
     async (a) => {
       const dir = a.dir ?? (await mkdtemp(join(tmpdir(), 'fedhpo-demo-')));
@@ -34,23 +32,26 @@ export function demoCommand(y: Argv): Argv {
       const say = (line: string) => !a.json && console.log(line);
       const scoreName = TASKS[a.task].score;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-      const evalOpts = { ...EVAL_DEFAULTS, model: SHIPPED_BASE_MODEL, task: a.task, limit: a.limit, threads: a.threads };
 
       say(`base model ${SHIPPED_BASE_MODEL}, task ${a.task}`);
-      const base = await evalTask(evalOpts);
-      say(`base model:  ${scoreName} ${pct(base.score)} on ${base.samples} test samples`);
-      const training = await finetune({
-        ...LORA_RECIPE,
-        steps: a.steps,
-        modelDir: SHIPPED_BASE_MODEL,
-        data: { task: a.task, split: 'train' },
-        valid: { task: a.task, split: 'validation' },
-        outDir: join(dir, 'adapter'),
-        seed: a.seed,
-        threads: a.threads,
-        hooks: a.json ? [] : [progressFor(a.steps)],
+      // The base model is loaded once and serves both evaluations and the training between them.
+      const { base, training, tuned } = await withModel({ dir: SHIPPED_BASE_MODEL, threads: a.threads }, async (model) => {
+        const evalOpts = { model, task: a.task, limit: a.limit };
+        const base = await evalTask(evalOpts);
+        say(`base model:  ${scoreName} ${pct(base.score)} on ${base.samples} test samples`);
+        const training = await finetune({
+          ...LORA_RECIPE,
+          steps: a.steps,
+          model,
+          data: { task: a.task, split: 'train' },
+          valid: { task: a.task, split: 'validation' },
+          outDir: join(dir, 'adapter'),
+          seed: a.seed,
+          hooks: a.json ? [] : [progressFor(a.steps)],
+        });
+        const tuned = training.adapterDir ? await evalTask({ ...evalOpts, adapter: training.adapterDir }) : null;
+        return { base, training, tuned };
       });
-      const tuned = training.adapterDir ? await evalTask({ ...evalOpts, adapter: training.adapterDir }) : null;
       if (a.json) {
         console.log(
           JSON.stringify({ task: a.task, score: scoreName, samples: base.samples, base: base.score, lora: tuned?.score ?? null, training }),

@@ -1,59 +1,15 @@
 // `fedhpo eval`: score a model (optionally with a LoRA adapter) on a built-in task split.
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { isTaskName, loadTask, TASK_NAMES, TASKS } from '../data/tasks/index.js';
-import type { TaskSplit } from '../data/tasks/types.js';
-import { Engine } from '../engine/engine.js';
-import { evaluateRecords, type EvalReport } from '../eval/evaluate.js';
-import { loadModelTokenizer } from '../fl/finetune.js';
-import { LlamaModel } from '../model/model.js';
-import { LoraAdapter } from '../peft/lora.js';
+import { isTaskName, TASK_NAMES, TASKS } from '../data/tasks/index.js';
+import { EVAL_DEFAULTS, type EvalReport } from '../eval/evaluate.js';
+import { evalTask } from '../fl/eval-task.js';
 import { UsageError } from './util.js';
-
-/** Defaults of `fedhpo eval`, also used by the demo and bench/tasks.ts so their scores compare. */
-export const EVAL_DEFAULTS = { split: 'test', threads: 2, batchSize: 16, maxNewTokens: 96, seed: 0 } as const;
-
-export interface EvalCliOptions {
-  model: string;
-  adapter?: string | undefined;
-  task: string;
-  split: TaskSplit;
-  limit?: number | undefined;
-  threads: number;
-  batchSize: number;
-  maxNewTokens: number;
-  seed: number;
-  onProgress?: (done: number, total: number) => void;
-}
-
-export async function evalTask(o: EvalCliOptions): Promise<EvalReport> {
-  for (const k of ['batchSize', 'maxNewTokens', 'threads'] as const)
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new UsageError(`${k}: expected a positive integer, got ${o[k]}`);
-  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
-    throw new UsageError(`limit: expected a positive integer, got ${o.limit}`);
-  if (!isTaskName(o.task)) throw new UsageError(`--task: unknown task '${o.task}' (known: ${TASK_NAMES.join(', ')})`);
-  const data = loadTask(o.task, o.seed);
-  const engine = new Engine({ threads: o.threads });
-  try {
-    const model = await LlamaModel.load(o.model, engine);
-    const tok = await loadModelTokenizer(o.model, model.cfg.vocab_size);
-    const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
-    return await evaluateRecords(model, tok, data[o.split], {
-      batchSize: o.batchSize,
-      maxNewTokens: o.maxNewTokens,
-      ...(o.limit ? { limit: o.limit } : {}),
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    });
-  } finally {
-    await engine.close();
-  }
-}
 
 export function printEvalReport(task: string, split: string, r: EvalReport): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   console.log(
-    `${task}/${split}: ${TASKS[task as keyof typeof TASKS]?.score ?? 'score'} ${pct(r.score)} over ${r.samples} samples, loss ${r.loss.toFixed(4)}`,
+    `${task}/${split}: ${isTaskName(task) ? TASKS[task].score : 'score'} ${pct(r.score)} over ${r.samples} samples, loss ${r.loss.toFixed(4)}`,
   );
   for (const [c, v] of Object.entries(r.byCategory).sort()) console.log(`  ${c.padEnd(24)} ${pct(v.score).padStart(8)}  (${v.samples})`);
   console.log(
@@ -70,7 +26,7 @@ export function evalCommand(y: Argv): Argv {
       a
         .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout)' })
         .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
-        .option('task', { type: 'string', demandOption: true, describe: `built-in task: ${Object.keys(TASKS).join(', ')}` })
+        .option('task', { type: 'string', demandOption: true, describe: `built-in task: ${TASK_NAMES.join(', ')}` })
         .option('split', { choices: ['train', 'validation', 'test'] as const, default: EVAL_DEFAULTS.split })
         .option('limit', { type: 'number', describe: 'first N samples only' })
         .option('batch-size', { type: 'number', default: EVAL_DEFAULTS.batchSize })
@@ -80,6 +36,7 @@ export function evalCommand(y: Argv): Argv {
         .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
         .option('json', { type: 'boolean', default: false }),
     async (a) => {
+      if (!isTaskName(a.task)) throw new UsageError(`--task: unknown task '${a.task}' (known: ${TASK_NAMES.join(', ')})`);
       const bar =
         !a.json && process.stderr.isTTY
           ? new cliProgress.SingleBar(
@@ -89,12 +46,11 @@ export function evalCommand(y: Argv): Argv {
           : undefined;
       let started = false;
       const r = await evalTask({
-        model: a.model,
+        model: { dir: a.model, threads: a.threads },
         adapter: a.adapter,
         task: a.task,
         split: a.split,
         limit: a.limit,
-        threads: a.threads,
         batchSize: a['batch-size'],
         maxNewTokens: a['max-new-tokens'],
         seed: a.seed,

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { Engine } from '../engine/engine.js';
 import { parseLlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
+import { DEFAULT_THREADS } from '../model/source.js';
 import { LoraAdapter } from '../peft/lora.js';
 import { UsageError, readJson } from './util.js';
 
@@ -57,7 +58,7 @@ export function modelCommands(y: Argv): Argv {
           .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
           .option('tokens', { type: 'string', demandOption: true, describe: 'JSON file: array of token-id arrays' })
           .option('batch-size', { type: 'number', default: 8, describe: 'sequences per forward pass' })
-          .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
+          .option('threads', { type: 'number', default: DEFAULT_THREADS, describe: 'onnxruntime intra-op threads' })
           .option('json', { type: 'boolean', default: false, describe: 'print {"nll": ..., "tokens": N}' }),
       async (a) => {
         const r = await modelNll({ model: a.model, adapter: a.adapter, tokens: a.tokens, threads: a.threads, batchSize: a['batch-size'] });

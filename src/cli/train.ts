@@ -3,14 +3,15 @@ import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import type { OptimizerConfig } from '../engine/optim.js';
 import type { ScheduleKind } from '../engine/schedule.js';
-import { TASKS } from '../data/tasks/index.js';
+import { isTaskName, TASK_NAMES } from '../data/tasks/index.js';
 import { finetune, type DataSource, type FinetuneOptions, type FinetuneSummary } from '../fl/finetune.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import { PROJECTIONS, type Projection } from '../model/llama.js';
-import { LORA_RECIPE } from '../fl/recipes.js';
+import { LORA_RECIPE, SGD_MOMENTUM } from '../fl/recipes.js';
+import { DEFAULT_THREADS } from '../model/source.js';
 import { UsageError } from './util.js';
 
-/** Defaults: the recipe the README's task table was made with. */
+/** Defaults: the recipe the README's task table was made with (every training default is there). */
 const R = LORA_RECIPE;
 
 export function trainOptions(y: Argv) {
@@ -19,7 +20,7 @@ export function trainOptions(y: Argv) {
     .option('data', { type: 'string', describe: 'JSONL/JSON of {"text"} or instruction records' })
     .option('task', {
       type: 'string',
-      describe: `built-in task instead of --data: ${Object.keys(TASKS).join(', ')} (pooled train split; validation split held out)`,
+      describe: `built-in task instead of --data: ${TASK_NAMES.join(', ')} (pooled train split; validation split held out)`,
     })
     .option('valid', { type: 'string', describe: 'validation file (default: the last 10% of --data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'adapter output directory (PEFT layout)' })
@@ -30,21 +31,21 @@ export function trainOptions(y: Argv) {
     .option('steps', { type: 'number', default: R.steps, describe: 'optimizer steps' })
     .option('batch-size', { type: 'number', default: R.batchSize, describe: 'examples per micro-batch' })
     .option('seq-len', { type: 'number', default: R.seqLen, describe: 'max tokens per example (longer ones are cut)' })
-    .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
+    .option('grad-accum', { type: 'number', default: R.gradAccum, describe: 'micro-batches per optimizer step' })
     .option('lr', { type: 'number', default: R.lr, describe: 'peak learning rate' })
-    .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: 'adamw' as const, describe: 'optimizer' })
-    .option('weight-decay', { type: 'number', default: 0, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
-    .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
+    .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: R.optimizer.kind, describe: 'optimizer' })
+    .option('weight-decay', { type: 'number', default: R.optimizer.weightDecay, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
+    .option('momentum', { type: 'number', default: SGD_MOMENTUM, describe: 'SGD momentum' })
     .option('schedule', {
       choices: ['cosine', 'constant', 'linear'] as const,
-      default: 'cosine' as const,
+      default: R.schedule.kind,
       describe: 'learning-rate schedule after warmup',
     })
     .option('warmup', { type: 'number', default: R.schedule.warmupSteps, describe: 'warmup steps' })
-    .option('clip-norm', { type: 'number', default: 1, describe: 'gradient L2 norm bound (0 = off)' })
+    .option('clip-norm', { type: 'number', default: R.clipNorm, describe: 'gradient L2 norm bound (0 = off)' })
     .option('eval-every', { type: 'number', describe: 'validate every N steps (always at the end)' })
-    .option('seed', { type: 'number', default: 0, describe: 'seed for adapter init, shuffling and dropout' })
-    .option('threads', { type: 'number', default: 2, describe: 'onnxruntime intra-op threads' })
+    .option('seed', { type: 'number', default: R.seed, describe: 'seed for adapter init, shuffling and dropout' })
+    .option('threads', { type: 'number', default: DEFAULT_THREADS, describe: 'onnxruntime intra-op threads' })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON, no progress bar' });
 }
 
@@ -76,11 +77,12 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
       ? { kind: 'sgd', momentum: a.momentum, weightDecay: a['weight-decay'] }
       : { kind: 'adamw', weightDecay: a['weight-decay'] };
   if (!a.data === !a.task) throw new UsageError('give exactly one of --data FILE or --task NAME');
-  if (a.task && !(a.task in TASKS)) throw new UsageError(`--task: unknown task '${a.task}' (known: ${Object.keys(TASKS).join(', ')})`);
+  if (a.task !== undefined && !isTaskName(a.task))
+    throw new UsageError(`--task: unknown task '${a.task}' (known: ${TASK_NAMES.join(', ')})`);
   const data: DataSource = a.task ? { task: a.task, split: 'train' } : { file: a.data! };
   const valid: DataSource | undefined = a.valid ? { file: a.valid } : a.task ? { task: a.task, split: 'validation' } : undefined;
   return {
-    modelDir: a.model,
+    model: { dir: a.model, threads: a.threads },
     data,
     ...(valid ? { valid } : {}),
     outDir: a.out,
@@ -94,7 +96,6 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
     schedule: { kind: a.schedule as ScheduleKind, warmupSteps: a.warmup, minRatio: R.schedule.minRatio },
     clipNorm: a['clip-norm'],
     seed: a.seed,
-    threads: a.threads,
     ...(a['eval-every'] ? { evalEvery: a['eval-every'] } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { CostMeter, type CostReport } from '../engine/costs.js';
 import type { AdapterFeeds, LlamaModel } from '../model/model.js';
+import { DEFAULT_THREADS } from '../model/source.js';
 import { scoreOutput } from './score.js';
 
 /**
@@ -13,7 +14,7 @@ import { scoreOutput } from './score.js';
  * evaluation (split, task generator seed, engine threads), for `fedhpo eval`, the demo and
  * bench/tasks.ts alike, so their scores compare.
  */
-export const EVAL_DEFAULTS = { split: 'test', threads: 2, batchSize: 16, maxNewTokens: 96, seqLen: 256, seed: 0 } as const;
+export const EVAL_DEFAULTS = { split: 'test', threads: DEFAULT_THREADS, batchSize: 16, maxNewTokens: 96, seqLen: 256, seed: 0 } as const;
 
 export interface EvalOptions {
   adapter?: AdapterFeeds;

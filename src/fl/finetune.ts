@@ -1,23 +1,21 @@
 // LoRA fine-tuning of a checkpoint on a data file: what `fedhpo train` runs, as a library call.
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IGNORE_INDEX, encodeExample, type Encoded } from '../data/batching.js';
-import { loadTokenizer } from '../data/tokenizer-io.js';
+import { IGNORE_INDEX, encodeExample, makeBatches, type Encoded } from '../data/batching.js';
 import { DataError, describeSkipped, loadExamples, toExample, type Example } from '../data/records.js';
 import { loadTask } from '../data/tasks/index.js';
 import type { TaskSplit } from '../data/tasks/types.js';
-import { ByteTokenizer, type Tokenizer } from '../data/tokenizer.js';
-import { Engine } from '../engine/engine.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { CostMeter } from '../engine/costs.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import type { ScheduleKind } from '../engine/schedule.js';
-import { LlamaModel } from '../model/model.js';
+import { withModel, type ModelSource } from '../model/source.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import { LocalTrainer, evaluate, loraTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
-import { makeBatches } from '../data/batching.js';
 
 export interface FinetuneOptions {
-  modelDir: string;
+  /** The base model: a directory (loaded on a new or a given engine), or a model already loaded. */
+  model: ModelSource;
   data: DataSource;
   valid?: DataSource;
   /** Fraction of the training file held out for validation when no validFile (default 0.1). */
@@ -33,9 +31,10 @@ export interface FinetuneOptions {
   schedule: { kind: ScheduleKind; warmupSteps: number; minRatio: number };
   clipNorm: number;
   seed: number;
-  threads: number;
   evalEvery?: number;
   hooks?: TrainerHooks[];
+  /** Counts the graph runs of the validation passes and of training. */
+  meter?: CostMeter;
   log?: (line: string) => void;
 }
 
@@ -54,18 +53,6 @@ export interface FinetuneSummary {
   seconds: number;
   adapterParams: number;
   adapterDir: string | null;
-}
-
-/**
- * The tokenizer that goes with a model directory: its HF tokenizer.json, else the byte-level
- * fallback (259 ids: 3 specials + 256 bytes).
- */
-export async function loadModelTokenizer(dir: string, vocabSize: number): Promise<Tokenizer> {
-  const file = join(dir, 'tokenizer.json');
-  if (!existsSync(file)) return ByteTokenizer.forVocab(vocabSize);
-  const tok = await loadTokenizer(file);
-  if (tok.vocabSize > vocabSize) throw new DataError(`${file}: ${tok.vocabSize} tokens but the model's vocab_size is ${vocabSize}`);
-  return tok;
 }
 
 /** Training data: a file (JSONL/JSON records) or a built-in task's split. */
@@ -103,10 +90,7 @@ async function loadEncoded(
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   const log = o.log ?? (() => {});
-  const engine = new Engine({ threads: o.threads });
-  try {
-    const model = await LlamaModel.load(o.modelDir, engine);
-    const tok = await loadModelTokenizer(o.modelDir, model.cfg.vocab_size);
+  return withModel(o.model, async ({ model, tokenizer: tok, dir: modelDir }) => {
     const train = await loadEncoded(o.data, tok, o.seqLen, log);
     let trainSet = train.encoded;
     let validSet: Encoded[];
@@ -124,7 +108,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
     const adapter = LoraAdapter.init(model.cfg, o.lora, o.seed);
     const target = loraTarget(adapter);
     const validBatches = makeBatches(validSet, { batchSize: o.batchSize, seqLen: o.seqLen, shuffle: false, padId: tok.padId });
-    const before = validBatches.length ? (await evaluate(model, target, validBatches)).loss : NaN;
+    const before = validBatches.length ? (await evaluate(model, target, validBatches, o.meter)).loss : NaN;
     const trainer = new LocalTrainer(
       model,
       {
@@ -142,11 +126,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
       },
       o.hooks ?? [],
     );
-    const result = await trainer.run(target, trainSet, validSet);
+    const result = await trainer.run(target, trainSet, validSet, o.meter ? { meter: o.meter } : {});
     const after = result.evals.at(-1)?.loss ?? NaN;
     let adapterDir: string | null = null;
     if (result.status !== 'diverged') {
-      await adapter.save(o.outDir, o.modelDir);
+      await adapter.save(o.outDir, modelDir ?? '');
       adapterDir = o.outDir;
     }
     const summary: FinetuneSummary = {
@@ -171,7 +155,5 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
       `${JSON.stringify({ summary, history: result.history, evals: result.evals }, null, 2)}\n`,
     );
     return summary;
-  } finally {
-    await engine.close();
-  }
+  });
 }

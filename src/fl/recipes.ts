@@ -1,5 +1,5 @@
-// LoRA fine-tuning recipe for the built-in tasks on the shipped base model: the defaults of
-// `fedhpo train`, and what the README's table (bench/tasks.ts) was made with.
+// LoRA fine-tuning recipe for the built-in tasks on the shipped base model: every default of
+// `fedhpo train` and of the demo, and what the README's table (bench/tasks.ts) was made with.
 import type { FinetuneOptions } from './finetune.js';
 
 export const LORA_RECIPE = {
@@ -12,4 +12,8 @@ export const LORA_RECIPE = {
   optimizer: { kind: 'adamw', weightDecay: 0 },
   schedule: { kind: 'cosine', warmupSteps: 20, minRatio: 0.1 },
   clipNorm: 1,
-} satisfies Omit<FinetuneOptions, 'modelDir' | 'data' | 'outDir' | 'seed' | 'threads'>;
+  seed: 0,
+} satisfies Omit<FinetuneOptions, 'model' | 'data' | 'outDir'>;
+
+/** SGD momentum when the recipe's optimizer is swapped for SGD (`fedhpo train --optimizer sgd`). */
+export const SGD_MOMENTUM = 0.9;

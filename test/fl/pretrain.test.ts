@@ -11,7 +11,7 @@ import { trainBpe } from '../../src/data/bpe.js';
 import { pretrainCorpus } from '../../src/data/pretrain-corpus.js';
 import { ByteTokenizer } from '../../src/data/tokenizer.js';
 import { Engine } from '../../src/engine/engine.js';
-import { loadModelTokenizer } from '../../src/fl/finetune.js';
+import { loadModelTokenizer } from '../../src/data/tokenizer-io.js';
 import { packDocuments, pretrain, type PretrainSummary } from '../../src/fl/pretrain.js';
 import {
   ConfigFileError,

@@ -1,0 +1,50 @@
+// Scoring a model, optionally with a LoRA adapter, on a built-in task's split: what `fedhpo eval`,
+// the demo and bench/tasks.ts run. It lives in fl because it joins an adapter (peft) to an
+// evaluation (eval), two layers that never import each other.
+import { loadTask } from '../data/tasks/index.js';
+import type { TaskSplit } from '../data/tasks/types.js';
+import { UserError } from '../engine/errors.js';
+import { EVAL_DEFAULTS, evaluateRecords, type EvalReport } from '../eval/evaluate.js';
+import { withModel, type ModelSource } from '../model/source.js';
+import { LoraAdapter } from '../peft/lora.js';
+
+export interface EvalTaskOptions {
+  /** The base model: a directory (loaded on a new or a given engine), or a model already loaded. */
+  model: ModelSource;
+  /** A LoRA adapter: its directory (PEFT layout) or an adapter in memory. */
+  adapter?: string | LoraAdapter | undefined;
+  /** A built-in task name (see TASK_NAMES). */
+  task: string;
+  /** Default EVAL_DEFAULTS.split (test). */
+  split?: TaskSplit;
+  /** Score the first N samples only. */
+  limit?: number | undefined;
+  batchSize?: number;
+  maxNewTokens?: number;
+  /** The task generator's seed (default EVAL_DEFAULTS.seed). */
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function evalTask(o: EvalTaskOptions): Promise<EvalReport> {
+  const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
+  const maxNewTokens = o.maxNewTokens ?? EVAL_DEFAULTS.maxNewTokens;
+  for (const [k, v] of [
+    ['batchSize', batchSize],
+    ['maxNewTokens', maxNewTokens],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`${k}: expected a positive integer, got ${v}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
+    throw new UserError(`limit: expected a positive integer, got ${o.limit}`);
+  const records = loadTask(o.task, o.seed ?? EVAL_DEFAULTS.seed)[o.split ?? EVAL_DEFAULTS.split];
+  return withModel(o.model, async ({ model, tokenizer }) => {
+    const adapter = typeof o.adapter === 'string' ? await LoraAdapter.load(o.adapter, model.cfg) : o.adapter;
+    return evaluateRecords(model, tokenizer, records, {
+      batchSize,
+      maxNewTokens,
+      ...(o.limit ? { limit: o.limit } : {}),
+      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+  });
+}
