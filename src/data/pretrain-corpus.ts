@@ -9,6 +9,7 @@
 //   (d) ~20% Alpaca-template instruction/response pairs of OTHER simple kinds (code ones only of
 //       kinds outside the task's families), so the base model knows the template but not the tasks.
 // Shares are by characters; generation stops once about `approxChars` characters are produced.
+import { createHash } from 'node:crypto';
 import { Rng } from '../engine/rng.js';
 import { formatInstruction } from './records.js';
 import { ARITH_OBJECTS, ARITH_PEOPLE } from './tasks/arith.js';
@@ -284,4 +285,25 @@ export function pretrainCorpus(seed: number, approxChars: number, opts: CorpusOp
     total += doc.length;
   }
   return docs;
+}
+
+/** What identifies a corpus: its sha256, documents and characters (recorded beside a pretrained model). */
+export interface CorpusFingerprint {
+  /** sha256 over every document in order: its UTF-8 byte length in decimal, a newline, its bytes. */
+  sha256: string;
+  documents: number;
+  chars: number;
+}
+
+/** The fingerprint of a corpus: any change to a generator that changes one document changes the sha256. */
+export function corpusFingerprint(docs: readonly string[]): CorpusFingerprint {
+  const hash = createHash('sha256');
+  let chars = 0;
+  for (const d of docs) {
+    const bytes = Buffer.from(d, 'utf8');
+    hash.update(`${bytes.length}\n`);
+    hash.update(bytes);
+    chars += d.length;
+  }
+  return { sha256: hash.digest('hex'), documents: docs.length, chars };
 }

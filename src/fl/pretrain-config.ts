@@ -11,7 +11,13 @@ export const PretrainConfigSchema = z
     seed: z.number().int().default(0),
     out: z.string().min(1),
     corpus: z.object({ chars: positiveInt }).strict(),
-    tokenizer: z.object({ vocab_size: z.number().int().min(260) }).strict(),
+    tokenizer: z
+      .object({
+        vocab_size: z.number().int().min(260),
+        /** A pair is merged only when it occurs at least this often. */
+        min_frequency: positiveInt.default(1),
+      })
+      .strict(),
     /** LlamaConfig fields except the vocabulary (taken from the tokenizer). */
     model: z
       .object({
@@ -36,7 +42,12 @@ export const PretrainConfigSchema = z
         schedule: z.enum(['cosine', 'constant', 'linear']).default('cosine'),
         min_lr_ratio: z.number().min(0).max(1).default(0),
         weight_decay: z.number().min(0).default(0),
+        /** AdamW's moment decay rates. */
+        beta1: z.number().min(0).lt(1).default(0.9),
+        beta2: z.number().min(0).lt(1).default(0.95),
         clip_norm: z.number().min(0).default(1),
+        /** The fraction of the corpus's windows held out for validation (the last ones, at least one). */
+        valid_fraction: z.number().gt(0).lt(1).default(0.02),
         eval_every: positiveInt.optional(),
         save_every: positiveInt.optional(),
       })

@@ -1,10 +1,11 @@
 // Full-parameter pretraining of a small base model from a recipe: generate the corpus, train the
-// BPE tokenizer, initialise, train every weight on the engine, save model + tokenizer + recipe.
+// BPE tokenizer, initialise, train every weight on the engine, save model + tokenizer + recipe and
+// the corpus's fingerprint (corpus.json), so a changed generator cannot pass for the same recipe.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Encoded } from '../data/batching.js';
 import { trainBpe } from '../data/bpe.js';
-import { pretrainCorpus } from '../data/pretrain-corpus.js';
+import { corpusFingerprint, pretrainCorpus } from '../data/pretrain-corpus.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { saveTokenizer } from '../data/tokenizer-io.js';
 import { Engine } from '../engine/engine.js';
@@ -28,6 +29,8 @@ export function packDocuments(docs: string[], tok: Tokenizer, seqLen: number): E
 export interface PretrainSummary {
   outDir: string;
   params: number;
+  /** sha256 of the generated corpus (corpusFingerprint), also written to corpus.json. */
+  corpusSha256: string;
   trainTokens: number;
   corpusTokens: number;
   steps: number;
@@ -40,15 +43,22 @@ export interface PretrainSummary {
 
 export async function pretrain(
   c: PretrainConfig,
-  o: { configFile?: string; hooks?: TrainerHooks[]; log?: (l: string) => void } = {},
+  o: {
+    configFile?: string;
+    hooks?: TrainerHooks[];
+    log?: (l: string) => void;
+    /** Train on the caller's engine (left open) instead of a new one of `threads` threads. */
+    engine?: Engine;
+  } = {},
 ): Promise<PretrainSummary> {
   const log = o.log ?? (() => {});
   const docs = pretrainCorpus(c.seed, c.corpus.chars);
-  log(`corpus: ${docs.length} documents, ${docs.reduce((n, d) => n + d.length, 0)} chars`);
-  const tok = trainBpe(docs, { vocabSize: c.tokenizer.vocab_size, minFrequency: 1 });
+  const corpus = corpusFingerprint(docs);
+  log(`corpus: ${corpus.documents} documents, ${corpus.chars} chars, sha256 ${corpus.sha256}`);
+  const tok = trainBpe(docs, { vocabSize: c.tokenizer.vocab_size, minFrequency: c.tokenizer.min_frequency });
   log(`tokenizer: byte-level BPE, ${tok.vocabSize} tokens`);
   const windows = packDocuments(docs, tok, c.train.seq_len);
-  const nValid = Math.max(1, Math.floor(windows.length * 0.02));
+  const nValid = Math.max(1, Math.floor(windows.length * c.train.valid_fraction));
   const valid = windows.slice(windows.length - nValid);
   const train = windows.slice(0, windows.length - nValid);
   log(`tokens: ${windows.length * c.train.seq_len} in ${windows.length} windows (${nValid} held out)`);
@@ -59,14 +69,16 @@ export async function pretrain(
   );
   const weights = initWeights(cfg, c.seed, cfg.initializer_range);
   const shapes = expectedTensorShapes(cfg);
-  const engine = new Engine({ threads: c.threads });
+  const engine = o.engine ?? new Engine({ threads: c.threads });
+  let model: LlamaModel | undefined;
   try {
     // The engine's base set is a copy; training feeds the live params over it every step.
-    const model = await LlamaModel.fromWeights(engine, cfg, new Map([...weights].map(([k, v]) => [k, v.slice()])));
+    model = await LlamaModel.fromWeights(engine, cfg, new Map([...weights].map(([k, v]) => [k, v.slice()])));
     const target = fullTarget(weights, shapes);
     const save = async (): Promise<void> => {
       await saveCheckpoint(c.out, cfg, weights, c.save_dtype);
       await saveTokenizer(tok, join(c.out, 'tokenizer.json'));
+      await writeFile(join(c.out, 'corpus.json'), `${JSON.stringify(corpus, null, 2)}\n`);
     };
     const checkpointing: TrainerHooks = {
       afterStep: async (_ctx, s) => {
@@ -80,7 +92,7 @@ export async function pretrain(
         batchSize: c.train.batch_size,
         seqLen: c.train.seq_len,
         lr: c.train.lr,
-        optimizer: { kind: 'adamw', weightDecay: c.train.weight_decay, beta2: 0.95 },
+        optimizer: { kind: 'adamw', weightDecay: c.train.weight_decay, beta1: c.train.beta1, beta2: c.train.beta2 },
         schedule: { kind: c.train.schedule, warmupSteps: c.train.warmup_steps, minRatio: c.train.min_lr_ratio },
         clipNorm: c.train.clip_norm,
         seed: c.seed,
@@ -98,6 +110,7 @@ export async function pretrain(
     const summary: PretrainSummary = {
       outDir: c.out,
       params: [...weights.values()].reduce((n, w) => n + w.length, 0),
+      corpusSha256: corpus.sha256,
       trainTokens: result.trainTokens,
       corpusTokens: windows.length * c.train.seq_len,
       steps: result.steps,
@@ -110,6 +123,7 @@ export async function pretrain(
     await writeFile(join(c.out, 'pretrain_log.json'), `${JSON.stringify({ summary, history: result.history, evals: result.evals })}\n`);
     return summary;
   } finally {
-    await engine.close();
+    if (o.engine) await model?.dispose();
+    else await engine.close();
   }
 }

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBatches } from '../../src/data/batching.js';
 import { trainBpe } from '../../src/data/bpe.js';
-import { pretrainCorpus } from '../../src/data/pretrain-corpus.js';
+import { corpusFingerprint, pretrainCorpus } from '../../src/data/pretrain-corpus.js';
 import { ByteTokenizer } from '../../src/data/tokenizer.js';
 import { Engine } from '../../src/engine/engine.js';
 import { loadModelTokenizer } from '../../src/data/tokenizer-io.js';
@@ -69,6 +69,24 @@ const BASE = {
   save_dtype: 'F16',
 };
 
+describe('corpusFingerprint', () => {
+  it('changes with any document, with where documents split, and with their order', () => {
+    const docs = ['the cat sat', 'on the mat', 'été'];
+    const fp = corpusFingerprint(docs);
+    expect(fp).toMatchObject({ documents: 3, chars: 24 });
+    expect(fp.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(corpusFingerprint([...docs]).sha256).toBe(fp.sha256);
+    const variants = [
+      ['the cat sat', 'on the mat', 'ete'],
+      ['the cat sa', 't on the mat', 'été'],
+      ['the cat sat', 'on the mat'],
+      ['on the mat', 'the cat sat', 'été'],
+      ['the cat sat', 'on the mat', 'été', ''],
+    ];
+    for (const v of variants) expect(corpusFingerprint(v).sha256, JSON.stringify(v)).not.toBe(fp.sha256);
+  });
+});
+
 describe('pretrain recipe schema', () => {
   // biome-ignore lint/suspicious/noExplicitAny: the cases break the schema on purpose
   const bad = (mutate: (c: any) => void): string => {
@@ -91,7 +109,12 @@ describe('pretrain recipe schema', () => {
       { ...BASE, threads: undefined, save_dtype: undefined, train: { steps: 1, batch_size: 1, seq_len: 8, lr: 1 } },
       'x',
     );
-    expect(min).toMatchObject({ threads: 2, save_dtype: 'F16', train: { schedule: 'cosine', clip_norm: 1, warmup_steps: 0 } });
+    expect(min).toMatchObject({
+      threads: 2,
+      save_dtype: 'F16',
+      train: { schedule: 'cosine', clip_norm: 1, warmup_steps: 0, beta1: 0.9, beta2: 0.95, valid_fraction: 0.02 },
+      tokenizer: { min_frequency: 1 },
+    });
     expect(min.model.tie_word_embeddings).toBe(true);
   });
 
@@ -111,6 +134,14 @@ describe('pretrain recipe schema', () => {
     expect(tok.vocabSize).toBe(recipe.tokenizer.vocab_size);
     const header = parseSafetensorsHeader(new Uint8Array(await readFile(join(dir, 'model.safetensors'))));
     expect(new Set([...header.entries.values()].map((e) => e.dtype))).toEqual(new Set([recipe.save_dtype]));
+
+    // The corpus the recipe generates today is the one the model was pretrained on (sha256 recorded
+    // by pretrain), and it still trains exactly the shipped tokenizer.
+    const docs = pretrainCorpus(recipe.seed, recipe.corpus.chars);
+    const recorded = JSON.parse(await readFile(join(dir, 'corpus.json'), 'utf8'));
+    expect(corpusFingerprint(docs)).toEqual(recorded);
+    const retrained = trainBpe(docs, { vocabSize: recipe.tokenizer.vocab_size, minFrequency: recipe.tokenizer.min_frequency });
+    expect(retrained.toJSON()).toEqual(JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')));
   });
 
   it('rejects unknown keys, naming the dotted key and the file', () => {
@@ -214,7 +245,7 @@ describe('pretrain (tiny recipe)', () => {
   });
 
   it('writes config.json, an F16 model.safetensors, tokenizer.json, pretrain_log.json and recipe.yaml', async () => {
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'pretrain_log.json', 'recipe.yaml'])
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'pretrain_log.json', 'recipe.yaml', 'corpus.json'])
       expect(existsSync(join(cfg.out, f)), f).toBe(true);
     const config = JSON.parse(await readFile(join(cfg.out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
@@ -235,6 +266,10 @@ describe('pretrain (tiny recipe)', () => {
     expect(log.history).toHaveLength(20);
     expect(log.evals.map((e: { step: number }) => e.step)).toEqual([10, 20]);
     expect(await readFile(join(cfg.out, 'recipe.yaml'), 'utf8')).toBe(await readFile(recipeFile, 'utf8'));
+    const corpus = corpusFingerprint(pretrainCorpus(cfg.seed, cfg.corpus.chars));
+    expect(JSON.parse(await readFile(join(cfg.out, 'corpus.json'), 'utf8'))).toEqual(corpus);
+    expect(summary.corpusSha256).toBe(corpus.sha256);
+    expect(corpus.chars).toBeGreaterThanOrEqual(cfg.corpus.chars);
   });
 
   it('reloads to the trained weights and the same tokenizer', async () => {
@@ -245,7 +280,7 @@ describe('pretrain (tiny recipe)', () => {
     expect([tok.padId, tok.bosId, tok.eosId]).toEqual([0, 1, 2]);
     // The tokenizer is the one the recipe trains (deterministic), and round-trips the corpus.
     const docs = pretrainCorpus(cfg.seed, cfg.corpus.chars);
-    const fresh = trainBpe(docs, { vocabSize: 300, minFrequency: 1 });
+    const fresh = trainBpe(docs, { vocabSize: 300, minFrequency: cfg.tokenizer.min_frequency });
     for (const d of docs.slice(0, 5)) {
       expect(tok.encode(d)).toEqual(fresh.encode(d));
       expect(tok.decode(tok.encode(d))).toBe(d);
@@ -253,7 +288,7 @@ describe('pretrain (tiny recipe)', () => {
     // The reloaded model reproduces the final validation loss (up to F16 rounding of the weights),
     // so it holds the trained weights, not the initial ones (those score about ln 300 = 5.7).
     const windows = packDocuments(docs, tok, cfg.train.seq_len);
-    const nValid = Math.max(1, Math.floor(windows.length * 0.02));
+    const nValid = Math.max(1, Math.floor(windows.length * cfg.train.valid_fraction));
     let lossSum = 0;
     let tokens = 0;
     for (const b of makeBatches(windows.slice(windows.length - nValid), { batchSize: 8, seqLen: 32, shuffle: false, padId: 0 })) {
