@@ -1,0 +1,153 @@
+// fedhpo's public entry point: what a plug-in author (a search strategy, an aggregator, a task, a
+// training hook) imports as `fedhpo`. Everything here is stable API; deeper paths are not.
+
+// Engine: sessions in a worker thread, tensors, seeded RNG streams, optimizers, schedules, costs.
+export { Engine, EngineError, f32, i64, type EngineOptions, type Feeds, type HostData, type HostTensor } from './engine/engine.js';
+export { UserError } from './engine/errors.js';
+export { readRegularFile, readRegularText, type ReadLimits } from './engine/files.js';
+export { Rng, type RngState } from './engine/rng.js';
+export {
+  AdamW,
+  SgdMomentum,
+  clipGradNorm,
+  createOptimizer,
+  gradsFinite,
+  type AdamWOptions,
+  type Optimizer,
+  type OptimizerConfig,
+  type OptimizerKind,
+  type OptimizerState,
+  type Params,
+  type SgdOptions,
+} from './engine/optim.js';
+export { lrAt, type ScheduleConfig, type ScheduleKind } from './engine/schedule.js';
+export { CostMeter, type CostReport } from './engine/costs.js';
+export { matmulFlops } from './engine/flops.js';
+
+// Data: formats, built-in tasks, splitters, batching, tokenizers.
+export {
+  DataError,
+  describeSkipped,
+  formatInstruction,
+  loadExamples,
+  parseExamples,
+  toExample,
+  type Example,
+  type ParseResult,
+  type Skipped,
+} from './data/records.js';
+export {
+  SplitError,
+  dirichletSplit,
+  formatHistogram,
+  histogram,
+  iidSplit,
+  metaSplit,
+  type DirichletOptions,
+  type DirichletSplit,
+  type Histogram,
+  type MetaSplit,
+  type Split,
+} from './data/splitters.js';
+export {
+  SPLITTERS,
+  dataSplit,
+  type DataSplitOptions,
+  type DataSplitResult,
+  type SplitSummary,
+  type SplitterName,
+} from './data/split-file.js';
+export { IGNORE_INDEX, encodeExample, makeBatches, type Batch, type BatchOptions, type Encoded } from './data/batching.js';
+export {
+  TASKS,
+  TASK_NAMES,
+  getTask,
+  isTaskName,
+  loadTask,
+  type CodeTest,
+  type Reference,
+  type TaskData,
+  type TaskInfo,
+  type TaskName,
+  type TaskRecord,
+  type TaskSplit,
+} from './data/tasks/index.js';
+export { taskClients } from './data/tasks/clients.js';
+export { ByteTokenizer, type Tokenizer } from './data/tokenizer.js';
+export { BpeTokenizer, TokenizerFormatError, trainBpe, type TrainBpeOptions } from './data/bpe.js';
+export { loadModelTokenizer, loadTokenizer, saveTokenizer } from './data/tokenizer-io.js';
+export { corpusFingerprint, pretrainCorpus, type CorpusFingerprint } from './data/pretrain-corpus.js';
+
+// Model: the LLaMA decoder on the engine, its config and HF checkpoints.
+export {
+  LlamaModel,
+  initWeights,
+  lmBatch,
+  loadCheckpoint,
+  sampleToken,
+  saveCheckpoint,
+  type AdapterFeeds,
+  type GenerateOptions,
+  type Metered,
+} from './model/model.js';
+export {
+  ConfigError,
+  expectedTensorShapes,
+  llamaConfigToJson,
+  loadLlamaConfig,
+  parseLlamaConfig,
+  type LlamaConfig,
+} from './model/config.js';
+export { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './model/safetensors.js';
+export { PROJECTIONS, type LoraGraphSpec, type Projection } from './model/llama.js';
+export type { Trainable } from './model/graphs.js';
+export {
+  DEFAULT_THREADS,
+  SHIPPED_BASE_MODEL,
+  openModel,
+  withModel,
+  type LoadedModel,
+  type ModelSource,
+  type OpenedModel,
+} from './model/source.js';
+
+// PEFT: LoRA adapters in the PEFT layout.
+export { LoraAdapter, LoraConfigError, validateLoraConfig, type LoraConfig } from './peft/lora.js';
+
+// Evaluation: validation loss, generation and the tasks' scores.
+export {
+  EVAL_DEFAULTS,
+  answerStubOf,
+  evaluateRecords,
+  promptOf,
+  type EvalOptions,
+  type EvalReport,
+  type SampleResult,
+} from './eval/evaluate.js';
+export { scoreOutput } from './eval/score.js';
+export { extractAnswerNumber, scoreNumber } from './eval/extract.js';
+export { exactMatch, firstAnswerSpan, normalizeAnswer, tokenF1 } from './eval/text-metrics.js';
+export { closeSandboxPool, runCodeTests, scoreCode, type CodeRunResult, type SandboxOptions } from './eval/sandbox.js';
+
+// Federated learning building blocks: the local trainer and its hooks, fine-tuning, task evaluation.
+export {
+  LocalTrainer,
+  TrainerError,
+  evaluate,
+  fullTarget,
+  loraTarget,
+  runRng,
+  type EvalInfo,
+  type RunOptions,
+  type StepInfo,
+  type TrainContext,
+  type TrainResult,
+  type TrainTarget,
+  type TrainerConfig,
+  type TrainerHooks,
+} from './fl/local-trainer.js';
+export { finetune, type DataSource, type FinetuneOptions, type FinetuneSummary } from './fl/finetune.js';
+export { evalTask, type EvalTaskOptions } from './fl/eval-task.js';
+export { LORA_RECIPE, SGD_MOMENTUM } from './fl/recipes.js';
+export { packDocuments, pretrain, type PretrainSummary } from './fl/pretrain.js';
+export { ConfigFileError, PretrainConfigSchema, loadPretrainConfig, type PretrainConfig } from './fl/pretrain-config.js';
