@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
 
 /** An error in what the user asked for: printed without a stack trace. */
 export class UsageError extends UserError {
@@ -14,13 +14,11 @@ export function failureMessage(err: Error): string {
   return `fedhpo: ${err instanceof UserError ? err.message : (err.stack ?? err.message)}`;
 }
 
+/** JSON files named on the command line (configs, token lists) are read whole, up to this size. */
+const MAX_JSON_BYTES = 256 << 20;
+
 export async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  const text = await readRegularText(file, { maxBytes: MAX_JSON_BYTES });
   try {
     return JSON.parse(text);
   } catch (e) {

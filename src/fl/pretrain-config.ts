@@ -1,8 +1,8 @@
 // The pretraining recipe (YAML), validated with zod so every error names its key and file.
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -75,13 +75,11 @@ export function parseWithSchema<T extends z.ZodType>(schema: T, raw: unknown, fi
   throw new ConfigFileError(`${file}: invalid config\n${lines.join('\n')}`);
 }
 
+/** A recipe is a page of YAML; anything this large is not one. */
+const MAX_RECIPE_BYTES = 1 << 20;
+
 export async function loadYamlFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ConfigFileError(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  const text = await readRegularText(file, { maxBytes: MAX_RECIPE_BYTES });
   try {
     return parseYaml(text);
   } catch (e) {
