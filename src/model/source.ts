@@ -29,6 +29,7 @@ export interface OpenedModel extends LoadedModel {
   close(): Promise<void>;
 }
 
+/** ORT intra-op threads of an engine opened for a directory, and the CLI's --threads default. */
 export const DEFAULT_THREADS = 2;
 
 /** The base model shipped with this package, models/fedhpo-base (src/model and dist/model are both two levels down). */
@@ -36,10 +37,12 @@ export const SHIPPED_BASE_MODEL = fileURLToPath(new URL('../../models/fedhpo-bas
 
 export async function openModel(src: ModelSource): Promise<OpenedModel> {
   if ('model' in src) return { model: src.model, tokenizer: src.tokenizer, dir: src.dir, close: async () => {} };
-  const threads = 'engine' in src ? undefined : (src.threads ?? DEFAULT_THREADS);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1))
-    throw new UserError(`threads: expected a positive integer, got ${threads}`);
-  const own = threads === undefined ? undefined : new Engine({ threads });
+  let own: Engine | undefined;
+  if (!('engine' in src)) {
+    const threads = src.threads ?? DEFAULT_THREADS;
+    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`threads: expected a positive integer, got ${threads}`);
+    own = new Engine({ threads });
+  }
   const engine = 'engine' in src ? src.engine : own!;
   try {
     const model = await LlamaModel.load(src.dir, engine);
