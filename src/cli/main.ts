@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TokenizerFormatError } from '../data/bpe.js';
+import { UserError } from '../engine/errors.js';
 import { DataError } from '../data/records.js';
 import { ConfigFileError } from '../fl/pretrain-config.js';
 import { ConfigError } from '../model/config.js';
@@ -15,7 +16,7 @@ import { pretrainCommand } from './pretrain.js';
 import { trainCommand } from './train.js';
 import { UsageError } from './util.js';
 
-const KNOWN = [UsageError, ConfigError, CheckpointError, DataError, ConfigFileError, TokenizerFormatError];
+const KNOWN = [UserError, UsageError, ConfigError, CheckpointError, DataError, ConfigFileError, TokenizerFormatError];
 
 const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
