@@ -2,6 +2,7 @@
 // cache and the task's score per sample (accuracy, pass@1, EM/F1), overall and per category.
 import { encodeExample, makeBatches } from '../data/batching.js';
 import { formatInstruction } from '../data/records.js';
+import { UserError } from '../engine/errors.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { AdapterFeeds, LlamaModel } from '../model/model.js';
@@ -58,7 +59,11 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
   model.meter = meter;
   try {
     const batchSize = o.batchSize ?? 16;
-    const seqLen = o.seqLen ?? 256;
+    // Never past the positions the model was built for (batches are only as wide as their longest row).
+    const maxPos = model.cfg.max_position_embeddings;
+    if (o.seqLen !== undefined && o.seqLen > maxPos)
+      throw new UserError(`evaluate: seqLen ${o.seqLen} is over the model's max_position_embeddings ${maxPos}`);
+    const seqLen = o.seqLen ?? Math.min(256, maxPos);
     const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
     let lossSum = 0;
     let lossTokens = 0;

@@ -11,6 +11,8 @@ import { ByteTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { Engine } from '../engine/engine.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import type { ScheduleKind } from '../engine/schedule.js';
+import { UserError } from '../engine/errors.js';
+import type { LlamaConfig } from '../model/config.js';
 import { LlamaModel } from '../model/model.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import { LocalTrainer, evaluate, loraTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
@@ -68,6 +70,16 @@ export async function loadModelTokenizer(dir: string, vocabSize: number): Promis
   return tok;
 }
 
+/**
+ * Refuses a sequence length the model was not built for (positions beyond max_position_embeddings),
+ * before any data is read: `--seq-len 1000000000` is a typo, not a plan.
+ */
+export function checkSeqLen(seqLen: number, cfg: LlamaConfig, configFile: string): void {
+  if (!Number.isSafeInteger(seqLen) || seqLen < 1) throw new UserError(`--seq-len: expected a positive integer, got ${seqLen}`);
+  if (seqLen > cfg.max_position_embeddings)
+    throw new UserError(`--seq-len ${seqLen} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${configFile})`);
+}
+
 /** Training data: a file (JSONL/JSON records) or a built-in task's split. */
 export type DataSource = { file: string } | { task: string; split: TaskSplit; seed?: number };
 
@@ -106,6 +118,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   const engine = new Engine({ threads: o.threads });
   try {
     const model = await LlamaModel.load(o.modelDir, engine);
+    checkSeqLen(o.seqLen, model.cfg, join(o.modelDir, 'config.json'));
     const tok = await loadModelTokenizer(o.modelDir, model.cfg.vocab_size);
     const train = await loadEncoded(o.data, tok, o.seqLen, log);
     let trainSet = train.encoded;

@@ -5,6 +5,7 @@
 import type { Batch, Encoded } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
 import type { Feeds } from '../engine/engine.js';
+import { UserError } from '../engine/errors.js';
 import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
 import { Rng } from '../engine/rng.js';
 import { lrAt, type ScheduleKind } from '../engine/schedule.js';
@@ -104,7 +105,9 @@ export interface TrainerHooks {
   afterEval?: Hook<[EvalInfo]>;
 }
 
-export class TrainerError extends Error {}
+export class TrainerError extends UserError {
+  override name = 'TrainerError';
+}
 
 /** Mean loss over target tokens of a set of batches. */
 export async function evaluate(model: LlamaModel, target: TrainTarget, batches: Batch[]): Promise<{ loss: number; tokens: number }> {
@@ -128,6 +131,10 @@ export class LocalTrainer {
     for (const k of ['steps', 'batchSize', 'seqLen'] as const)
       if (!Number.isInteger(config[k]) || config[k] < 1)
         throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
+    if (config.seqLen > model.cfg.max_position_embeddings)
+      throw new TrainerError(
+        `trainer: seqLen ${config.seqLen} is over the model's max_position_embeddings ${model.cfg.max_position_embeddings}`,
+      );
     if (!(config.lr >= 0)) throw new TrainerError(`trainer: lr must be >= 0, got ${config.lr}`);
     const accum = config.gradAccum ?? 1;
     if (!Number.isInteger(accum) || accum < 1)
