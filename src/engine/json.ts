@@ -3,11 +3,6 @@
 // overflow the stack on such a value: code that shows or copies a user's value goes through here.
 import { UserError } from './errors.js';
 
-/** 'null', 'array' or the typeof name: what a value is, for "expected X, got Y" messages. */
-export function jsonTypeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
-}
-
 /** True when `v` nests arrays/objects more than `limit` levels deep (a scalar is depth 0). */
 export function nestedDeeperThan(v: unknown, limit: number): boolean {
   const stack: { value: unknown; depth: number }[] = [{ value: v, depth: 0 }];
