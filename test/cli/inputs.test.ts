@@ -12,7 +12,7 @@ import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { LoraAdapter } from '../../src/peft/lora.js';
 import { deepJson } from '../bounded.js';
-import { expectUserError, fedhpo } from './run-cli.js';
+import { expectUserError, fedhpo, type Run } from './run-cli.js';
 
 const CONFIG = {
   vocab_size: 320,
@@ -35,6 +35,23 @@ async function variant(name: string, edit: (d: string) => Promise<void>): Promis
   await cp(model, d, { recursive: true });
   await edit(d);
   return d;
+}
+
+/**
+ * Runs the CLI for each argument list, `lanes` at a time (the machine's two cores are shared: seven
+ * CLIs at once on a busy machine can each pass the spawn timeout), results in input order.
+ */
+async function inLanes(lanes: number, runs: string[][]): Promise<Run[]> {
+  const results: Run[] = new Array(runs.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < runs.length) {
+      const i = next++;
+      results[i] = await fedhpo(...runs[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return results;
 }
 
 beforeAll(async () => {
@@ -70,15 +87,15 @@ describe('bad inputs end as one line, exit 2', () => {
     await writeFile(at('null-adapter', 'adapter_config.json'), 'null');
     await writeFile(at('data.jsonl'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ text: `record ${i}` })).join('\n'));
 
-    const nll = (...a: string[]) => fedhpo('model', 'nll', '--threads', '1', ...a);
-    const [init, rLayers, rNan, rFifo, rDeep, rNull, rSeq] = await Promise.all([
-      fedhpo('model', 'init', '--config', at('big.json'), '--out', at('never')),
-      nll('--model', layers, '--tokens', tokens),
-      nll('--model', nan, '--tokens', tokens),
-      nll('--model', fifo, '--tokens', tokens),
-      nll('--model', model, '--tokens', at('deep.json')),
-      nll('--model', model, '--tokens', tokens, '--adapter', at('null-adapter')),
-      fedhpo('train', '--model', model, '--data', at('data.jsonl'), '--out', at('never2'), '--seq-len', '1000000000', '--threads', '1'),
+    const nll = ['model', 'nll', '--threads', '1'];
+    const [init, rLayers, rNan, rFifo, rDeep, rNull, rSeq] = await inLanes(2, [
+      ['model', 'init', '--config', at('big.json'), '--out', at('never')],
+      [...nll, '--model', layers, '--tokens', tokens],
+      [...nll, '--model', nan, '--tokens', tokens],
+      [...nll, '--model', fifo, '--tokens', tokens],
+      [...nll, '--model', model, '--tokens', at('deep.json')],
+      [...nll, '--model', model, '--tokens', tokens, '--adapter', at('null-adapter')],
+      ['train', '--model', model, '--data', at('data.jsonl'), '--out', at('never2'), '--seq-len', '1000000000', '--threads', '1'],
     ]);
     expectUserError(init, `${at('big.json')}: 'vocab_size' is 1099511627776, over the limit`);
     expectUserError(rLayers, `${join(layers, 'config.json')}: 'num_hidden_layers' is 1000000000, over the limit of 1024`);
