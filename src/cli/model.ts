@@ -1,25 +1,35 @@
 // `fedhpo model ...`: checkpoints and likelihoods.
 import type { Argv } from 'yargs';
 import { Engine } from '../engine/engine.js';
+import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
+import { parseJsonText, previewJson } from '../engine/json.js';
 import { parseLlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
 import { DEFAULT_THREADS } from '../model/source.js';
 import { LoraAdapter } from '../peft/lora.js';
 import { UsageError, readJson } from './util.js';
 
-/** Validated token-id sequences from a JSON file (array of arrays of ids in [0, vocab)). */
+/** Token files: 64 MiB (about 10M token ids as JSON). */
+const MAX_TOKEN_FILE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Validated token-id sequences from a JSON file (array of arrays of ids in [0, vocab)). A bad
+ * entry is an error naming it (skipping it would silently change the likelihood measured); values
+ * are shown through previewJson, which never recurses into a deeply nested entry.
+ */
 export async function readTokenFile(file: string, vocab: number): Promise<number[][]> {
-  const data = await readJson(file);
-  if (!Array.isArray(data)) throw new UsageError(`${file}: expected a JSON array of token-id arrays`);
+  const data = parseJsonText(await readRegularText(file, { maxBytes: MAX_TOKEN_FILE_BYTES }), file);
+  if (!Array.isArray(data)) throw new UserError(`${file}: expected a JSON array of token-id arrays`);
   const seqs = data.map((seq, i) => {
-    if (!Array.isArray(seq)) throw new UsageError(`${file}: entry ${i} is not an array of token ids`);
+    if (!Array.isArray(seq)) throw new UserError(`${file}: entry ${i} is not an array of token ids, got ${previewJson(seq, 40)}`);
     seq.forEach((id, j) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocab)
-        throw new UsageError(`${file}: entry ${i}, position ${j}: ${JSON.stringify(id)} is not a token id in [0, ${vocab})`);
+        throw new UserError(`${file}: entry ${i}, position ${j}: ${previewJson(id, 40)} is not a token id in [0, ${vocab})`);
     });
     return seq as number[];
   });
-  if (!seqs.some((s) => s.length >= 2)) throw new UsageError(`${file}: no sequence has 2 or more tokens, so there is nothing to predict`);
+  if (!seqs.some((s) => s.length >= 2)) throw new UserError(`${file}: no sequence has 2 or more tokens, so there is nothing to predict`);
   return seqs;
 }
 

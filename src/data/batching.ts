@@ -49,8 +49,10 @@ function positiveInt(name: string, v: number): void {
 }
 
 /**
- * Groups encoded examples into [batch, seqLen] batches (in order, or shuffled with opts.rng).
- * Longer sequences are cut to seqLen; the last batch may have fewer rows.
+ * Groups encoded examples into batches (in order, or shuffled with opts.rng). Longer sequences are
+ * cut to seqLen; each batch is as wide as its longest (cut) sequence, not seqLen, so a generous
+ * seqLen costs nothing (padding is on the right and masked, so the loss is the same either way).
+ * The last batch may have fewer rows.
  */
 export function makeBatches(encoded: Encoded[], opts: BatchOptions): Batch[] {
   const { batchSize, seqLen, padId } = opts;
@@ -67,19 +69,20 @@ export function makeBatches(encoded: Encoded[], opts: BatchOptions): Batch[] {
   const batches: Batch[] = [];
   for (let start = 0; start < order.length; start += batchSize) {
     const rows = order.slice(start, start + batchSize);
-    const inputIds = new BigInt64Array(rows.length * seqLen).fill(BigInt(padId));
-    const labels = new BigInt64Array(rows.length * seqLen).fill(BigInt(IGNORE_INDEX));
+    const lengths = rows.map((idx) => Math.min(encoded[idx].ids.length - 1, seqLen));
+    const seq = lengths.reduce((a, b) => Math.max(a, b), 1); // (a spread of 10^5 rows would overflow the stack)
+    const inputIds = new BigInt64Array(rows.length * seq).fill(BigInt(padId));
+    const labels = new BigInt64Array(rows.length * seq).fill(BigInt(IGNORE_INDEX));
     let targetTokens = 0;
     rows.forEach((idx, r) => {
       const ex = encoded[idx];
-      const n = Math.min(ex.ids.length - 1, seqLen);
-      for (let t = 0; t < n; t++) {
-        inputIds[r * seqLen + t] = BigInt(ex.ids[t]);
-        labels[r * seqLen + t] = BigInt(ex.labels[t]);
+      for (let t = 0; t < lengths[r]; t++) {
+        inputIds[r * seq + t] = BigInt(ex.ids[t]);
+        labels[r * seq + t] = BigInt(ex.labels[t]);
         if (ex.labels[t] !== IGNORE_INDEX) targetTokens++;
       }
     });
-    batches.push({ inputIds, labels, batch: rows.length, seq: seqLen, targetTokens });
+    batches.push({ inputIds, labels, batch: rows.length, seq, targetTokens });
   }
   return batches;
 }

@@ -1,9 +1,23 @@
 // Training data records: JSONL (one object per line) or a JSON array file, normalised to
 // prompt/target pairs. Plain `{text}` records train on every token (prompt = ''); instruction
 // records (Alpaca/CodeAlpaca, Dolly, GSM8K) go through one Alpaca-style template; generic
-// `{prompt, completion}` records are used verbatim. Bad records are skipped and reported.
-import { readFile } from 'node:fs/promises';
+// `{prompt, completion}` records are used verbatim. Bad records are skipped and reported, the same
+// way in both layouts (a record too deeply nested included).
 import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
+import { nestedDeeperThan } from '../engine/json.js';
+
+/**
+ * Data files: 256 MiB (Alpaca is 22 MB, Dolly 13 MB, GSM8K 5 MB; the text must also fit one V8
+ * string, at most ~512M characters).
+ */
+export const MAX_DATA_FILE_BYTES = 256 * 2 ** 20;
+
+/**
+ * Deepest nesting of arrays/objects in one record. Real records nest 1-4 levels (chat messages);
+ * a deeper one would overflow the stack where it is copied (JSON.stringify), so it is skipped.
+ */
+export const MAX_RECORD_DEPTH = 64;
 
 export interface Example {
   prompt: string;
@@ -146,10 +160,13 @@ export interface RawRecord {
 export function parseRawRecords(text: string, file: string, what = 'records'): { records: RawRecord[]; skipped: Skipped[] } {
   const records: RawRecord[] = [];
   const skipped: Skipped[] = [];
-  const add = (line: number, value: unknown, raw: string) => {
+  // `raw` gives the record's text (JSONL: the line as written), called only for a record kept.
+  const add = (line: number, value: unknown, raw: () => string) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       skipped.push({ line, reason: `record must be a JSON object, got ${typeName(value)}` });
-    } else records.push({ line, value: value as Record<string, unknown>, text: raw });
+    } else if (nestedDeeperThan(value, MAX_RECORD_DEPTH)) {
+      skipped.push({ line, reason: `record nests arrays/objects more than ${MAX_RECORD_DEPTH} levels deep` });
+    } else records.push({ line, value: value as Record<string, unknown>, text: raw() });
   };
   const body = text.replace(/^\uFEFF/, '');
   if (body.trimStart().startsWith('[')) {
@@ -162,7 +179,7 @@ export function parseRawRecords(text: string, file: string, what = 'records'): {
     if (!Array.isArray(items)) throw new DataError(`${file}: expected a JSON array`);
     const lines = elementLines(body);
     items.forEach((item, i) => {
-      add(lines[i] ?? 1, item, JSON.stringify(item));
+      add(lines[i] ?? 1, item, () => JSON.stringify(item));
     });
   } else {
     body.split(/\r?\n/).forEach((raw, i) => {
@@ -175,7 +192,7 @@ export function parseRawRecords(text: string, file: string, what = 'records'): {
         skipped.push({ line: i + 1, reason: 'invalid JSON' });
         return;
       }
-      add(i + 1, value, line);
+      add(i + 1, value, () => line);
     });
   }
   if (records.length === 0) throw noValid(file, what, skipped);
@@ -205,9 +222,9 @@ export function parseExamples(text: string, file: string): ParseResult {
   return { file, examples, skipped };
 }
 
-/** Read and parse a training data file (JSONL or JSON array). */
+/** Read and parse a training data file (JSONL or JSON array; a regular file of at most MAX_DATA_FILE_BYTES). */
 export async function loadExamples(path: string): Promise<ParseResult> {
-  return parseExamples(await readFile(path, 'utf8'), path);
+  return parseExamples(await readRegularText(path, { maxBytes: MAX_DATA_FILE_BYTES }), path);
 }
 
 /** Human-readable "file:line: reason" lines for the skipped records of a result. */

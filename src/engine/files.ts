@@ -11,8 +11,23 @@ export interface ReadLimits {
 
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 1)} MB`;
 
-/** The bytes of a regular file, or a UserError naming the file (missing, not a regular file, too large). */
-export async function readRegularFile(file: string, limits: ReadLimits): Promise<Buffer> {
+/**
+ * An open regular file whose size was checked against the limits, for reading it in pieces (a
+ * safetensors header is checked before any tensor is read, so a bad header costs no allocation).
+ */
+export interface RegularFile {
+  readonly path: string;
+  /** Size in bytes as fstat gave it when opened. */
+  readonly size: number;
+  /** Fill `target` with the bytes from `position` on; a UserError naming the file if it ends early. */
+  readInto(target: Uint8Array, position: number): Promise<void>;
+}
+
+/**
+ * Opens a regular file, checks it against the limits and runs `use` on it, closing it afterwards.
+ * Errors are UserErrors naming the file (missing, not a regular file, too large, shrank).
+ */
+export async function withRegularFile<T>(file: string, limits: ReadLimits, use: (f: RegularFile) => Promise<T>): Promise<T> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NONBLOCK: opening a FIFO for reading must not wait for a writer (no effect on regular files).
@@ -25,18 +40,28 @@ export async function readRegularFile(file: string, limits: ReadLimits): Promise
     const st = await handle.stat();
     if (!st.isFile()) throw new UserError(`${file}: not a regular file`);
     if (st.size > limits.maxBytes) throw new UserError(`${file}: ${mb(st.size)} is over the limit of ${mb(limits.maxBytes)}`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const { bytesRead } = await handle.read(buf, off, st.size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    if (off !== st.size) throw new UserError(`${file}: changed while being read (${off} of ${st.size} bytes)`);
-    return buf;
+    const readInto = async (target: Uint8Array, position: number): Promise<void> => {
+      let off = 0;
+      while (off < target.byteLength) {
+        const { bytesRead } = await handle.read(target, off, target.byteLength - off, position + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      if (off !== target.byteLength) throw new UserError(`${file}: changed while being read (ends ${target.byteLength - off} bytes early)`);
+    };
+    return await use({ path: file, size: st.size, readInto });
   } finally {
     await handle.close();
   }
+}
+
+/** The bytes of a regular file, or a UserError naming the file (missing, not a regular file, too large). */
+export async function readRegularFile(file: string, limits: ReadLimits): Promise<Buffer> {
+  return withRegularFile(file, limits, async (f) => {
+    const buf = Buffer.alloc(f.size);
+    await f.readInto(buf, 0);
+    return buf;
+  });
 }
 
 /** A regular file's text (UTF-8), bounded as readRegularFile. */

@@ -2,6 +2,7 @@
 // cache and the task's score per sample (accuracy, pass@1, EM/F1), overall and per category.
 import { encodeExample, makeBatches } from '../data/batching.js';
 import { formatInstruction } from '../data/records.js';
+import { UserError } from '../engine/errors.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { CostMeter, type CostReport } from '../engine/costs.js';
@@ -64,7 +65,11 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
   // The report's own meter, passed with every call: other users of the model are not counted.
   const meter = new CostMeter();
   const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
-  const seqLen = o.seqLen ?? EVAL_DEFAULTS.seqLen;
+  // Never past the positions the model was built for (batches are only as wide as their longest row).
+  const maxPos = model.cfg.max_position_embeddings;
+  if (o.seqLen !== undefined && o.seqLen > maxPos)
+    throw new UserError(`evaluate: seqLen ${o.seqLen} is over the model's max_position_embeddings ${maxPos}`);
+  const seqLen = o.seqLen ?? Math.min(EVAL_DEFAULTS.seqLen, maxPos);
   const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
   const lossBatches = makeBatches(encoded, { batchSize, seqLen, shuffle: false, padId: tok.padId });
   const { loss } = await model.meanLoss(lossBatches, o.adapter, { meter });

@@ -9,6 +9,8 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { CostMeter } from '../engine/costs.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import type { ScheduleKind } from '../engine/schedule.js';
+import { UserError } from '../engine/errors.js';
+import type { LlamaConfig } from '../model/config.js';
 import { withModel, type ModelSource } from '../model/source.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import { LocalTrainer, evaluate, loraTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
@@ -55,6 +57,16 @@ export interface FinetuneSummary {
   adapterDir: string | null;
 }
 
+/**
+ * Refuses a sequence length the model was not built for (positions beyond max_position_embeddings),
+ * before any data is read: `--seq-len 1000000000` is a typo, not a plan.
+ */
+export function checkSeqLen(seqLen: number, cfg: LlamaConfig, configFile: string): void {
+  if (!Number.isSafeInteger(seqLen) || seqLen < 1) throw new UserError(`--seq-len: expected a positive integer, got ${seqLen}`);
+  if (seqLen > cfg.max_position_embeddings)
+    throw new UserError(`--seq-len ${seqLen} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${configFile})`);
+}
+
 /** Training data: a file (JSONL/JSON records) or a built-in task's split. */
 export type DataSource = { file: string } | { task: string; split: TaskSplit; seed?: number };
 
@@ -91,6 +103,7 @@ async function loadEncoded(
 export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   const log = o.log ?? (() => {});
   return withModel(o.model, async ({ model, tokenizer: tok, dir: modelDir }) => {
+    checkSeqLen(o.seqLen, model.cfg, modelDir ? join(modelDir, 'config.json') : 'the loaded model');
     const train = await loadEncoded(o.data, tok, o.seqLen, log);
     let trainSet = train.encoded;
     let validSet: Encoded[];

@@ -7,9 +7,9 @@
 import type { Batch, Encoded } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
 import type { Feeds } from '../engine/engine.js';
+import { UserError } from '../engine/errors.js';
 import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
 import type { CostMeter } from '../engine/costs.js';
-import { UserError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import { lrAt, type ScheduleKind } from '../engine/schedule.js';
 import type { Trainable } from '../model/graphs.js';
@@ -157,6 +157,10 @@ export class LocalTrainer {
     for (const k of ['steps', 'batchSize', 'seqLen'] as const)
       if (!Number.isInteger(config[k]) || config[k] < 1)
         throw new TrainerError(`trainer: ${k} must be a positive integer, got ${config[k]}`);
+    if (config.seqLen > model.cfg.max_position_embeddings)
+      throw new TrainerError(
+        `trainer: seqLen ${config.seqLen} is over the model's max_position_embeddings ${model.cfg.max_position_embeddings}`,
+      );
     if (!(config.lr >= 0)) throw new TrainerError(`trainer: lr must be >= 0, got ${config.lr}`);
     const accum = config.gradAccum ?? 1;
     if (!Number.isInteger(accum) || accum < 1)

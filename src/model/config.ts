@@ -4,16 +4,40 @@
 // Only the plain LLaMA architecture is supported: SiLU MLP, no attention/MLP biases, unscaled RoPE.
 // Anything else is rejected with an error naming the key and the file rather than silently loaded
 // into a model that would compute something different.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
+import { parseJsonText, previewJson } from '../engine/json.js';
 
 export class ConfigError extends UserError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
+  override name = 'ConfigError';
 }
+
+/**
+ * Upper bounds on the sizes in a config.json. Every released LLaMA-style model is far inside them
+ * (LLaMA-3.1 405B: hidden 16384, intermediate 53248, 126 layers, 128 heads, head_dim 128;
+ * vocabularies up to ~256k; Llama 4 Scout: 10M positions); a config beyond them is a typo or an
+ * attack, refused before anything is allocated for it.
+ */
+export const CONFIG_LIMITS = {
+  vocab_size: 2 ** 21,
+  hidden_size: 2 ** 16,
+  intermediate_size: 2 ** 18,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  max_position_embeddings: 2 ** 24,
+} as const;
+
+/**
+ * Largest single tensor a config may describe: 2^31 elements (8 GiB as float32; the largest
+ * tensor of LLaMA-3.1 405B, its embedding, has 2.1e9), well inside what a Float32Array holds.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31;
+
+/** config.json files are ~1 KB; 1 MiB leaves room for long comments and token lists. */
+export const MAX_CONFIG_BYTES = 2 ** 20;
 
 export interface LlamaConfig {
   model_type: 'llama';
@@ -51,10 +75,8 @@ export interface LlamaConfig {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const show = (v: unknown) => {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
-};
+// Bounded and iterative: a config value may be a 100,000-deep array.
+const show = (v: unknown) => previewJson(v);
 
 /**
  * Validates a parsed Hugging Face `config.json` and fills LlamaConfig defaults. Unknown keys are
@@ -67,7 +89,7 @@ export function parseLlamaConfig(json: unknown, file = 'config.json'): LlamaConf
   if (!isPlainObject(json)) return fail(`expected a JSON object, got ${show(json)}`);
   const has = (key: string) => Object.hasOwn(json, key) && json[key] !== undefined;
 
-  const posInt = (key: string, fallback?: number): number => {
+  const posInt = (key: keyof typeof CONFIG_LIMITS, fallback?: number): number => {
     if (!has(key)) {
       if (fallback === undefined) return fail(`missing required key '${key}'`);
       return fallback;
@@ -76,6 +98,7 @@ export function parseLlamaConfig(json: unknown, file = 'config.json'): LlamaConf
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       return fail(`'${key}' must be a positive integer, got ${show(v)}`);
     }
+    if (v > CONFIG_LIMITS[key]) fail(`'${key}' is ${v}, over the limit of ${CONFIG_LIMITS[key]}`);
     return v;
   };
   const posFloat = (key: string, fallback: number): number => {
@@ -132,6 +155,15 @@ export function parseLlamaConfig(json: unknown, file = 'config.json'): LlamaConf
   }
   if (head_dim % 2 !== 0) fail(`'head_dim' (${head_dim}) must be even for rotary embeddings`);
   const max_position_embeddings = posInt('max_position_embeddings', 2048);
+  // Each key is bounded above; their products size the tensors (one vocab x hidden embedding).
+  const tensorSizes: [string, number, number][] = [
+    ['vocab_size x hidden_size', vocab_size, hidden_size],
+    ['intermediate_size x hidden_size', intermediate_size, hidden_size],
+    ['num_attention_heads x head_dim x hidden_size', num_attention_heads * head_dim, hidden_size],
+  ];
+  for (const [what, a, b] of tensorSizes) {
+    if (a * b > MAX_TENSOR_ELEMENTS) fail(`${what} = ${a * b} elements in one tensor, over the limit of ${MAX_TENSOR_ELEMENTS}`);
+  }
 
   const rms_norm_eps = posFloat('rms_norm_eps', 1e-6);
   let rope_theta = posFloat('rope_theta', 10000);
@@ -247,22 +279,22 @@ export function llamaConfigToJson(cfg: LlamaConfig): Record<string, unknown> {
   return out;
 }
 
+/** Reads and validates a config.json file (a regular file of at most MAX_CONFIG_BYTES); errors name it. */
+export async function loadLlamaConfigFile(path: string): Promise<LlamaConfig> {
+  const text = await readRegularText(path, { maxBytes: MAX_CONFIG_BYTES });
+  return parseLlamaConfig(parseJsonText(text, path), path);
+}
+
 /** Reads and validates `<dir>/config.json`; errors name that path. */
 export async function loadLlamaConfig(dir: string): Promise<LlamaConfig> {
-  const path = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`${path}: cannot read file: ${(e as Error).message}`, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path}: invalid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  return parseLlamaConfig(json, path);
+  return loadLlamaConfigFile(join(dir, 'config.json'));
+}
+
+/** Number of weights of the model a config describes (what initWeights allocates, as float32). */
+export function parameterCount(cfg: LlamaConfig): number {
+  let n = 0;
+  for (const shape of expectedTensorShapes(cfg).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
 }
 
 /**

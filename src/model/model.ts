@@ -9,10 +9,19 @@ import type { ExportedModel } from '../engine/onnx.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
-import { expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, type LlamaConfig } from './config.js';
+import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parameterCount, type LlamaConfig } from './config.js';
 import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
-import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './safetensors.js';
+import {
+  CheckpointError,
+  loadSafetensorsFile,
+  quote,
+  saveSafetensorsFile,
+  shapeText,
+  type SafetensorsDType,
+  type SafetensorsHeader,
+  type WriteDType,
+} from './safetensors.js';
 
 /**
  * What a call lays over the base weights: a LoRA adapter (its graph layout + tensors), or, without
@@ -47,8 +56,21 @@ let weightSetCounter = 0;
 
 const i64 = (data: BigInt64Array, dims: number[]): HostTensor => ({ dtype: 'int64', dims, data });
 
+/**
+ * Largest model initWeights creates: 2^30 parameters (4 GiB as float32, written as a 4 GiB
+ * checkpoint), 100x the shipped base model; a bigger random model is a mistake here, not a plan.
+ */
+export const MAX_INIT_PARAMS = 2 ** 30;
+
 /** HF-style random init: N(0, 0.02) for matrices, ones for RMSNorm weights. */
-export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02): Map<string, Float32Array> {
+export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02, maxParams = MAX_INIT_PARAMS): Map<string, Float32Array> {
+  const params = parameterCount(cfg);
+  if (params > maxParams) {
+    throw new ConfigError(
+      `a model of ${params} parameters (${cfg.num_hidden_layers} layers, hidden_size ${cfg.hidden_size}, vocab_size ${cfg.vocab_size}) ` +
+        `is over the limit of ${maxParams} for a freshly initialised model`,
+    );
+  }
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
   for (const [name, shape] of expectedTensorShapes(cfg)) {
@@ -75,23 +97,53 @@ export async function saveCheckpoint(
   await writeFile(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
 }
 
-/** Read config.json + model.safetensors and check every tensor against the config. */
+/**
+ * Read config.json + model.safetensors. The checkpoint's header is checked against the config
+ * (every tensor present with its shape and a float dtype, nothing extra) before any weight is read,
+ * and every weight must be finite.
+ */
 export async function loadCheckpoint(dir: string): Promise<{ cfg: LlamaConfig; weights: Map<string, Float32Array> }> {
   const cfg = await loadLlamaConfig(dir);
   const file = join(dir, 'model.safetensors');
-  const { tensors } = await loadSafetensorsFile(file);
+  const { tensors } = await loadSafetensorsFile(file, {
+    checkHeader: (header) => checkCheckpointHeader(file, cfg, header),
+    requireFinite: true,
+  });
   const weights = new Map<string, Float32Array>();
-  for (const [name, shape] of expectedTensorShapes(cfg)) {
-    const t = tensors.get(name);
-    if (!t) throw new CheckpointError(`${file}: missing tensor '${name}' (config.json needs shape [${shape}])`);
-    if (t.shape.join(',') !== shape.join(','))
-      throw new CheckpointError(`${file}: tensor '${name}' has shape [${t.shape}] but config.json needs [${shape}]`);
-    weights.set(name, t.data);
+  for (const name of expectedTensorShapes(cfg).keys()) weights.set(name, tensors.get(name)!.data);
+  return { cfg, weights };
+}
+
+/** Weights are stored as floats; an integer tensor where a weight belongs is a different file. */
+const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16', 'F64'];
+
+/** Throws a CheckpointError naming `file` and the first tensor that disagrees with config.json. */
+export function checkCheckpointHeader(file: string, cfg: LlamaConfig, header: SafetensorsHeader): void {
+  const expected = expectedTensorShapes(cfg);
+  for (const [name, shape] of expected) {
+    const e = header.entries.get(name);
+    if (!e)
+      throw new CheckpointError(`${file}: missing tensor '${name}' (config.json needs shape [${shape}])${layerHint(cfg, header, name)}`);
+    if (e.shape.join(',') !== shape.join(','))
+      throw new CheckpointError(`${file}: tensor '${name}' has shape ${shapeText(e.shape)} but config.json needs [${shape}]`);
+    if (!FLOAT_DTYPES.includes(e.dtype))
+      throw new CheckpointError(`${file}: tensor '${name}' has dtype ${e.dtype}; weights must be ${FLOAT_DTYPES.join(', ')}`);
   }
   // transformers ignores rotary caches saved by old versions; anything else is a mismatch.
-  const extra = [...tensors.keys()].filter((k) => !weights.has(k) && !k.endsWith('rotary_emb.inv_freq'));
-  if (extra.length) throw new CheckpointError(`${file}: tensor '${extra[0]}' is not part of a LLaMA model with this config.json`);
-  return { cfg, weights };
+  for (const name of header.entries.keys())
+    if (!expected.has(name) && !name.endsWith('rotary_emb.inv_freq'))
+      throw new CheckpointError(`${file}: tensor ${quote(name)} is not part of a LLaMA model with this config.json`);
+}
+
+/** When a missing tensor is a layer's, say how many layers the checkpoint has (num_hidden_layers too big?). */
+function layerHint(cfg: LlamaConfig, header: SafetensorsHeader, missing: string): string {
+  if (!/^model\.layers\.\d+\./.test(missing)) return '';
+  const layers = new Set<string>();
+  for (const name of header.entries.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layers.add(m[1]!);
+  }
+  return `; config.json has num_hidden_layers ${cfg.num_hidden_layers}, the checkpoint holds ${layers.size} layers`;
 }
 
 export class LlamaModel {

@@ -9,16 +9,19 @@
 // trailing bytes), and every tensor's byte range must match shape x dtype size. Writing always
 // emits F32, tensors ordered by name, header padded with spaces to 8-byte alignment, like the
 // reference serializer.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+//
+// Files are read header first: the header is parsed and checked (by this module, then by the
+// caller against what it expects, e.g. a config's tensor names and shapes) before any tensor data
+// is read or allocated, so a lying header costs nothing but its own bytes.
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../engine/errors.js';
+import { withRegularFile, type RegularFile } from '../engine/files.js';
+import { previewJson } from '../engine/json.js';
 
 export class CheckpointError extends UserError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CheckpointError';
-  }
+  override name = 'CheckpointError';
 }
 
 /** dtypes this module can read (and convert to float32). Writing always uses F32. */
@@ -57,10 +60,23 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-/** Same cap as the reference implementation: guards against absurd lengths in corrupt files. */
-const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * Header size cap. The reference allows 100 MB; a LLaMA checkpoint's header is ~100 bytes per
+ * tensor (LLaMA-3.1 405B: 1,137 tensors, ~150 KB), so 16 MiB is 100x that and bounds what parsing
+ * a hostile header costs.
+ */
+export const MAX_HEADER_BYTES = 16 * 2 ** 20;
 
-const fmtShape = (shape: number[]) => `[${shape.join(', ')}]`;
+/** Default size cap of a safetensors file: 32 GiB (an 8B model in bfloat16 is 16 GB). */
+export const MAX_SAFETENSORS_BYTES = 32 * 2 ** 30;
+
+/** A tensor name in quotes for a message, cut when a hostile header makes it absurdly long. */
+export const quote = (name: string): string => (name.length > 200 ? `'${name.slice(0, 197)}...'` : `'${name}'`);
+
+/** A shape as `[a,b]` for a message, cut after 8 dimensions (a hostile header may list millions). */
+export const shapeText = (shape: readonly number[]): string => (shape.length > 8 ? `[${shape.slice(0, 8)},...]` : `[${shape}]`);
+
+const fmtShape = (shape: number[]) => (shape.length > 16 ? `[${shape.slice(0, 16).join(', ')}, ...]` : `[${shape.join(', ')}]`);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -74,23 +90,35 @@ function elementCount(shape: number[]): number {
 
 /** Parses and validates the header without converting any tensor data. */
 export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): SafetensorsHeader {
+  const n = headerLength(bytes.subarray(0, 8), bytes.byteLength, file);
+  return parseHeaderJson(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, file);
+}
+
+/** The header length the first 8 bytes give, checked against the file's size and MAX_HEADER_BYTES. */
+function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   const fail = (msg: string): never => {
     throw new CheckpointError(`${file}: ${msg}`);
   };
-  if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = view.getBigUint64(0, true);
-  const available = bytes.byteLength - 8;
+  if (fileSize < 8) fail(`file is ${fileSize} bytes, too short for the 8-byte header length`);
+  const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  const available = fileSize - 8;
   if (n64 > BigInt(available)) {
     fail(`header length ${n64} exceeds the ${available} bytes that follow it (truncated or not a safetensors file)`);
   }
   const n = Number(n64);
   if (n > MAX_HEADER_BYTES) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (n < 2) fail(`header length ${n} is too small for a JSON object`);
+  return n;
+}
 
+/** Parses the JSON header (`header` holds its bytes) of a file whose data buffer has `dataLength` bytes. */
+function parseHeaderJson(header: Uint8Array, dataLength: number, file: string): SafetensorsHeader {
+  const fail = (msg: string): never => {
+    throw new CheckpointError(`${file}: ${msg}`);
+  };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(header);
   } catch {
     return fail('header is not valid UTF-8');
   }
@@ -110,24 +138,24 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): Sa
       if (value === null) continue;
       if (!isPlainObject(value)) fail(`"__metadata__" must be an object of strings`);
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`"__metadata__" entry '${k}' must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') fail(`"__metadata__" entry '${k}' must be a string, got ${previewJson(v)}`);
       }
       metadata = { ...(value as Record<string, string>) };
       continue;
     }
-    const where = `tensor '${name}'`;
+    const where = `tensor ${quote(name)}`;
     if (!isPlainObject(value)) return fail(`${where}: header entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = value;
     if (typeof dtype !== 'string') fail(`${where}: missing or non-string dtype`);
     if (!isDType(dtype as string)) {
-      fail(`${where}: unknown or unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+      fail(`${where}: unknown or unsupported dtype ${previewJson(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     }
     if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
-      fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      fail(`${where}: shape must be an array of non-negative integers, got ${previewJson(shape)}`);
     }
     if (offsets === undefined) fail(`${where}: missing data_offsets`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt)) {
-      fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+      fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${previewJson(offsets)}`);
     }
     const [begin, end] = offsets as number[];
     if (end < begin) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
@@ -142,21 +170,20 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): Sa
   }
 
   // Tensors must tile the data buffer: sorted by offset, each starts where the previous ended.
-  const dataStart = 8 + n;
-  const dataLength = bytes.byteLength - dataStart;
+  const dataStart = 8 + header.byteLength;
   raw.sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
   let cursor = 0;
   let prev: string | undefined;
   for (const [name, e] of raw) {
     if (e.end > dataLength) {
-      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] exceed the ${dataLength}-byte data buffer (truncated file?)`);
+      fail(`tensor ${quote(name)} data_offsets [${e.begin}, ${e.end}] exceed the ${dataLength}-byte data buffer (truncated file?)`);
     }
     if (e.begin < cursor) {
-      fail(`tensor '${name}' data_offsets [${e.begin}, ${e.end}] overlap tensor '${prev}' (which ends at ${cursor})`);
+      fail(`tensor ${quote(name)} data_offsets [${e.begin}, ${e.end}] overlap tensor ${quote(prev!)} (which ends at ${cursor})`);
     }
     if (e.begin > cursor) {
       fail(
-        `tensor '${name}' data_offsets [${e.begin}, ${e.end}] leave a gap after ${prev ? `tensor '${prev}'` : 'the header'} (expected begin ${cursor})`,
+        `tensor ${quote(name)} data_offsets [${e.begin}, ${e.end}] leave a gap after ${prev ? `tensor ${quote(prev)}` : 'the header'} (expected begin ${cursor})`,
       );
     }
     cursor = e.end;
@@ -393,15 +420,77 @@ export function writeSafetensors(
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-/** Reads and parses a safetensors file; errors name `path`. */
-export async function loadSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new CheckpointError(`${path}: cannot read file: ${(e as Error).message}`, { cause: e });
+export interface LoadOptions {
+  /** Refuse larger files (default MAX_SAFETENSORS_BYTES). */
+  maxBytes?: number;
+  /**
+   * Checks the parsed header (names, shapes, dtypes) before any tensor data is read; throws to
+   * refuse the file.
+   */
+  checkHeader?: (header: SafetensorsHeader) => void;
+  /** Refuse NaN and +-Infinity (after conversion to float32), naming the tensor and the first bad index. */
+  requireFinite?: boolean;
+}
+
+/**
+ * Reads and parses a safetensors file (a regular file only), header first: the header is
+ * validated, then checked by options.checkHeader, and only then is each tensor read and converted
+ * to float32, one at a time. Errors are UserErrors naming `path`.
+ */
+export async function loadSafetensorsFile(path: string, options: LoadOptions = {}): Promise<SafetensorsFile> {
+  return withRegularFile(path, { maxBytes: options.maxBytes ?? MAX_SAFETENSORS_BYTES }, async (f) => {
+    const header = await readHeader(f);
+    options.checkHeader?.(header);
+    const tensors = new Map<string, TensorF32>();
+    const dtypes = new Map<string, SafetensorsDType>();
+    for (const [name, e] of header.entries) {
+      const data = await readTensor(f, header.dataStart, name, e);
+      if (options.requireFinite) assertFinite(path, name, e.shape, data);
+      tensors.set(name, { shape: [...e.shape], data });
+      dtypes.set(name, e.dtype);
+    }
+    return { tensors, metadata: header.metadata, dtypes };
+  });
+}
+
+/** The validated header of an open file: reads only its 8 + N header bytes. */
+async function readHeader(f: RegularFile): Promise<SafetensorsHeader> {
+  const first8 = new Uint8Array(Math.min(8, f.size));
+  await f.readInto(first8, 0);
+  const n = headerLength(first8, f.size, f.path);
+  const header = new Uint8Array(n);
+  await f.readInto(header, 8);
+  return parseHeaderJson(header, f.size - 8 - n, f.path);
+}
+
+/** One tensor of an open file as float32: F32 is read straight into the result, others via their bytes. */
+async function readTensor(f: RegularFile, dataStart: number, name: string, e: SafetensorsEntry): Promise<Float32Array> {
+  if (e.dtype === 'F32' && LITTLE_ENDIAN_HOST) {
+    const out = new Float32Array(elementCount(e.shape));
+    await f.readInto(new Uint8Array(out.buffer), dataStart + e.begin);
+    return out;
   }
-  return readSafetensors(bytes, path);
+  const src = new Uint8Array(e.end - e.begin);
+  await f.readInto(src, dataStart + e.begin);
+  return convert(name, e, src, f.path);
+}
+
+/** Throws a CheckpointError naming the tensor and the (multi-dimensional) index of its first NaN/Inf. */
+export function assertFinite(file: string, name: string, shape: number[], data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    // x - x is 0 for every finite x and NaN for NaN and +-Infinity.
+    if (x - x === 0) continue;
+    const index: number[] = [];
+    let rest = i;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      index.unshift(rest % shape[d]!);
+      rest = Math.floor(rest / shape[d]!);
+    }
+    throw new CheckpointError(
+      `${file}: tensor ${quote(name)} holds ${x} at index [${index.join(', ')}] (element ${i} of ${data.length}); weights must be finite`,
+    );
+  }
 }
 
 /**

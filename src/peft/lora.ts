@@ -2,10 +2,12 @@
 // lora_B [out, r]; the layer computes x W^T + dropout(x) A^T B^T * (alpha / r). A starts as
 // kaiming-uniform(a=sqrt(5)) i.e. U(-1/sqrt(in), 1/sqrt(in)), B as zeros, so training starts at the base.
 // Files: adapter_config.json + adapter_model.safetensors with PEFT tensor names.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Feeds } from '../engine/engine.js';
 import { UserError } from '../engine/errors.js';
+import { readRegularText } from '../engine/files.js';
+import { parseJsonText, previewJson } from '../engine/json.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import {
@@ -18,7 +20,15 @@ import {
   type LoraGraphSpec,
   type Projection,
 } from '../model/llama.js';
-import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile } from '../model/safetensors.js';
+import {
+  CheckpointError,
+  loadSafetensorsFile,
+  quote,
+  saveSafetensorsFile,
+  shapeText,
+  type SafetensorsDType,
+  type SafetensorsHeader,
+} from '../model/safetensors.js';
 
 export interface LoraConfig {
   r: number;
@@ -32,15 +42,86 @@ export class LoraConfigError extends UserError {
   override name = 'LoraConfigError';
 }
 
+/** Largest LoRA rank accepted: 4096 (published adapters use r <= 256; a rank above a layer's width adds nothing). */
+export const MAX_LORA_R = 4096;
+
 export function validateLoraConfig(c: LoraConfig, where = 'LoRA config'): LoraConfig {
-  if (!Number.isInteger(c.r) || c.r < 1) throw new LoraConfigError(`${where}: r must be a positive integer, got ${c.r}`);
-  if (!(c.alpha > 0)) throw new LoraConfigError(`${where}: alpha must be > 0, got ${c.alpha}`);
+  if (!Number.isInteger(c.r) || c.r < 1 || c.r > MAX_LORA_R)
+    throw new LoraConfigError(`${where}: r must be a positive integer (at most ${MAX_LORA_R}), got ${c.r}`);
+  if (!(c.alpha > 0 && Number.isFinite(c.alpha))) throw new LoraConfigError(`${where}: alpha must be a finite number > 0, got ${c.alpha}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new LoraConfigError(`${where}: dropout must be in [0, 1), got ${c.dropout}`);
   if (!c.targets.length) throw new LoraConfigError(`${where}: target modules must not be empty`);
   for (const t of c.targets)
     if (!PROJECTIONS.includes(t)) throw new LoraConfigError(`${where}: unknown target module '${t}' (known: ${PROJECTIONS.join(', ')})`);
   return { ...c, targets: PROJECTIONS.filter((p) => c.targets.includes(p)) };
 }
+
+/** adapter_config.json files are ~1 KB. */
+export const MAX_ADAPTER_CONFIG_BYTES = 2 ** 20;
+/** adapter_model.safetensors: 4 GiB (r = 64 on every projection of an 8B model is 0.7 GB as float32). */
+export const MAX_ADAPTER_BYTES = 4 * 2 ** 30;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The LoraConfig of a parsed PEFT adapter_config.json. Refuses what would be loaded wrongly rather
+ * than approximated (other PEFT methods, DoRA, rsLoRA, per-module ranks, partial layers, biases,
+ * extra saved modules); r, lora_alpha and lora_dropout take PEFT's defaults (8, 8, 0) when absent.
+ * Errors are CheckpointErrors naming `file` and the key.
+ */
+export function parsePeftLoraConfig(json: unknown, file: string): LoraConfig {
+  const fail = (msg: string): never => {
+    throw new CheckpointError(`${file}: ${msg}`);
+  };
+  if (!isPlainObject(json)) return fail(`expected a JSON object, got ${previewJson(json)}`);
+  const present = (k: string) => Object.hasOwn(json, k) && json[k] !== undefined;
+  const unset = (k: string) => !present(k) || json[k] === null;
+
+  if (!present('peft_type')) fail(`missing required key 'peft_type' (expected "LORA")`);
+  if (json.peft_type !== 'LORA') fail(`'peft_type' is ${previewJson(json.peft_type)}; only "LORA" adapters are supported`);
+
+  const number = (k: string, fallback: number, ok: (v: number) => boolean, what: string): number => {
+    if (!present(k)) return fallback;
+    const v = json[k];
+    if (typeof v !== 'number' || !ok(v)) fail(`'${k}' must be ${what}, got ${previewJson(v)}`);
+    return v as number;
+  };
+  const r = number('r', 8, (v) => Number.isInteger(v) && v >= 1 && v <= MAX_LORA_R, `a positive integer (at most ${MAX_LORA_R})`);
+  const alpha = number('lora_alpha', 8, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0');
+  const dropout = number('lora_dropout', 0, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+
+  for (const k of ['use_dora', 'use_rslora', 'fan_in_fan_out']) {
+    if (unset(k)) continue;
+    if (typeof json[k] !== 'boolean') fail(`'${k}' must be a boolean, got ${previewJson(json[k])}`);
+    if (json[k]) fail(`'${k}' is true, which is not supported`);
+  }
+  if (!unset('bias') && json.bias !== 'none') fail(`'bias' is ${previewJson(json.bias)}; only "none" is supported`);
+  // Per-module ranks/alphas would silently change the scaling of some modules: refuse them.
+  for (const k of ['rank_pattern', 'alpha_pattern']) {
+    if (unset(k)) continue;
+    if (!isPlainObject(json[k])) fail(`'${k}' must be an object, got ${previewJson(json[k])}`);
+    if (Object.keys(json[k] as object).length) fail(`a non-empty '${k}' is not supported`);
+  }
+  if (!unset('layers_to_transform')) fail(`'layers_to_transform' is not supported (the adapter must cover every layer)`);
+  if (!unset('modules_to_save') && !(Array.isArray(json.modules_to_save) && json.modules_to_save.length === 0))
+    fail(`'modules_to_save' is not supported (only LoRA tensors are loaded)`);
+
+  if (unset('target_modules')) fail(`missing required key 'target_modules' (a list such as ["q_proj", "v_proj"])`);
+  const targets = json.target_modules;
+  if (typeof targets === 'string')
+    fail(`'target_modules' ${previewJson(targets)} (a regex or 'all-linear') is not supported; list the modules`);
+  if (!Array.isArray(targets) || targets.length === 0)
+    return fail(`'target_modules' must be a non-empty list of module names, got ${previewJson(targets)}`);
+  targets.forEach((t, i) => {
+    if (typeof t !== 'string') fail(`'target_modules' entry ${i} must be a module name (a string), got ${previewJson(t)}`);
+    if (!PROJECTIONS.includes(t as Projection))
+      fail(`'target_modules': unknown target module ${quote(t as string)} (known: ${PROJECTIONS.join(', ')})`);
+  });
+  return validateLoraConfig({ r, alpha, dropout, targets: targets as Projection[] }, file);
+}
+
+/** LoRA tensors are stored as floats. */
+const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16', 'F64'];
 
 export class LoraAdapter {
   private constructor(
@@ -179,52 +260,49 @@ export class LoraAdapter {
     await writeFile(join(dir, 'adapter_config.json'), `${JSON.stringify(this.peftConfigJson(baseModel), null, 2)}\n`);
   }
 
+  /**
+   * Reads a PEFT adapter directory for `model`. adapter_config.json is validated first, then the
+   * header of adapter_model.safetensors against it (every expected tensor with its shape and a
+   * float dtype, nothing else) before any tensor is read; every value must be finite.
+   */
   static async load(dir: string, model: LlamaConfig): Promise<LoraAdapter> {
     const cfgFile = join(dir, 'adapter_config.json');
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(await readFile(cfgFile, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new CheckpointError(`${cfgFile}: ${(e as Error).message}`);
-    }
-    if (raw.peft_type !== undefined && raw.peft_type !== 'LORA')
-      throw new CheckpointError(`${cfgFile}: peft_type '${String(raw.peft_type)}' is not LORA`);
-    for (const k of ['use_dora', 'use_rslora'] as const) if (raw[k]) throw new CheckpointError(`${cfgFile}: ${k}=true is not supported`);
-    if (raw.fan_in_fan_out) throw new CheckpointError(`${cfgFile}: fan_in_fan_out=true is not supported`);
-    // Per-module ranks/alphas would silently change the scaling of some modules: refuse them.
-    for (const k of ['rank_pattern', 'alpha_pattern'] as const)
-      if (raw[k] && typeof raw[k] === 'object' && Object.keys(raw[k] as object).length)
-        throw new CheckpointError(`${cfgFile}: a non-empty ${k} is not supported`);
-    if (typeof raw.target_modules === 'string')
-      throw new CheckpointError(
-        `${cfgFile}: target_modules '${raw.target_modules}' (a regex or 'all-linear') is not supported; list the modules`,
-      );
-    const targets = Array.isArray(raw.target_modules) ? (raw.target_modules as string[]) : [];
-    // PEFT's LoraConfig defaults: r = 8, lora_alpha = 8, lora_dropout = 0.
-    const config = validateLoraConfig(
-      {
-        r: Number(raw.r ?? 8),
-        alpha: Number(raw.lora_alpha ?? 8),
-        dropout: Number(raw.lora_dropout ?? 0),
-        targets: targets as Projection[],
-      },
-      cfgFile,
-    );
+    const text = await readRegularText(cfgFile, { maxBytes: MAX_ADAPTER_CONFIG_BYTES });
+    const config = parsePeftLoraConfig(parseJsonText(text, cfgFile), cfgFile);
     const file = join(dir, 'adapter_model.safetensors');
-    const { tensors } = await loadSafetensorsFile(file);
     const adapter = new LoraAdapter(model, config, new Map());
+    const { tensors } = await loadSafetensorsFile(file, {
+      maxBytes: MAX_ADAPTER_BYTES,
+      checkHeader: (header) => adapter.checkHeader(file, header),
+      requireFinite: true,
+    });
     for (const { layer, proj } of adapter.sites())
       for (const ab of ['A', 'B'] as const) {
         const name = loraName(layer, proj, ab);
-        const t = tensors.get(name);
-        if (!t) throw new CheckpointError(`${file}: missing tensor '${name}'`);
-        const want = adapter.shapeOf(name);
-        if (t.shape.join(',') !== want.join(','))
-          throw new CheckpointError(`${file}: tensor '${name}' has shape [${t.shape}] but the model and adapter_config need [${want}]`);
-        adapter.tensors.set(name, t.data);
+        adapter.tensors.set(name, tensors.get(name)!.data);
       }
-    const extra = [...tensors.keys()].filter((k) => !adapter.tensors.has(k));
-    if (extra.length) throw new CheckpointError(`${file}: unexpected tensors for this adapter_config: ${extra.slice(0, 3).join(', ')}`);
     return adapter;
+  }
+
+  /** Throws a CheckpointError naming `file` and the first tensor that disagrees with this adapter's layout. */
+  private checkHeader(file: string, header: SafetensorsHeader): void {
+    const expected = new Set<string>();
+    for (const { layer, proj } of this.sites())
+      for (const ab of ['A', 'B'] as const) {
+        const name = loraName(layer, proj, ab);
+        expected.add(name);
+        const e = header.entries.get(name);
+        if (!e) throw new CheckpointError(`${file}: missing tensor '${name}'`);
+        const want = this.shapeOf(name);
+        if (e.shape.join(',') !== want.join(','))
+          throw new CheckpointError(
+            `${file}: tensor '${name}' has shape ${shapeText(e.shape)} but the model and adapter_config need ${shapeText(want)}`,
+          );
+        if (!FLOAT_DTYPES.includes(e.dtype))
+          throw new CheckpointError(`${file}: tensor '${name}' has dtype ${e.dtype}; LoRA weights must be ${FLOAT_DTYPES.join(', ')}`);
+      }
+    const extra = [...header.entries.keys()].filter((k) => !expected.has(k));
+    if (extra.length)
+      throw new CheckpointError(`${file}: unexpected tensors for this adapter_config: ${extra.slice(0, 3).map(quote).join(', ')}`);
   }
 }

@@ -73,6 +73,6 @@ describe('the CLI on a bad value that only the library checks', () => {
     const r = await fedhpo('model', 'nll', '--model', model, '--adapter', adapter, '--tokens', tokens);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`fedhpo: ${join(adapter, 'adapter_config.json')}: alpha must be > 0, got -2\n`);
+    expect(r.stderr).toBe(`fedhpo: ${join(adapter, 'adapter_config.json')}: 'lora_alpha' must be a finite number > 0, got -2\n`);
   });
 });

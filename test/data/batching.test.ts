@@ -75,24 +75,25 @@ describe('makeBatches', () => {
     encodeExample(tok, { prompt: i % 2 ? 'p' : '', target: t, meta: {} }, 16),
   );
 
-  it('builds row-major, right-padded batches and keeps a smaller last batch', () => {
+  it('builds row-major, right-padded batches as wide as their longest row and keeps a smaller last batch', () => {
     const batches = makeBatches(seqs, { batchSize: 2, seqLen: 6, shuffle: false, padId: 0 });
+    // Inputs per row: a 2, pbb 4 | ccc 4, pdddd 6 (cut to seqLen) | eeeee 6.
     expect(batches.map((bt) => [bt.batch, bt.seq])).toEqual([
-      [2, 6],
+      [2, 4],
       [2, 6],
       [1, 6],
     ]);
     const [first, , last] = batches;
-    expect(first.inputIds.length).toBe(12);
-    expect(first.labels.length).toBe(12);
+    expect(first.inputIds.length).toBe(8);
+    expect(first.labels.length).toBe(8);
     const ea = tok.encode('a')[0];
     const [p, bb] = tok.encode('pb');
     // row 0: bos a eos -> inputs [bos, a], labels [a, eos]
-    expect(Array.from(first.inputIds.slice(0, 6), Number)).toEqual([1, ea, 0, 0, 0, 0]);
-    expect(Array.from(first.labels.slice(0, 6), Number)).toEqual([ea, 2, M, M, M, M]);
+    expect(Array.from(first.inputIds.slice(0, 4), Number)).toEqual([1, ea, 0, 0]);
+    expect(Array.from(first.labels.slice(0, 4), Number)).toEqual([ea, 2, M, M]);
     // row 1: bos p b b eos -> prompt prediction masked
-    expect(Array.from(first.inputIds.slice(6), Number)).toEqual([1, p, bb, bb, 0, 0]);
-    expect(Array.from(first.labels.slice(6), Number)).toEqual([M, bb, bb, 2, M, M]);
+    expect(Array.from(first.inputIds.slice(4), Number)).toEqual([1, p, bb, bb]);
+    expect(Array.from(first.labels.slice(4), Number)).toEqual([M, bb, bb, 2]);
     expect(first.targetTokens).toBe(2 + 3);
     // 'eeeee': 7 ids -> 6 inputs fit exactly
     expect(last.targetTokens).toBe(6);
@@ -103,9 +104,20 @@ describe('makeBatches', () => {
     const [bt] = makeBatches([seqs[4]], { batchSize: 4, seqLen: 3, shuffle: false, padId: 7 });
     expect([bt.batch, bt.seq]).toEqual([1, 3]);
     expect(Array.from(bt.inputIds, Number)).toEqual(seqs[4].ids.slice(0, 3));
-    const [padded] = makeBatches([seqs[0]], { batchSize: 1, seqLen: 4, shuffle: false, padId: 7 });
-    expect(Array.from(padded.inputIds, Number)).toEqual([1, tok.encode('a')[0], 7, 7]);
+    const [padded] = makeBatches([seqs[0], seqs[1]], { batchSize: 2, seqLen: 4, shuffle: false, padId: 7 });
+    expect(Array.from(padded.inputIds.slice(0, 4), Number)).toEqual([1, tok.encode('a')[0], 7, 7]);
     expect(makeBatches([], { batchSize: 2, seqLen: 4, shuffle: false, padId: 0 })).toEqual([]);
+  });
+
+  it('costs what the data needs, not what seqLen allows (a seqLen of 10^9 with short records)', () => {
+    // Before: every batch was allocated [batch, seqLen] -> 2 x 8 GB of BigInt64 for these 30 records.
+    const short = Array.from({ length: 30 }, (_, i) => seqs[i % seqs.length]!);
+    const batches = makeBatches(short, { batchSize: 16, seqLen: 1_000_000_000, shuffle: false, padId: 0 });
+    expect(batches.map((bt) => [bt.batch, bt.seq])).toEqual([
+      [16, 6],
+      [14, 6],
+    ]);
+    expect(batches.reduce((n, bt) => n + bt.inputIds.length, 0)).toBe(30 * 6);
   });
 
   it('shuffles deterministically with a seeded rng and covers every example once', () => {

@@ -1,8 +1,18 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataError, describeSkipped, formatInstruction, loadExamples, parseExamples } from '../../src/data/records.js';
+import {
+  DataError,
+  MAX_RECORD_DEPTH,
+  describeSkipped,
+  formatInstruction,
+  loadExamples,
+  parseExamples,
+  parseRawRecords,
+} from '../../src/data/records.js';
+import { deepJson, expectCleanError } from '../bounded.js';
 
 const WITH_INPUT =
   'Below is an instruction that describes a task, paired with an input that provides further context. ' +
@@ -106,6 +116,52 @@ describe('parseExamples', () => {
     expect(() => parseExamples('[]', 'empty.json')).toThrow(/empty\.json: no valid training records/);
     expect(() => parseExamples('nope\n{"foo":1}', 'bad.jsonl')).toThrow(/bad\.jsonl: .*2 skipped; line 1: invalid JSON/);
     expect(() => parseExamples('[{"text": "a"},', 'broken.json')).toThrow(/broken\.json: invalid JSON array file/);
+  });
+});
+
+describe('deeply nested records', () => {
+  // A record nested 100,000 levels deep: JSON.parse reads it (V8's parser is iterative), but
+  // copying it (JSON.stringify) overflowed the stack and killed the whole JSON-array file.
+  const deep = `{"text": "deep", "extra": ${deepJson(100_000)}}`;
+  const reason = `record nests arrays/objects more than ${MAX_RECORD_DEPTH} levels deep`;
+
+  it('is reported and skipped the same way in a JSON array file and in JSONL (was: stack overflow for the array)', async () => {
+    const arrayText = `[\n{"text": "a"},\n${deep},\n{"text": "b"}\n]`;
+    const jsonlText = `{"text": "a"}\n${deep}\n{"text": "b"}\n`;
+    for (const [text, file, line] of [
+      [arrayText, 'data.json', 3],
+      [jsonlText, 'data.jsonl', 2],
+    ] as const) {
+      const started = performance.now();
+      const result = parseExamples(text, file);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(result.examples.map((e) => e.target)).toEqual(['a', 'b']);
+      expect(describeSkipped(result)).toEqual([`${file}:${line}: ${reason}`]);
+    }
+  });
+
+  it('keeps records nested as deep as the limit, and copies them for data split', () => {
+    const ok = `{"text": "ok", "extra": ${deepJson(MAX_RECORD_DEPTH - 1)}}`;
+    const { records, skipped } = parseRawRecords(`[${ok}]`, 'x.json');
+    expect(skipped).toEqual([]);
+    expect(JSON.parse(records[0]!.text)).toEqual(JSON.parse(ok));
+    expect(parseRawRecords(`[${ok.replace('"extra": ', '"extra": [').replace(/\}$/, ']}')}, {"text": "b"}]`, 'x.json').skipped).toEqual([
+      { line: 1, reason },
+    ]);
+  });
+
+  it('a data file that is a FIFO or /dev/zero is refused at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fedhpo-records-hostile-'));
+    try {
+      const fifo = join(dir, 'data.jsonl');
+      execFileSync('mkfifo', [fifo]);
+      await expectCleanError(() => loadExamples(fifo), [`${fifo}: not a regular file`], { ms: 5000 });
+      const zero = join(dir, 'zero.jsonl');
+      await symlink('/dev/zero', zero);
+      await expectCleanError(() => loadExamples(zero), [`${zero}: not a regular file`], { ms: 5000, peakRiseMb: 100 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

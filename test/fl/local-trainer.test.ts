@@ -243,8 +243,13 @@ describe('gradient accumulation', () => {
     const big = await firstStep(init(), 8, 1);
     expect(acc.batches).toHaveLength(2);
     expect(big.batches).toHaveLength(1);
-    // Same shuffle stream: the two micro-batches are exactly the rows of the big batch.
-    const rows = (b: Batch) => Array.from({ length: b.batch }, (_, r) => b.inputIds.slice(r * b.seq, (r + 1) * b.seq).join(','));
+    // Same shuffle stream: the two micro-batches are exactly the rows of the big batch (each batch is
+    // as wide as its longest row, so rows are compared right-padded to the big batch's width).
+    const width = big.batches[0]!.seq;
+    const rows = (b: Batch) =>
+      Array.from({ length: b.batch }, (_, r) =>
+        [...b.inputIds.slice(r * b.seq, (r + 1) * b.seq), ...Array(width - b.seq).fill(0n)].join(','),
+      );
     expect([...rows(acc.batches[0]!), ...rows(acc.batches[1]!)]).toEqual(rows(big.batches[0]!));
     const [t0, t1] = [acc.batches[0]!.targetTokens, acc.batches[1]!.targetTokens];
     expect(t0).not.toBe(t1); // otherwise token weighting could not be told apart from batch averaging

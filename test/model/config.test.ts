@@ -2,7 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parseLlamaConfig } from '../../src/model/config.js';
+import {
+  CONFIG_LIMITS,
+  ConfigError,
+  expectedTensorShapes,
+  llamaConfigToJson,
+  loadLlamaConfig,
+  parameterCount,
+  parseLlamaConfig,
+} from '../../src/model/config.js';
+import { deepJson, expectCleanError } from '../bounded.js';
 
 const minimal = {
   vocab_size: 100,
@@ -164,6 +173,100 @@ describe('parseLlamaConfig', () => {
   });
 });
 
+describe('bounds (a config is refused before anything is allocated for it)', () => {
+  // The sizes of released models (rope_scaling and biases aside): all must load.
+  const real = {
+    'TinyLlama-1.1B': {
+      vocab_size: 32000,
+      hidden_size: 2048,
+      intermediate_size: 5632,
+      num_hidden_layers: 22,
+      num_attention_heads: 32,
+      num_key_value_heads: 4,
+      max_position_embeddings: 2048,
+    },
+    'Llama-3-8B': {
+      vocab_size: 128256,
+      hidden_size: 4096,
+      intermediate_size: 14336,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      max_position_embeddings: 8192,
+    },
+    'Qwen2.5-7B sizes': {
+      vocab_size: 152064,
+      hidden_size: 3584,
+      intermediate_size: 18944,
+      num_hidden_layers: 28,
+      num_attention_heads: 28,
+      num_key_value_heads: 4,
+      max_position_embeddings: 131072,
+    },
+    'Llama-3.1-405B': {
+      vocab_size: 128256,
+      hidden_size: 16384,
+      intermediate_size: 53248,
+      num_hidden_layers: 126,
+      num_attention_heads: 128,
+      num_key_value_heads: 8,
+      max_position_embeddings: 131072,
+    },
+  };
+
+  it('accepts the sizes of real models, and counts their parameters as published', () => {
+    for (const [name, json] of Object.entries(real)) expect(() => parseLlamaConfig(json), name).not.toThrow();
+    expect(parameterCount(parseLlamaConfig(real['Llama-3-8B']))).toBe(8_030_261_248);
+    expect(parameterCount(parseLlamaConfig(real['TinyLlama-1.1B']))).toBe(1_100_048_384);
+  });
+
+  it('refuses num_hidden_layers 1000000000 at once, naming the file and key (was: 40 s, 2.5 GB, RangeError)', async () => {
+    const json = { ...real['TinyLlama-1.1B'], num_hidden_layers: 1_000_000_000 };
+    await expectCleanError(
+      () => parseLlamaConfig(json, 'm/config.json'),
+      ["m/config.json: 'num_hidden_layers' is 1000000000, over the limit of 1024"],
+      {
+        ms: 2000,
+      },
+    );
+  });
+
+  it('refuses every size key past its limit, and vocab_size 2^40', async () => {
+    for (const key of Object.keys(CONFIG_LIMITS) as (keyof typeof CONFIG_LIMITS)[]) {
+      const json = { ...minimal, num_attention_heads: 1, [key]: CONFIG_LIMITS[key] + 1 };
+      err(json, `c.json: '${key}' is ${CONFIG_LIMITS[key] + 1}, over the limit of ${CONFIG_LIMITS[key]}`, 'c.json');
+    }
+    await expectCleanError(
+      () => parseLlamaConfig({ ...minimal, vocab_size: 2 ** 40 }, 'c.json'),
+      ["c.json: 'vocab_size' is 1099511627776"],
+    );
+  });
+
+  it('refuses sizes whose product would be one unallocatable tensor', () => {
+    err(
+      { ...minimal, vocab_size: 2 ** 21, hidden_size: 2 ** 16 },
+      'c.json: vocab_size x hidden_size = 137438953472 elements in one tensor',
+      'c.json',
+    );
+    err({ ...minimal, intermediate_size: 2 ** 18, hidden_size: 2 ** 16 }, 'intermediate_size x hidden_size', 'c.json');
+    err(
+      { ...minimal, num_attention_heads: 1024, head_dim: 4096, hidden_size: 1024 },
+      'num_attention_heads x head_dim x hidden_size',
+      'c.json',
+    );
+  });
+
+  it('shows a 100,000-deep value in a message without overflowing the stack', async () => {
+    for (const key of ['rope_scaling', 'architectures', 'eos_token_id', 'hidden_size']) {
+      const json = JSON.parse(
+        `{"vocab_size": 100, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "${key}": ${deepJson(100_000)}}`,
+      );
+      const e = await expectCleanError(() => parseLlamaConfig(json, 'c.json'), [`c.json: '${key}'`, '[[[[']);
+      expect(e.message.length).toBeLessThan(300);
+    }
+  });
+});
+
 describe('llamaConfigToJson', () => {
   it('writes full HF-style JSON with sorted keys that parses back identically', () => {
     const cfg = parseLlamaConfig({ ...minimal, num_key_value_heads: 2, eos_token_id: 3, tie_word_embeddings: true });
@@ -214,7 +317,7 @@ describe('loadLlamaConfig', () => {
     await expect(loadLlamaConfig(dir)).rejects.toThrow(`${path}: invalid JSON`);
     await writeFile(path, JSON.stringify({ ...minimal, hidden_act: 'relu' }));
     await expect(loadLlamaConfig(dir)).rejects.toThrow(`${path}: 'hidden_act' must be "silu"`);
-    await expect(loadLlamaConfig(join(dir, 'nope'))).rejects.toThrow(/nope\/config\.json: cannot read file: ENOENT/);
+    await expect(loadLlamaConfig(join(dir, 'nope'))).rejects.toThrow(/nope\/config\.json: cannot read: no such file/);
   });
 });
 

@@ -3,7 +3,8 @@
 //
 // Tolerance for logits: max_ij |ours_ij - ref_ij| / max_ij |ref_ij| <= 1e-4, i.e. the largest error
 // relative to the scale of the logits of the whole sequence (float32 graph vs float64 reference).
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { expectedTensorShapes, parseLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint, sampleToken } from '../../src/model/model.js';
 import { CheckpointError, parseSafetensorsHeader, readSafetensors, writeSafetensors, type TensorF32 } from '../../src/model/safetensors.js';
+import { expectCleanError } from '../bounded.js';
 import { referenceLogits, referenceNll } from './reference.js';
 
 const REL_TOL = 1e-4;
@@ -322,6 +324,103 @@ describe('checkpoints', () => {
     const err = await loadError(dir);
     expect(err.message).toContain(`'${last}'`);
     expect(err.message).toMatch(/truncated/);
+  });
+
+  /** A copy of the good checkpoint with config.json edited. */
+  async function withConfig(name: string, edit: (json: Record<string, unknown>) => void): Promise<string> {
+    const dir = await corrupted(name, () => {});
+    const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    edit(json);
+    await writeFile(join(dir, 'config.json'), JSON.stringify(json));
+    return dir;
+  }
+
+  it('num_hidden_layers 1000000000 is one clear error naming config.json (was: 40 s, 2.5 GB, RangeError)', async () => {
+    const dir = await withConfig('layers-1e9', (j) => (j.num_hidden_layers = 1_000_000_000));
+    await expectCleanError(() => LlamaModel.load(dir, engine), [`${join(dir, 'config.json')}: 'num_hidden_layers' is 1000000000`], {
+      ms: 5000,
+      peakRiseMb: 200,
+    });
+  });
+
+  it('a config within the bounds but not matching the checkpoint is refused from the header, naming the layer counts', async () => {
+    const dir = await withConfig('layers-1000', (j) => (j.num_hidden_layers = 1000));
+    await expectCleanError(
+      () => LlamaModel.load(dir, engine),
+      [
+        `${join(dir, 'model.safetensors')}: missing tensor 'model.layers.2.input_layernorm.weight'`,
+        'config.json has num_hidden_layers 1000, the checkpoint holds 2 layers',
+      ],
+      { ms: 5000, peakRiseMb: 200 },
+    );
+  });
+
+  it('NaN or Inf weights are refused naming the tensor and index (was: nll NaN, exit 0)', async () => {
+    const name = 'model.layers.1.mlp.down_proj.weight';
+    const nan = await corrupted('nan', (t) => {
+      t.get(name)!.data[3 * 64 + 5] = Number.NaN; // [out 32, in 64]: row 3, column 5
+    });
+    await expectCleanError(
+      () => LlamaModel.load(nan, engine),
+      [`${join(nan, 'model.safetensors')}: tensor '${name}' holds NaN at index [3, 5]`],
+    );
+    const inf = await corrupted('inf', (t) => {
+      t.get('model.norm.weight')!.data[31] = Number.NEGATIVE_INFINITY;
+    });
+    await expectCleanError(() => LlamaModel.load(inf, engine), ["tensor 'model.norm.weight' holds -Infinity at index [31]"]);
+  });
+
+  it('integer tensors where weights belong are refused from the header', async () => {
+    const dir = join(tmpRoot, 'int-dtype');
+    await mkdir(dir, { recursive: true });
+    await copyFile(join(good, 'config.json'), join(dir, 'config.json'));
+    // Same bytes, relabelled I32: a valid safetensors file, but not weights.
+    const bytes = await readFile(join(good, 'model.safetensors'));
+    const text = bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8');
+    const relabelled = text.replace('"model.norm.weight":{"dtype":"F32"', '"model.norm.weight":{"dtype":"I32"');
+    expect(relabelled).not.toBe(text);
+    await writeFile(
+      join(dir, 'model.safetensors'),
+      Buffer.concat([bytes.subarray(0, 8), Buffer.from(relabelled), bytes.subarray(8 + text.length)]),
+    );
+    await expectCleanError(
+      () => LlamaModel.load(dir, engine),
+      ["tensor 'model.norm.weight' has dtype I32; weights must be F32, F16, BF16, F64"],
+    );
+  });
+
+  it('model.safetensors as a FIFO or a symlink to /dev/zero is refused at once (was: hang / > 3.5 GB)', async () => {
+    const fifo = await corrupted('fifo', () => {});
+    await rm(join(fifo, 'model.safetensors'));
+    execFileSync('mkfifo', [join(fifo, 'model.safetensors')]);
+    await expectCleanError(() => LlamaModel.load(fifo, engine), [`${join(fifo, 'model.safetensors')}: not a regular file`], { ms: 5000 });
+    const zero = await corrupted('zero', () => {});
+    await rm(join(zero, 'model.safetensors'));
+    await symlink('/dev/zero', join(zero, 'model.safetensors'));
+    await expectCleanError(() => LlamaModel.load(zero, engine), [`${join(zero, 'model.safetensors')}: not a regular file`], {
+      ms: 5000,
+      peakRiseMb: 100,
+    });
+    const cfgFifo = await corrupted('config-fifo', () => {});
+    await rm(join(cfgFifo, 'config.json'));
+    execFileSync('mkfifo', [join(cfgFifo, 'config.json')]);
+    await expectCleanError(() => LlamaModel.load(cfgFifo, engine), [`${join(cfgFifo, 'config.json')}: not a regular file`], { ms: 5000 });
+  });
+
+  it('initWeights refuses a model too big to create (vocab 2^40 never gets this far: parseLlamaConfig refuses it)', async () => {
+    const big = parseLlamaConfig({
+      vocab_size: 128256,
+      hidden_size: 4096,
+      intermediate_size: 14336,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+    });
+    await expectCleanError(() => initWeights(big, 0), ['a model of 8030261248 parameters', 'over the limit of 1073741824'], {
+      peakRiseMb: 100,
+    });
+    expect(initWeights(cfg, 0, 0.02, 50_000).size).toBe(expectedTensorShapes(cfg).size);
+    await expectCleanError(() => initWeights(cfg, 0, 0.02, 1000), ['over the limit of 1000']);
   });
 });
 

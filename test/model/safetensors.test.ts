@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +12,10 @@ import {
   readSafetensors,
   saveSafetensorsFile,
   writeSafetensors,
+  type SafetensorsHeader,
   type TensorF32,
 } from '../../src/model/safetensors.js';
+import { deepJson, expectCleanError } from '../bounded.js';
 
 /** Builds a safetensors file by hand from a header object (or raw header text) and data bytes. */
 function build(header: unknown, data: Uint8Array = new Uint8Array(0), headerLength?: number): Uint8Array {
@@ -356,7 +359,96 @@ describe('files', () => {
     const path = join(dir, 'bad.safetensors');
     await writeFile(path, new Uint8Array(3));
     await expect(loadSafetensorsFile(path)).rejects.toThrow(`${path}: file is 3 bytes`);
-    await expect(loadSafetensorsFile(join(dir, 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors: cannot read file: ENOENT/);
+    await expect(loadSafetensorsFile(join(dir, 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors: cannot read: no such file/);
+  });
+});
+
+describe('hostile files (read header first, regular files only)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fedhpo-st-hostile-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a FIFO at once (was: hung forever waiting for a writer)', async () => {
+    const fifo = join(dir, 'fifo.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    await expectCleanError(() => loadSafetensorsFile(fifo), [`${fifo}: not a regular file`], { ms: 5000 });
+  });
+
+  it('refuses a symlink to /dev/zero without reading it (was: grew past 3.5 GB)', async () => {
+    const zero = join(dir, 'zero.safetensors');
+    await symlink('/dev/zero', zero);
+    await expectCleanError(() => loadSafetensorsFile(zero), [`${zero}: not a regular file`], { ms: 5000, peakRiseMb: 100 });
+  });
+
+  it('refuses a file larger than the limit before reading it', async () => {
+    const path = join(dir, 'big.safetensors');
+    await writeFile(path, build({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(16)));
+    await expectCleanError(() => loadSafetensorsFile(path, { maxBytes: 64 }), [path, 'over the limit']);
+  });
+
+  it('checks the header against the file size before reading any data (a 1.5 GB sparse file costs nothing)', async () => {
+    // A small valid header, then 1.5 GB of holes: the old reader loaded all of it, then failed.
+    const path = join(dir, 'sparse.safetensors');
+    await writeFile(path, build({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(16)));
+    await truncate(path, 1.5 * 2 ** 30);
+    await expectCleanError(() => loadSafetensorsFile(path), [path, 'tensors cover only 16 (trailing bytes)'], { peakRiseMb: 100 });
+    // A header that promises 2^40 elements: refused from the header alone.
+    const huge = join(dir, 'huge.safetensors');
+    await writeFile(huge, build({ x: { dtype: 'F32', shape: [2 ** 20, 2 ** 20], data_offsets: [0, 2 ** 42] } }, new Uint8Array(16)));
+    await expectCleanError(
+      () => loadSafetensorsFile(huge),
+      [huge, "tensor 'x' data_offsets [0, 4398046511104] exceed the 16-byte data buffer"],
+      {
+        peakRiseMb: 100,
+      },
+    );
+  });
+
+  it('runs checkHeader before reading any tensor', async () => {
+    const path = join(dir, 'checked.safetensors');
+    await writeFile(path, build({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(16)));
+    let seen: string[] = [];
+    const refuse = (h: SafetensorsHeader) => {
+      seen = [...h.entries.keys()];
+      throw new CheckpointError(`${path}: not wanted`);
+    };
+    await expectCleanError(() => loadSafetensorsFile(path, { checkHeader: refuse }), [`${path}: not wanted`]);
+    expect(seen).toEqual(['x']);
+  });
+
+  it('shows deeply nested or huge header values in bounded messages', async () => {
+    const deep = join(dir, 'deep.safetensors');
+    await writeFile(deep, build(`{"x": {"dtype": "F32", "shape": ${deepJson(100_000)}, "data_offsets": [0, 4]}}`, new Uint8Array(4)));
+    const e1 = await expectCleanError(
+      () => loadSafetensorsFile(deep),
+      [deep, "tensor 'x': shape must be an array of non-negative integers, got [[[["],
+    );
+    expect(e1.message.length).toBeLessThan(400);
+    const long = join(dir, 'long.safetensors');
+    await writeFile(long, build({ ['n'.repeat(1_000_000)]: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)));
+    const e2 = await expectCleanError(() => loadSafetensorsFile(long), [long, 'unknown or unsupported dtype "I8"']);
+    expect(e2.message.length).toBeLessThan(600);
+  });
+
+  it('requireFinite names the tensor and the index of the first NaN/Inf', async () => {
+    const path = join(dir, 'nan.safetensors');
+    const data = new Float32Array(12);
+    data[7] = Number.NaN;
+    data[9] = Number.POSITIVE_INFINITY;
+    await saveSafetensorsFile(path, { ok: { shape: [2], data: new Float32Array(2) }, 'w.weight': { shape: [3, 4], data } });
+    await expect(loadSafetensorsFile(path)).resolves.toBeDefined(); // the format itself allows NaN
+    await expectCleanError(
+      () => loadSafetensorsFile(path, { requireFinite: true }),
+      [`${path}: tensor 'w.weight' holds NaN at index [1, 3] (element 7 of 12); weights must be finite`],
+    );
+    // F16 infinities are caught after conversion too.
+    const half = join(dir, 'inf16.safetensors');
+    await saveSafetensorsFile(half, { h: { shape: [2], data: Float32Array.from([1, 1e6]) } }, undefined, 'F16');
+    await expectCleanError(() => loadSafetensorsFile(half, { requireFinite: true }), ["tensor 'h' holds Infinity at index [1]"]);
   });
 });
 

@@ -1,11 +1,13 @@
 // LoRA adapters against the HF PEFT definition: init, file layout, W + (alpha/r) B A, symbolic rank,
 // which tensors train, a finite-difference gradient check and dropout masks.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/data/batching.js';
 import { Engine } from '../../src/engine/engine.js';
+import { UserError } from '../../src/engine/errors.js';
 import { Rng } from '../../src/engine/rng.js';
 import { LocalTrainer, loraTarget } from '../../src/fl/local-trainer.js';
 import { parseLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
@@ -14,6 +16,7 @@ import { PROJECTIONS, dropoutMaskName, loraName, projectionShape, type Projectio
 import { LlamaModel, initWeights, lmBatch } from '../../src/model/model.js';
 import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type TensorF32 } from '../../src/model/safetensors.js';
 import { LoraAdapter, type LoraConfig } from '../../src/peft/lora.js';
+import { deepJson, expectCleanError } from '../bounded.js';
 
 // Small GQA model: q_proj [64, 64], k/v_proj [32, 64], o_proj [64, 64], gate/up [96, 64], down [64, 96].
 const cfg: LlamaConfig = parseLlamaConfig({
@@ -306,9 +309,114 @@ describe('PEFT files', () => {
     expect(e.message).toContain(extra);
   });
 
+  it('refuses every malformed adapter_config.json with one error naming the file and key', async () => {
+    const cases: [string, (c: Record<string, unknown>) => unknown, string][] = [
+      ['null', () => null, 'expected a JSON object, got null'],
+      ['array', () => [1, 2], 'expected a JSON object, got [1,2]'],
+      ['r-0', (c) => Object.assign(c, { r: 0 }), "'r' must be a positive integer (at most 4096), got 0"],
+      ['r-string', (c) => Object.assign(c, { r: '4' }), '\'r\' must be a positive integer (at most 4096), got "4"'],
+      ['r-huge', (c) => Object.assign(c, { r: 1_000_000_000 }), "'r' must be a positive integer (at most 4096), got 1000000000"],
+      ['alpha-inf', (c) => Object.assign(c, { lora_alpha: -1 }), "'lora_alpha' must be a finite number > 0, got -1"],
+      ['dropout-1', (c) => Object.assign(c, { lora_dropout: 1 }), "'lora_dropout' must be a number in [0, 1), got 1"],
+      [
+        'targets-numbers',
+        (c) => Object.assign(c, { target_modules: [1, 2] }),
+        "'target_modules' entry 0 must be a module name (a string), got 1",
+      ],
+      [
+        'targets-empty',
+        (c) => Object.assign(c, { target_modules: [] }),
+        "'target_modules' must be a non-empty list of module names, got []",
+      ],
+      ['targets-missing', (c) => delete c.target_modules, "missing required key 'target_modules'"],
+      ['targets-null', (c) => Object.assign(c, { target_modules: null }), "missing required key 'target_modules'"],
+      ['peft-missing', (c) => delete c.peft_type, "missing required key 'peft_type'"],
+      [
+        'peft-prefix',
+        (c) => Object.assign(c, { peft_type: 'PREFIX_TUNING' }),
+        `'peft_type' is "PREFIX_TUNING"; only "LORA" adapters are supported`,
+      ],
+      ['peft-object', (c) => Object.assign(c, { peft_type: { x: 1 } }), `'peft_type' is {"x":1}`],
+      ['bias-all', (c) => Object.assign(c, { bias: 'all' }), `'bias' is "all"; only "none" is supported`],
+      ['rslora-string', (c) => Object.assign(c, { use_rslora: 'yes' }), `'use_rslora' must be a boolean, got "yes"`],
+      ['layers', (c) => Object.assign(c, { layers_to_transform: [0] }), `'layers_to_transform' is not supported`],
+      ['save', (c) => Object.assign(c, { modules_to_save: ['lm_head'] }), `'modules_to_save' is not supported`],
+      ['pattern-list', (c) => Object.assign(c, { rank_pattern: [1] }), `'rank_pattern' must be an object, got [1]`],
+    ];
+    await Promise.all(
+      cases.map(async ([name, edit, message]) => {
+        const d = await variant(`bad-${name}`, {});
+        const json = JSON.parse(await readFile(join(d, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+        const edited = edit(json);
+        await writeFile(join(d, 'adapter_config.json'), JSON.stringify(name === 'null' || name === 'array' ? edited : json));
+        const e = await expectCleanError(() => LoraAdapter.load(d, cfg), [`${join(d, 'adapter_config.json')}: ${message}`]);
+        expect(e, name).toBeInstanceOf(CheckpointError);
+      }),
+    );
+  });
+
+  it('shows a 100,000-deep value in adapter_config.json without overflowing the stack', async () => {
+    const d = await variant('bad-deep', {});
+    const text = await readFile(join(d, 'adapter_config.json'), 'utf8');
+    await writeFile(
+      join(d, 'adapter_config.json'),
+      text.replace(/^\{/, `{"target_modules": ${deepJson(100_000, '"q_proj"')},`).replace(/"target_modules":\[[^\]]*\],?/, ''),
+    );
+    const e = await expectCleanError(
+      () => LoraAdapter.load(d, cfg),
+      [`${join(d, 'adapter_config.json')}: 'target_modules' entry 0 must be a module name`],
+    );
+    expect(e.message.length).toBeLessThan(300);
+  });
+
+  it('refuses tensors that disagree with adapter_config: dtype, NaN/Inf (naming tensor and index)', async () => {
+    const a = loraName(1, 'v_proj', 'B');
+    const nan = await variant('nan', {
+      tensors: (t) => {
+        t.get(a)!.data[2 * 4 + 1] = Number.NaN; // [out 32, r 4]: row 2, column 1
+      },
+    });
+    await expectCleanError(
+      () => LoraAdapter.load(nan, cfg),
+      [`${join(nan, 'adapter_model.safetensors')}: tensor '${a}' holds NaN at index [2, 1]`],
+    );
+    const inf = await variant('inf', {
+      tensors: (t) => {
+        t.get(loraName(0, 'q_proj', 'A'))!.data[0] = Number.POSITIVE_INFINITY;
+      },
+    });
+    await expectCleanError(() => LoraAdapter.load(inf, cfg), [`holds Infinity at index [0, 0]`]);
+    // An I32 tensor of the right shape: valid safetensors, but not LoRA weights.
+    const int = await variant('int', {});
+    const bytes = await readFile(join(int, 'adapter_model.safetensors'));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, 8 + n).toString('utf8');
+    const relabelled = header.replace(`"${a}":{"dtype":"F32"`, `"${a}":{"dtype":"I32"`);
+    expect(relabelled).not.toBe(header);
+    await writeFile(
+      join(int, 'adapter_model.safetensors'),
+      Buffer.concat([bytes.subarray(0, 8), Buffer.from(relabelled), bytes.subarray(8 + n)]),
+    );
+    await expectCleanError(() => LoraAdapter.load(int, cfg), [`tensor '${a}' has dtype I32; LoRA weights must be F32, F16, BF16, F64`]);
+  });
+
+  it('refuses adapter files that are FIFOs or /dev/zero at once', async () => {
+    const fifo = await variant('fifo', {});
+    await rm(join(fifo, 'adapter_config.json'));
+    execFileSync('mkfifo', [join(fifo, 'adapter_config.json')]);
+    await expectCleanError(() => LoraAdapter.load(fifo, cfg), [`${join(fifo, 'adapter_config.json')}: not a regular file`], { ms: 5000 });
+    const zero = await variant('zero', {});
+    await rm(join(zero, 'adapter_model.safetensors'));
+    await symlink('/dev/zero', join(zero, 'adapter_model.safetensors'));
+    await expectCleanError(() => LoraAdapter.load(zero, cfg), [`${join(zero, 'adapter_model.safetensors')}: not a regular file`], {
+      ms: 5000,
+      peakRiseMb: 100,
+    });
+  });
+
   it('names the missing adapter_config.json', async () => {
     const e = await loadError(join(tmp, 'does-not-exist'));
-    expect(e).toBeInstanceOf(CheckpointError);
+    expect(e).toBeInstanceOf(UserError);
     expect(e.message).toContain(join(tmp, 'does-not-exist', 'adapter_config.json'));
   });
 });
