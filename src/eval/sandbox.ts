@@ -1,10 +1,16 @@
 // Running untrusted generated JavaScript against unit tests, for pass@1.
 //
 // The code runs in a separate, bare Node process (./sandbox-worker.js): forked with a V8 heap limit
-// and with code generation from strings disabled, no loader hooks and an empty environment. In it,
-// each job gets a fresh node:vm context stripped to plain ECMAScript globals (no require, process,
-// import, fetch), with a vm timeout covering microtasks; here, a kill timer SIGKILLs the process as
-// a backstop. The generated code never runs in this process. See the worker file for the layers.
+// and with code generation from strings disabled, no loader hooks and an empty environment. In it, each job gets a fresh node:vm context stripped to plain
+// ECMAScript globals (no require, process, import, fetch), with a vm timeout covering microtasks;
+// here, a kill timer SIGKILLs the process as a backstop. The generated code never runs in this
+// process. See the worker file for the layers.
+//
+// The score cannot be forged from inside the sandbox: the expected values never leave this process.
+// The worker sends, per test, the canonical JSON text of what the sample returned (computed without
+// running any code of the result, ./sandbox-canonical.js); this process canonicalises the expected
+// value the same way and compares the two strings. Failure messages show what the sample returned,
+// never the expected value.
 //
 // Why a process and not a worker thread: V8 treats some heap exhaustion as fatal for the whole
 // process (e.g. `new Array(2**27).fill(0)` under a 64 MB worker resourceLimit aborts everything
@@ -18,6 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { extractCodeCandidates } from './code-extract.js';
+import { canonicalJson } from './sandbox-canonical.js';
 
 export interface CodeTest {
   args: unknown[];
@@ -48,9 +55,10 @@ const STDERR_TAIL = 4096;
 
 type WorkerMessage =
   | { type: 'ready' }
-  | { type: 'progress'; passedTests: number }
+  /** One test's outcome: the canonical JSON of the result, or why there is none. */
+  | { type: 'test'; i: number; result?: string; error?: string }
   /** clean: nothing but ordinary passes/failures happened (no timeout), so the process can be reused. */
-  | ({ type: 'done'; clean: boolean } & CodeRunResult);
+  | { type: 'done'; clean: boolean; error?: string };
 
 interface SandboxProcess {
   child: ChildProcess;
@@ -138,18 +146,18 @@ export function closeSandboxPool(): void {
   for (const p of idle.splice(0)) kill(p);
 }
 
-interface WireTest {
-  /** JSON of the argument list. */
-  a: string;
-  /** JSON of the expected value; null for `undefined`. */
-  e: string | null;
-}
+type Canonical = { text: string } | { refused: string };
 
-function toWire(tests: readonly CodeTest[]): WireTest[] {
-  return tests.map((t) => ({
-    a: JSON.stringify(t.args ?? []),
-    e: t.expected === undefined ? null : JSON.stringify(t.expected),
-  }));
+/** Plain host values (expected values after their JSON round trip) are recognised by this realm's prototype. */
+const HOST_REALM = { objectPrototype: Object.prototype };
+
+/**
+ * The canonical JSON of an expected value, after the JSON round trip the tests promise (toJSON
+ * applied, `undefined` kept as such at the top). Throws when it is not JSON-serialisable.
+ */
+function expectedText(expected: unknown): Canonical {
+  const json = expected === undefined ? undefined : JSON.stringify(expected);
+  return canonicalJson(json === undefined ? undefined : JSON.parse(json), HOST_REALM);
 }
 
 function message(e: unknown): string {
@@ -157,6 +165,48 @@ function message(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
   } catch {
     return 'unknown error';
+  }
+}
+
+const SHOWN = 120;
+function clipped(s: string): string {
+  return s.length > SHOWN ? `${s.slice(0, SHOWN)}...` : s;
+}
+
+/**
+ * Tallies the worker's per-test outcomes against the expected texts, which the worker never sees.
+ * The worker is not trusted with the verdict: it only reports what each call produced, in order.
+ */
+class Tally {
+  private next = 0;
+  passedTests = 0;
+  private firstError: string | undefined;
+
+  constructor(private readonly expected: readonly Canonical[]) {}
+
+  /** Takes one test's outcome; false when the message breaks the protocol. */
+  add(m: { i: number; result?: unknown; error?: unknown }): boolean {
+    const want = this.expected[this.next];
+    if (m.i !== this.next || want === undefined) return false;
+    const n = ++this.next;
+    if (typeof m.result === 'string') {
+      if ('text' in want && m.result === want.text) this.passedTests++;
+      // Never the expected value: a message may end up where a sample's author can read it.
+      else
+        this.firstError ??=
+          'text' in want ? `test ${n}: wrong result, got ${clipped(m.result)}` : `test ${n}: the expected value ${want.refused}`;
+      return true;
+    }
+    if (typeof m.error !== 'string') return false;
+    this.firstError ??= `test ${n} ${m.error}`;
+    return true;
+  }
+
+  /** The verdict: a job-level error (compile error, timeout, memory, ...) wins over the first failed test. */
+  result(jobError?: string): CodeRunResult {
+    const unfinished = this.next < this.expected.length ? `only ${this.next} of ${this.expected.length} tests ran` : undefined;
+    const error = jobError ?? this.firstError ?? unfinished;
+    return error === undefined ? { passed: true, passedTests: this.passedTests } : { passed: false, passedTests: this.passedTests, error };
   }
 }
 
@@ -172,9 +222,11 @@ export async function runCodeCandidates(
 ): Promise<CodeRunResult> {
   const timeoutMs = Math.max(1, Math.floor(opts.timeoutMs ?? 2000));
   const maxOldMb = Math.max(16, Math.floor(opts.maxOldGenerationSizeMb ?? 64));
-  let wire: WireTest[];
+  let args: string[];
+  let tally: Tally;
   try {
-    wire = toWire(tests);
+    args = tests.map((t) => JSON.stringify(t.args ?? []));
+    tally = new Tally(tests.map((t) => expectedText(t.expected)));
   } catch (e) {
     return { passed: false, passedTests: 0, error: `tests are not JSON-serialisable: ${message(e)}` };
   }
@@ -182,46 +234,43 @@ export async function runCodeCandidates(
   p.jobs++;
   p.stderr = '';
   return new Promise<CodeRunResult>((resolve) => {
-    let passedTests = 0;
     let settled = false;
-    const finish = (r: CodeRunResult, reusable: boolean): void => {
+    const finish = (jobError: string | undefined, reusable: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(killTimer);
       p.child.off('message', onMessage);
       p.child.off('close', onExit);
       release(p, reusable);
-      resolve(r);
+      resolve(tally.result(jobError));
+    };
+    /** An abnormal end: V8's heap limit when it said so, else `why`. */
+    const abnormal = (why: string): void => {
+      finish(/heap out of memory|Allocation failed/i.test(p.stderr) ? `memory limit exceeded (${maxOldMb} MB)` : why, false);
     };
     const onMessage = (m: WorkerMessage): void => {
-      if (m.type === 'progress') passedTests = m.passedTests;
-      else if (m.type === 'done')
-        finish(
-          m.passed
-            ? { passed: true, passedTests: m.passedTests }
-            : { passed: false, passedTests: m.passedTests, error: m.error ?? 'failed' },
-          m.clean === true,
-        );
+      if (m?.type === 'test') {
+        if (!tally.add(m)) abnormal('sandbox protocol error');
+      } else if (m?.type === 'done') {
+        if (m.clean === true) finish(typeof m.error === 'string' ? m.error : undefined, true);
+        else abnormal(typeof m.error === 'string' ? m.error : 'sandbox error');
+      } else if (m?.type !== 'ready') {
+        abnormal('sandbox protocol error');
+      }
     };
     // 'close' comes after the process exited and its stderr was read to the end.
     const onExit = (code: number | null, signal: string | null): void => {
-      const error = /heap out of memory|Allocation failed/i.test(p.stderr)
-        ? `memory limit exceeded (${maxOldMb} MB)`
-        : `sandbox process died (${signal ?? `exit code ${code}`})`;
-      finish({ passed: false, passedTests, error }, false);
+      abnormal(`sandbox process died (${signal ?? `exit code ${code}`})`);
     };
-    const killTimer = setTimeout(
-      () => finish({ passed: false, passedTests, error: `timed out after ${timeoutMs} ms (sandbox process killed)` }, false),
-      timeoutMs + KILL_GRACE_MS,
-    );
+    const killTimer = setTimeout(() => abnormal(`timed out after ${timeoutMs} ms (sandbox process killed)`), timeoutMs + KILL_GRACE_MS);
     p.child.on('message', onMessage);
     p.child.on('close', onExit);
     if (p.exited) {
       onExit(null, null);
       return;
     }
-    p.child.send({ type: 'job', candidates: [...candidates], entry, tests: wire, timeoutMs }, (e) => {
-      if (e) finish({ passed: false, passedTests: 0, error: `could not reach the sandbox process: ${message(e)}` }, false);
+    p.child.send({ type: 'job', candidates: [...candidates], entry, tests: args, timeoutMs }, (e) => {
+      if (e) finish(`could not reach the sandbox process: ${message(e)}`, false);
     });
   });
 }
@@ -229,8 +278,10 @@ export async function runCodeCandidates(
 /**
  * Runs generated JavaScript that defines a function `entry` against `tests` (JSON-serialisable
  * arguments and expected values; results are compared as canonical JSON — sorted keys, so key order
- * does not matter; `undefined` inside arrays compares as null, as in JSON). A function returning a
- * promise is awaited (within the same budget); one that never settles fails. Never rejects.
+ * does not matter; `undefined` inside arrays compares as null, as in JSON; see canonicalJson). A
+ * function returning a promise is awaited (within the same budget); one that never settles fails.
+ * Results are read without running their code: a Proxy, a getter, or an object other than a plain
+ * object or array (Map, Date, class instance, ...) fails the test. Never rejects.
  */
 export function runCodeTests(code: string, entry: string, tests: readonly CodeTest[], opts?: SandboxOptions): Promise<CodeRunResult> {
   return runCodeCandidates([code], entry, tests, opts);

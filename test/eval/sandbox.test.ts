@@ -28,7 +28,9 @@ describe('runCodeTests', () => {
     const r = await runCodeTests('function add(a, b) { return a > 0 ? a + b : 1; }', 'add', ADD_TESTS);
     expect(r.passed).toBe(false);
     expect(r.passedTests).toBe(2);
-    expect(r.error).toMatch(/test 2: expected 0, got 1/);
+    // What the sample returned, never the expected value (the old message, "expected 0, got 1",
+    // handed the expected value to anyone who could read a failure message).
+    expect(r.error).toBe('test 2: wrong result, got 1');
   });
 
   it('fails a syntax error, a missing entry and a throwing function', async () => {
@@ -100,10 +102,11 @@ describe('runCodeTests with hostile code', () => {
     ],
     ['fetch', 'async function add() { return await fetch("http://example.com"); }', /fetch is not defined/],
     ['stack overflow', 'function add(a, b) { return add(a, b); }', /Maximum call stack/],
+    // Described without running its traps (it used to be described by running them, until the budget ran out).
     [
       'throwing a hostile Proxy',
       'function add() { throw new Proxy({}, { get() { for (;;) {} }, getPrototypeOf() { for (;;) {} } }); }',
-      /timed out/,
+      /threw a Proxy/,
     ],
   ];
 
