@@ -161,9 +161,21 @@ const PRELUDE = new vm.Script(preludeSource(ALLOWED_GLOBALS), { filename: 'fedhp
 /** Evaluating anything runs the context's queued microtasks (the test call) inside the budget. */
 const RUN_QUEUED = new vm.Script('void 0', { filename: 'fedhpo-run.js' });
 
-/** Any mention of the word, for now (also in comments and strings). */
+/**
+ * Whether the program uses the `import` keyword (dynamic `import()`; `import.meta` and static
+ * imports do not compile in a script anyway). V8 is the tokenizer: every "import" in the text is
+ * spelled `\u0069mport`, which leaves a string, template, regex, comment or identifier
+ * (`importance`, `o.import`, a method named import) as it was but is a SyntaxError where `import`
+ * is a keyword ("Keyword must not contain escaped characters"). Call only for code that compiles.
+ */
 function usesImportKeyword(code) {
-  return /\bimport\b/.test(code);
+  if (!code.includes('import')) return false;
+  try {
+    new vm.Script(code.replaceAll('import', '\\u0069mport'));
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** Compiles the first candidate that parses and does not use `import` (compiling runs nothing). */
