@@ -1,7 +1,8 @@
 // Sandbox worker process: runs untrusted generated JavaScript against unit tests. sandbox.ts forks
 // it as a separate Node process (never a thread of the caller: V8 treats some heap exhaustion as
-// fatal for the whole process, which a worker thread's resourceLimits cannot contain) with
-// --max-old-space-size and --disallow-code-generation-from-strings, sends it jobs over IPC and kills it on its own timer.
+// fatal for the whole process, which a worker thread's resourceLimits cannot contain) under an OS
+// limit on its total memory (RLIMIT_DATA, set by sandbox.ts), with --max-old-space-size and
+// --disallow-code-generation-from-strings, sends it jobs over IPC and kills it on its own timer.
 // Each job gets a fresh vm context; the parent recycles the process after anything but a clean
 // pass/fail.
 //
@@ -28,7 +29,8 @@
 //     Function constructors are neutered, so even a leaked object cannot reach `process`.
 //  4. Every evaluation has a vm timeout from one shared budget per job; microtasks run inside it
 //     too (microtaskMode 'afterEvaluate'), so async infinite loops are cut as well.
-//  5. The parent SIGKILLs the process on its own timer; heap exhaustion ends only this process.
+//  5. The parent SIGKILLs the process on its own timer; memory exhaustion (V8 heap, strings, native
+//     memory) ends only this process.
 import vm from 'node:vm';
 import { isNativeError, isProxy } from 'node:util/types';
 import { canonicalJson, describeThrown } from './sandbox-canonical.js';

@@ -1,7 +1,8 @@
 // Running untrusted generated JavaScript against unit tests, for pass@1.
 //
-// The code runs in a separate, bare Node process (./sandbox-worker.js): forked with a V8 heap limit
-// and with code generation from strings disabled, no loader hooks and an empty environment. In it, each job gets a fresh node:vm context stripped to plain
+// The code runs in a separate, bare Node process (./sandbox-worker.js): forked under an OS limit on
+// its total memory, with a V8 heap limit, with code generation from strings disabled, no loader
+// hooks and an empty environment. In it, each job gets a fresh node:vm context stripped to plain
 // ECMAScript globals (no require, process, import, fetch), with a vm timeout covering microtasks;
 // here, a kill timer SIGKILLs the process as a backstop. The generated code never runs in this
 // process. See the worker file for the layers.
@@ -16,11 +17,17 @@
 // process (e.g. `new Array(2**27).fill(0)` under a 64 MB worker resourceLimit aborts everything
 // with "CALL_AND_RETRY_LAST Allocation failed"), so a thread cannot contain a memory bomb.
 //
+// Why an OS limit as well as the heap limit: --max-old-space-size bounds V8's old space only. A
+// flattened 2^29-character string (1 GB), ICU's native copies behind Intl.Segmenter iterators and
+// other native memory grow past it (measured: 1.07 GB RSS for `"\u1234".repeat(2**29-24)` once
+// flattened). See sandboxMemoryLimitMb for the limit and the measurements behind it.
+//
 // Processes are pooled (at most MAX_PROCESSES): one that finished a job cleanly (a pass, or an
 // ordinary failure — wrong result, exception, syntax error — all confined to the discarded vm
-// context) takes the next job, up to MAX_JOBS_PER_PROCESS; after a timeout, crash, memory
-// exhaustion or any protocol surprise it is killed and a fresh one is forked.
+// context) and holds little memory takes the next job, up to MAX_JOBS_PER_PROCESS; after a
+// timeout, crash, memory exhaustion or any protocol surprise it is killed and a fresh one is forked.
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { extractCodeCandidates } from './code-extract.js';
@@ -34,7 +41,10 @@ export interface CodeTest {
 export interface SandboxOptions {
   /** Time budget for the whole sample (top-level code plus every test), ms. Default 2000. */
   timeoutMs?: number;
-  /** V8 old-generation heap limit of the sandbox process, MB. Default 64. */
+  /**
+   * V8 old-generation heap limit of the sandbox process, MB. Default 64. The process's total
+   * memory is capped at sandboxMemoryLimitMb(this) (320 MB for the default).
+   */
   maxOldGenerationSizeMb?: number;
 }
 
@@ -53,6 +63,52 @@ const MAX_PROCESSES = Math.max(1, Math.min(4, availableParallelism()));
 const MAX_JOBS_PER_PROCESS = 200;
 const STDERR_TAIL = 4096;
 
+/**
+ * The cap on the sandbox process's total memory, MB, for a V8 old-space limit of `maxOldMb`:
+ * RLIMIT_DATA (ulimit -d), set by the shell that execs node. Why this limit and this value
+ * (measured with Node 20.20 on Linux 6.18 x86_64, 64 MB old space unless said):
+ *  - RLIMIT_AS (ulimit -v) does not fit: V8 reserves address space it never touches (VmSize is
+ *    760 MB right after start and 1.1 GB once the heap is full, at 42–150 MB RSS), and node fails
+ *    at startup under 800 MB ("Failed to reserve virtual memory for CodeRange"). A cap high enough
+ *    for normal samples would bound nothing near the RSS we care about.
+ *  - RLIMIT_DATA counts private writable mappings (Linux >= 4.7): V8 pages in use, malloc arenas,
+ *    thread stacks, ICU buffers — what RSS can grow by — and not V8's inaccessible reservations.
+ *    Node's own VmData is ~88 MB after start; it fails to start under ~100 MB (its watchdog and
+ *    platform threads cannot get stacks). Samples that fill the V8 heap up to its limit reach
+ *    VmData 117–121 MB at 16 MB old space, 181–192 MB at 64, 246–260 at 128, 296–350 at 256:
+ *    about 110 MB + 1.3 × old space.
+ *  - So 2 × old space + 192 MB (320 MB for 64) leaves every heap-bound sample at most ~60% of the
+ *    cap, while a flattened 1 GB string fails at its allocation (peak RSS 43 MB) and ICU's copies
+ *    behind Intl.Segmenter stop at the cap (peak RSS 229–239 MB: RSS is VmData's touched part plus
+ *    ~30 MB of node's shared text, so it stays under the cap).
+ * What hitting it looks like: V8 aborts with "Fatal process out of memory" / "heap out of memory"
+ * (a failed V8 allocation), or a native allocation failure crashes the process (ICU: SIGSEGV), or
+ * the process crawls through garbage collections at the cap until the kill timer; the last two are
+ * recognised by the VmData this process samples during the job.
+ */
+export function sandboxMemoryLimitMb(maxOldMb: number): number {
+  return 2 * maxOldMb + 192;
+}
+
+/** A job that ends abnormally while its process held at least this share of the cap hit the cap. */
+const NEAR_LIMIT = 0.75;
+/** A process holding more than this share of the cap after a clean job is not reused. */
+const REUSE_LIMIT = 0.5;
+const MEMORY_SAMPLE_MS = 20;
+/** V8's and the C++ runtime's words for a failed allocation. */
+const OOM_STDERR = /out of memory|Allocation failed|Failed to reserve|bad_alloc|Cannot allocate memory/i;
+
+/** The process's VmData in kB (Linux), or undefined when it cannot be read (gone, not Linux). */
+function vmDataKb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmData:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 type WorkerMessage =
   | { type: 'ready' }
   /** One test's outcome: the canonical JSON of the result, or why there is none. */
@@ -63,6 +119,8 @@ type WorkerMessage =
 interface SandboxProcess {
   child: ChildProcess;
   maxOldMb: number;
+  /** The cap on its VmData, kB. */
+  limitKb: number;
   jobs: number;
   stderr: string;
   exited: boolean;
@@ -72,15 +130,28 @@ const idle: SandboxProcess[] = [];
 let busy = 0;
 const waiting: (() => void)[] = [];
 
+/**
+ * How the process is started: through /bin/sh, which sets RLIMIT_DATA and execs node in its place
+ * (same pid, the IPC channel's descriptor inherited). Node has no setrlimit API; `ulimit -d` is in
+ * every POSIX shell (dash, bash, busybox), so a fresh Debian machine needs nothing extra. `&&`: if
+ * the limit cannot be set, node is not started at all.
+ */
+function launcher(maxOldMb: number, limitKb: number): { execPath: string; execArgv: string[] } {
+  const nodeArgs = [`--max-old-space-size=${maxOldMb}`, '--disallow-code-generation-from-strings', '--no-warnings'];
+  if (process.platform === 'win32') return { execPath: process.execPath, execArgv: nodeArgs };
+  return { execPath: '/bin/sh', execArgv: ['-c', `ulimit -d ${limitKb} && exec "$0" "$@"`, process.execPath, ...nodeArgs] };
+}
+
 function spawnSandbox(maxOldMb: number): SandboxProcess {
+  const limitKb = sandboxMemoryLimitMb(maxOldMb) * 1024;
   const child = fork(WORKER_PATH, [], {
-    execArgv: [`--max-old-space-size=${maxOldMb}`, '--disallow-code-generation-from-strings', '--no-warnings'],
+    ...launcher(maxOldMb, limitKb),
     env: {},
     cwd: tmpdir(),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'json',
   });
-  const p: SandboxProcess = { child, maxOldMb, jobs: 0, stderr: '', exited: false };
+  const p: SandboxProcess = { child, maxOldMb, limitKb, jobs: 0, stderr: '', exited: false };
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     p.stderr = (p.stderr + d).slice(-STDERR_TAIL);
@@ -130,7 +201,12 @@ async function acquire(maxOldMb: number): Promise<SandboxProcess> {
 
 function release(p: SandboxProcess, reusable: boolean): void {
   busy--;
-  if (reusable && !p.exited && p.child.connected && p.jobs < MAX_JOBS_PER_PROCESS) {
+  // A process that kept much memory (native garbage not yet collected, a fragmented heap) would
+  // make the next sample fail at the cap for what this one did.
+  // (Without /proc — not Linux — there is no reading, and the limit is not enforced either.)
+  const dataKb = vmDataKb(p.child.pid);
+  const lowMemory = dataKb === undefined ? process.platform !== 'linux' : dataKb <= REUSE_LIMIT * p.limitKb;
+  if (reusable && lowMemory && !p.exited && p.child.connected && p.jobs < MAX_JOBS_PER_PROCESS) {
     setRef(p, false);
     idle.push(p);
     // Keep at most MAX_PROCESSES idle.
@@ -210,6 +286,30 @@ class Tally {
   }
 }
 
+/** Samples a sandbox process's VmData while it runs a job, to tell "hit the memory cap" from other deaths. */
+class MemoryWatch {
+  private peakKb = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly p: SandboxProcess) {
+    this.timer = setInterval(() => this.sample(), MEMORY_SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    this.peakKb = Math.max(this.peakKb, vmDataKb(this.p.child.pid) ?? 0);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The job ended abnormally (crash, kill, timeout): was the cap the reason? */
+  hitLimit(): boolean {
+    return OOM_STDERR.test(this.p.stderr) || this.peakKb >= NEAR_LIMIT * this.p.limitKb;
+  }
+}
+
 /**
  * Runs the first of `candidates` that compiles (all as untrusted code) in a sandbox process.
  * Never rejects: every failure of the sample, including the process dying, is a failed result.
@@ -233,20 +333,24 @@ export async function runCodeCandidates(
   const p = await acquire(maxOldMb);
   p.jobs++;
   p.stderr = '';
+  const memoryError = `memory limit exceeded (${sandboxMemoryLimitMb(maxOldMb)} MB for the process, ${maxOldMb} MB heap)`;
   return new Promise<CodeRunResult>((resolve) => {
+    const watch = new MemoryWatch(p);
     let settled = false;
     const finish = (jobError: string | undefined, reusable: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(killTimer);
+      watch.stop();
       p.child.off('message', onMessage);
       p.child.off('close', onExit);
       release(p, reusable);
       resolve(tally.result(jobError));
     };
-    /** An abnormal end: V8's heap limit when it said so, else `why`. */
+    /** An abnormal end: the memory cap when the process was at it, else `why`. */
     const abnormal = (why: string): void => {
-      finish(/heap out of memory|Allocation failed/i.test(p.stderr) ? `memory limit exceeded (${maxOldMb} MB)` : why, false);
+      watch.sample();
+      finish(watch.hitLimit() ? memoryError : why, false);
     };
     const onMessage = (m: WorkerMessage): void => {
       if (m?.type === 'test') {
@@ -260,7 +364,8 @@ export async function runCodeCandidates(
     };
     // 'close' comes after the process exited and its stderr was read to the end.
     const onExit = (code: number | null, signal: string | null): void => {
-      abnormal(`sandbox process died (${signal ?? `exit code ${code}`})`);
+      if (/ulimit/.test(p.stderr)) finish('the sandbox process could not set its memory limit (ulimit -d)', false);
+      else abnormal(`sandbox process died (${signal ?? `exit code ${code}`})`);
     };
     const killTimer = setTimeout(() => abnormal(`timed out after ${timeoutMs} ms (sandbox process killed)`), timeoutMs + KILL_GRACE_MS);
     p.child.on('message', onMessage);
