@@ -1,27 +1,41 @@
 // Sandbox worker process: runs untrusted generated JavaScript against unit tests. sandbox.ts forks
 // it as a separate Node process (never a thread of the caller: V8 treats some heap exhaustion as
-// fatal for the whole process, which a worker thread's resourceLimits cannot contain) with
-// --max-old-space-size and --disallow-code-generation-from-strings, sends it jobs over IPC and
-// kills it on its own timer. Each job gets a fresh vm context; the parent recycles the process
-// after anything but a clean pass/fail.
+// fatal for the whole process, which a worker thread's resourceLimits cannot contain) under an OS
+// limit on its total memory (RLIMIT_DATA, set by sandbox.ts), with --max-old-space-size and
+// --disallow-code-generation-from-strings, sends it jobs over IPC and kills it on its own timer.
+// Each job gets a fresh vm context; the parent recycles the process after anything but a clean
+// pass/fail.
+//
+// What this process never sees: the expected values. It sends back, per test, the canonical JSON
+// text of the result (or why there is none); sandbox.ts compares it with the expected text. So no
+// code in this process, trusted or not, can turn a wrong result into a pass, and a sample that
+// escaped every layer below still could not learn an expected value.
 //
 // Layers, innermost first:
 //  1. A fresh node:vm context (its own realm) with string/wasm code generation disabled, stripped
 //     to plain ECMAScript globals (no require/process/import/fetch/console/ArrayBuffer/eval/...).
-//     Nothing from this realm is ever handed to it: tests go in as JSON text inside trusted
-//     source, results come out as primitive strings built by the trusted harness.
-//  2. `import()` is refused before compiling (Node answers it with an error object of this realm,
-//     which would leak this realm's constructors); code generation from strings is off for this
-//     whole process and this realm's Function constructors are neutered, so even a leaked object
-//     cannot reach `process`.
-//  3. Every evaluation has a vm timeout from one shared budget per job; microtasks run inside it
+//     Nothing from this realm is ever handed to it: arguments go in as JSON text parsed by trusted
+//     code of the context, results come out as values read here without running any of their code
+//     (./sandbox-canonical.js).
+//  2. The harness is out of the sample's reach: a trusted prelude, evaluated before the sample,
+//     captures the intrinsics it uses and returns its entry point `start` to this process only —
+//     no global, no property, no stack frame the sample can name. `start` is called from here with
+//     the entry function (looked up once, after the top-level code), queues the call as a microtask
+//     of the context and returns a record only this process holds; the call runs, within the time
+//     budget, when this process next evaluates a (trusted, empty) script in the context.
+//  3. `import()` is refused before compiling (Node 20 answers it with a promise and an error of
+//     this realm even with an importModuleDynamically hook, which would leak this realm's
+//     constructors); code generation from strings is off for this whole process and this realm's
+//     Function constructors are neutered, so even a leaked object cannot reach `process`.
+//  4. Every evaluation has a vm timeout from one shared budget per job; microtasks run inside it
 //     too (microtaskMode 'afterEvaluate'), so async infinite loops are cut as well.
-//  4. The parent SIGKILLs the process on its own timer; heap exhaustion ends only this process.
+//  5. The parent SIGKILLs the process on its own timer; memory exhaustion (V8 heap, strings, native
+//     memory) ends only this process.
 import vm from 'node:vm';
 import { isNativeError, isProxy } from 'node:util/types';
-import { randomUUID } from 'node:crypto';
+import { canonicalJson, describeThrown } from './sandbox-canonical.js';
 
-// ---- 2. Harden this realm before any untrusted code exists. ----------------------------------
+// ---- 3. Harden this realm before any untrusted code exists. ----------------------------------
 for (const F of [Function, (async () => {}).constructor, function* () {}.constructor, async function* () {}.constructor]) {
   Object.defineProperty(F.prototype, 'constructor', { value: undefined, writable: false, enumerable: false, configurable: false });
 }
@@ -80,135 +94,60 @@ const ALLOWED_GLOBALS = [
 ];
 
 /**
- * Trusted harness, evaluated in the context before the sample: it captures the intrinsics it needs
- * (so a sample that patches JSON or Array.prototype cannot fake a pass), strips the global object,
- * and exposes a frozen, non-configurable `__fedhpo__` with run/result/describe.
+ * The trusted prelude, evaluated in the fresh context before the sample. It strips the global
+ * object, pins Error.prepareStackTrace (Node calls the context's hook with call sites, which would
+ * hand out the functions on the stack), and returns — to this process only — `start`, the realm's
+ * Object.prototype (to recognise plain objects) and its global object (never to be looked into).
+ *
+ * `start(fn, argsJson)` runs no sample code itself (it is called from here, outside any time
+ * budget): it parses the arguments with the captured JSON.parse, creates the record and reaches
+ * `await undefined`, which queues the rest as a microtask of the context. The rest calls `fn` with
+ * the captured Reflect.apply, awaits its result (a promise or thenable is the sample's own code,
+ * run inside the budget) and writes the outcome into the record, a null-prototype object whose
+ * data properties this process reads. Strict mode throughout, so `fn.caller` and call sites give
+ * the sample nothing.
  */
-function harnessSource(tests, allowed) {
+function preludeSource(allowed) {
   return `(function () {
   'use strict';
   const G = globalThis;
   const apply = Reflect.apply, ownKeys = Reflect.ownKeys, deleteProperty = Reflect.deleteProperty;
-  const defineProperty = Object.defineProperty, freeze = Object.freeze, getPrototypeOf = Object.getPrototypeOf;
-  const keys = Object.keys, isArray = Array.isArray, ObjectProto = Object.prototype;
-  const parse = JSON.parse, stringify = JSON.stringify, sort = Array.prototype.sort, StringCtor = String;
-  const slice = String.prototype.slice;
-  const tests = parse(${JSON.stringify(JSON.stringify(tests))});
-  const allowed = parse(${JSON.stringify(JSON.stringify(allowed))});
-
+  const defineProperty = Object.defineProperty, parse = JSON.parse;
+  const allowed = ${JSON.stringify(allowed)};
   for (const k of ownKeys(G)) {
     if (typeof k === 'string' && allowed.indexOf(k) >= 0) continue;
     deleteProperty(G, k);
   }
-  // Node consults globalThis.Error.prepareStackTrace; pin Error and make that hook unsettable.
   defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
   defineProperty(G, 'Error', { value: Error, writable: false, enumerable: false, configurable: false });
 
-  function quote(s) { return apply(stringify, undefined, [s]); }
-  // Canonical JSON: sorted keys; undefined/functions/symbols dropped in objects and null in arrays,
-  // non-finite numbers null, -0 is 0 (all as JSON.stringify); non-plain objects never equal anything.
-  function canon(v) {
-    switch (typeof v) {
-      case 'string': return quote(v);
-      case 'number': return v === v && v !== Infinity && v !== -Infinity ? '' + v : 'null';
-      case 'boolean': return v ? 'true' : 'false';
-      case 'bigint': return '!bigint:' + v;
-      case 'object': {
-        if (v === null) return 'null';
-        if (isArray(v)) {
-          let s = '[';
-          const n = v.length;
-          for (let i = 0; i < n; i++) {
-            const c = canon(v[i]);
-            s += (i ? ',' : '') + (c === undefined ? 'null' : c);
-          }
-          return s + ']';
-        }
-        const proto = getPrototypeOf(v);
-        if (proto !== ObjectProto && proto !== null) return '!object';
-        const ks = keys(v);
-        apply(sort, ks, []);
-        let s = '{', first = true;
-        for (let i = 0; i < ks.length; i++) {
-          const c = canon(v[ks[i]]);
-          if (c === undefined) continue;
-          s += (first ? '' : ',') + quote(ks[i]) + ':' + c;
-          first = false;
-        }
-        return s + '}';
-      }
-      default: return undefined;
-    }
-  }
-  function canonTop(v) {
-    if (v === undefined) return 'undefined';
-    const c = canon(v);
-    return c === undefined ? '!' + typeof v : c;
-  }
-  function clip(s) { return s.length > 300 ? apply(slice, s, [0, 300]) + '...' : s; }
-  function describe(e) {
+  async function settle(record, fn, args) {
+    await undefined;
+    let value;
     try {
-      if (e !== null && typeof e === 'object') {
-        const name = e.name, message = e.message;
-        if (typeof message === 'string') return clip((typeof name === 'string' ? name : 'Error') + ': ' + message);
-      }
-      const s = StringCtor(e);
-      return clip(typeof s === 'string' ? s : 'thrown value');
-    } catch (_) {
-      return 'thrown value (not describable)';
+      value = apply(fn, undefined, args);
+    } catch (e) {
+      record.state = 'threw';
+      record.value = e;
+      return;
     }
-  }
-  function show(c) { return c.length > 120 ? apply(slice, c, [0, 120]) + '...' : c; }
-
-  let state = 'idle', message = '';
-  function finish(ok, msg) {
-    if (state !== 'pending') return;
-    state = ok ? 'pass' : 'fail';
-    message = msg;
-  }
-  function settle(i, value) {
-    if (state !== 'pending') return;
-    let got;
-    try { got = canonTop(value); } catch (e) { finish(false, 'result not comparable: ' + describe(e)); return; }
-    const t = tests[i];
-    const want = t.e === null ? 'undefined' : canonTop(parse(t.e));
-    if (got === want) finish(true, '');
-    else finish(false, 'test ' + (i + 1) + ': expected ' + show(want) + ', got ' + show(got));
-  }
-  function run(i, fn) {
-    state = 'pending';
-    message = '';
-    if (typeof fn !== 'function') { finish(false, 'entry is not a function'); return; }
-    let result;
-    try { result = apply(fn, undefined, parse(tests[i].a)); } catch (e) { finish(false, 'test ' + (i + 1) + ' threw ' + describe(e)); return; }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      let then;
-      try { then = result.then; } catch (e) { finish(false, 'test ' + (i + 1) + ' threw ' + describe(e)); return; }
-      if (typeof then === 'function') {
-        try {
-          apply(then, result, [(v) => settle(i, v), (e) => finish(false, 'test ' + (i + 1) + ' rejected ' + describe(e))]);
-        } catch (e) {
-          finish(false, 'test ' + (i + 1) + ' threw ' + describe(e));
-        }
-        return;
-      }
+    try {
+      value = await value;
+    } catch (e) {
+      record.state = 'rejected';
+      record.value = e;
+      return;
     }
-    settle(i, result);
+    record.state = 'returned';
+    record.value = value;
   }
-  function result() {
-    if (state === 'pending') return 'fail:promise never settled';
-    return state === 'pass' ? 'pass' : 'fail:' + (typeof message === 'string' ? message : '');
+  function start(fn, argsJson) {
+    const record = { __proto__: null, state: 'pending', value: undefined };
+    settle(record, fn, parse(argsJson));
+    return record;
   }
-  function describeGlobal(key) {
-    let e;
-    try { e = G[key]; deleteProperty(G, key); } catch (_) { return 'thrown value'; }
-    return describe(e);
-  }
-  defineProperty(G, '__fedhpo__', {
-    value: freeze({ run, result, describe: describeGlobal }),
-    writable: false, enumerable: false, configurable: false,
-  });
-})();`;
+  return { __proto__: null, start, objectPrototype: Object.prototype, global: G };
+})()`;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -216,24 +155,62 @@ const RESERVED = new Set(
   (
     'break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
     'import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
-    'implements interface package private protected public await arguments eval undefined NaN Infinity __fedhpo__'
+    'implements interface package private protected public await arguments eval undefined NaN Infinity'
   ).split(' '),
 );
+
+const PRELUDE = new vm.Script(preludeSource(ALLOWED_GLOBALS), { filename: 'fedhpo-prelude.js' });
+/** Evaluating anything runs the context's queued microtasks (the test call) inside the budget. */
+const RUN_QUEUED = new vm.Script('void 0', { filename: 'fedhpo-run.js' });
+
+/**
+ * Whether the program uses the `import` keyword (dynamic `import()`; `import.meta` and static
+ * imports do not compile in a script anyway). V8 is the tokenizer: every "import" in the text is
+ * spelled `\u0069mport`, which leaves a string, template, regex, comment or identifier
+ * (`importance`, `o.import`, a method named import) as it was but is a SyntaxError where `import`
+ * is a keyword ("Keyword must not contain escaped characters"). Call only for code that compiles.
+ */
+function usesImportKeyword(code) {
+  if (!code.includes('import')) return false;
+  try {
+    new vm.Script(code.replaceAll('import', '\\u0069mport'));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Compiles the first candidate that parses and does not use `import` (compiling runs nothing). */
+function compileFirst(candidates) {
+  let error = 'no code';
+  for (const code of candidates) {
+    if (typeof code !== 'string') continue;
+    let script;
+    try {
+      script = new vm.Script(`${code}\n;void 0;`, { filename: 'generated.js' });
+    } catch (e) {
+      error = `${e?.name}: ${e?.message}`;
+      continue;
+    }
+    if (usesImportKeyword(code)) {
+      error = 'import is not available in the sandbox';
+      continue;
+    }
+    return { script };
+  }
+  return { error };
+}
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
 async function runJob({ candidates, entry, tests, timeoutMs }) {
   const deadline = performance.now() + timeoutMs;
-  let passedTests = 0;
-  const fail = (error) => ({
-    passed: false,
-    passedTests,
-    error,
-    clean: !/^(?:(?:top-level code|test \d+) )?timed out after|^sandbox setup/.test(error),
-  });
+  /** A failure of the whole job; unclean ones (timeouts, setup) make the parent recycle the process. */
+  const fail = (error, clean = true) => ({ error, clean });
 
   if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry))
     return fail(`invalid entry name ${JSON.stringify(entry)}`);
+  if (!Array.isArray(tests) || !tests.every((a) => typeof a === 'string')) return fail('sandbox setup failed: bad tests', false);
 
   const context = vm.createContext(Object.create(null), {
     name: 'fedhpo-sandbox',
@@ -251,89 +228,66 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
     const code = Object.getOwnPropertyDescriptor(e, 'code');
     return !!code && code.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
   };
+  const timedOut = `timed out after ${timeoutMs} ms`;
   /** Evaluate trusted or sample code in the context within what is left of the budget. */
   const evaluate = (script) => {
     const left = Math.ceil(deadline - performance.now());
     if (left <= 0) throw BUDGET_SPENT;
     return script.runInContext(context, { timeout: left, displayErrors: false });
   };
-  /**
-   * What a thrown value was, without running sample code here: vm's own timeout error is
-   * recognised by its own data property; any other value is described by the harness, in the
-   * context and within the budget.
-   */
-  const explain = (e) => {
-    if (e === null || (typeof e !== 'object' && typeof e !== 'function')) return `threw ${String(e)}`;
-    if (isVmTimeout(e)) return `timed out after ${timeoutMs} ms`;
-    const key = `__fedhpo_thrown_${randomUUID().replace(/-/g, '')}`;
-    try {
-      Object.defineProperty(context, key, { value: e, writable: true, enumerable: false, configurable: true });
-      const s = evaluate(new vm.Script(`__fedhpo__.describe(${JSON.stringify(key)})`));
-      return typeof s === 'string' ? `threw ${s}` : 'threw a value';
-    } catch (inner) {
-      return isVmTimeout(inner) ? `timed out after ${timeoutMs} ms` : 'threw a value';
-    }
-  };
-  const isTimeout = (msg) => msg.startsWith('timed out');
 
+  let harness;
   try {
-    evaluate(new vm.Script(harnessSource(tests, ALLOWED_GLOBALS), { filename: 'fedhpo-harness.js' }));
+    harness = evaluate(PRELUDE);
   } catch (e) {
-    return fail(`sandbox setup failed: ${e === BUDGET_SPENT ? 'timeout' : String(e?.message)}`);
+    return fail(`sandbox setup failed: ${isVmTimeout(e) ? 'timeout' : 'prelude error'}`, false);
   }
+  const start = harness.start;
+  const realm = { objectPrototype: harness.objectPrototype, refuse: [harness.global] };
+  /** What a thrown value was, read without running any of its code. */
+  const explain = (e) => (isVmTimeout(e) ? timedOut : `threw ${describeThrown(e, realm)}`);
 
-  // Compile the first candidate that parses (compiling runs nothing).
-  let script;
-  let compileError = 'no code';
-  for (const code of candidates) {
-    if (/\bimport\b/.test(code)) {
-      compileError = 'import is not available in the sandbox';
-      continue;
-    }
-    try {
-      script = new vm.Script(`${code}\n;void 0;`, { filename: 'generated.js' });
-      break;
-    } catch (e) {
-      compileError = `${e?.name}: ${e?.message}`;
-    }
-  }
-  if (!script) return fail(compileError);
-
+  const compiled = compileFirst(candidates);
+  if (!compiled.script) return fail(compiled.error);
   try {
-    evaluate(script);
+    evaluate(compiled.script);
   } catch (e) {
-    return fail(`top-level code ${explain(e)}`);
+    return isVmTimeout(e) ? fail(`top-level code ${timedOut}`, false) : fail(`top-level code ${explain(e)}`);
   }
 
-  const call = (i) =>
-    new vm.Script(`__fedhpo__.run(${i}, (() => { try { return ${entry}; } catch (_) { return undefined; } })());`, {
-      filename: 'fedhpo-call.js',
-    });
-  const check = new vm.Script('__fedhpo__.result()', { filename: 'fedhpo-check.js' });
-  let firstError;
+  // The entry is looked up once, after the top-level code: rebinding it later changes nothing.
+  // (A getter on the global object runs here, inside the budget; strict, so it sees no caller.)
+  let fn;
+  try {
+    fn = evaluate(new vm.Script(`(() => { 'use strict'; try { return ${entry}; } catch (_) { return undefined; } })()`));
+  } catch (e) {
+    return isVmTimeout(e) ? fail(`looking up \`${entry}\` ${timedOut}`, false) : fail(`looking up \`${entry}\` ${explain(e)}`);
+  }
+  if (typeof fn !== 'function') return fail(`entry \`${entry}\` is not defined as a function`);
+
   for (let i = 0; i < tests.length; i++) {
-    let status;
+    const record = start(fn, tests[i]);
     try {
-      evaluate(call(i));
-      status = evaluate(check);
+      evaluate(RUN_QUEUED);
     } catch (e) {
-      const msg = explain(e);
-      // A timeout spends the whole budget: no point trying the remaining tests.
-      if (isTimeout(msg)) return fail(`test ${i + 1} ${msg}`);
-      firstError ??= `test ${i + 1} ${msg}`;
-      continue;
+      // Only the budget can end an evaluation of an empty script: no point trying the remaining tests.
+      return fail(`test ${i + 1} ${isVmTimeout(e) ? timedOut : 'failed in the sandbox'}`, false);
     }
-    if (status === 'pass') {
-      passedTests += 1;
-      process.send({ type: 'progress', passedTests });
-      // Let the progress message out (the parent keeps the count if it has to kill us).
-      await nextTick();
-    } else {
-      firstError ??= typeof status === 'string' && status.startsWith('fail:') ? status.slice(5) : 'unexpected harness result';
-      if (firstError === 'entry is not a function') return fail(`entry \`${entry}\` is not defined as a function`);
-    }
+    process.send({ type: 'test', i, ...testOutcome(record, realm) });
+    // Let the message out (the parent keeps the results if it has to kill us).
+    await nextTick();
   }
-  return firstError === undefined ? { passed: true, passedTests, clean: true } : fail(firstError);
+  return { clean: true };
+}
+
+/** What one test produced: the canonical JSON of its result, or why there is none. */
+function testOutcome(record, realm) {
+  const { state, value } = record;
+  if (state === 'pending') return { error: 'returned a promise that never settled' };
+  if (state === 'threw') return { error: `threw ${describeThrown(value, realm)}` };
+  if (state === 'rejected') return { error: `rejected with ${describeThrown(value, realm)}` };
+  const c = canonicalJson(value, realm);
+  return 'text' in c ? { result: c.text } : { error: `returned a result that cannot be compared: it ${c.refused}` };
 }
 
 process.on('message', async (job) => {
@@ -342,7 +296,7 @@ process.on('message', async (job) => {
   try {
     outcome = await runJob(job);
   } catch (e) {
-    outcome = { passed: false, passedTests: 0, error: `sandbox error: ${isNativeError(e) ? e.message : 'unknown'}`, clean: false };
+    outcome = { error: `sandbox error: ${isNativeError(e) ? e.message : 'unknown'}`, clean: false };
   }
   if (typeof outcome.error === 'string' && outcome.error.length > 500) outcome.error = `${outcome.error.slice(0, 500)}...`;
   process.send({ type: 'done', ...outcome });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractCode, extractCodeCandidates, stripFences } from '../../src/eval/code-extract.js';
 import { scoreOutput } from '../../src/eval/score.js';
-import { closeSandboxPool, runCodeTests, scoreCode } from '../../src/eval/sandbox.js';
+import { closeSandboxPool, runCodeCandidates, runCodeTests, scoreCode } from '../../src/eval/sandbox.js';
 
 const ADD_TESTS = [
   { args: [1, 2], expected: 3 },
@@ -28,7 +28,9 @@ describe('runCodeTests', () => {
     const r = await runCodeTests('function add(a, b) { return a > 0 ? a + b : 1; }', 'add', ADD_TESTS);
     expect(r.passed).toBe(false);
     expect(r.passedTests).toBe(2);
-    expect(r.error).toMatch(/test 2: expected 0, got 1/);
+    // What the sample returned, never the expected value (the old message, "expected 0, got 1",
+    // handed the expected value to anyone who could read a failure message).
+    expect(r.error).toBe('test 2: wrong result, got 1');
   });
 
   it('fails a syntax error, a missing entry and a throwing function', async () => {
@@ -100,10 +102,11 @@ describe('runCodeTests with hostile code', () => {
     ],
     ['fetch', 'async function add() { return await fetch("http://example.com"); }', /fetch is not defined/],
     ['stack overflow', 'function add(a, b) { return add(a, b); }', /Maximum call stack/],
+    // Described without running its traps (it used to be described by running them, until the budget ran out).
     [
       'throwing a hostile Proxy',
       'function add() { throw new Proxy({}, { get() { for (;;) {} }, getPrototypeOf() { for (;;) {} } }); }',
-      /timed out/,
+      /threw a Proxy/,
     ],
   ];
 
@@ -119,6 +122,52 @@ describe('runCodeTests with hostile code', () => {
     const code =
       'function g() { return ["process", "require", "fetch", "console", "setTimeout", "ArrayBuffer", "WebAssembly", "SharedArrayBuffer", "eval"].filter((k) => k in globalThis); }';
     expect(await runCodeTests(code, 'g', [{ args: [], expected: [] }])).toMatchObject({ passed: true });
+  });
+});
+
+describe('the word "import"', () => {
+  // Correct code that only mentions the word (defect 3: `/* no import needed */` used to fail it).
+  const mentions = [
+    '/* no import needed */ function add(a, b) { return a + b; }',
+    '// import nothing\nfunction add(a, b) { return a + b; }',
+    'function add(a, b) { const s = "import(\'fs\')"; return s.length ? a + b : 0; }',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code holds a template literal
+    'function add(a, b) { const t = `import ${a}`; return t ? a + b : 0; }',
+    'function add(a, b) { return /import\\(/.test("x") ? 0 : a + b; }',
+    'function add(a, b) { const importance = a; const reimport = b; return importance + reimport; }',
+    'const o = { import: (a, b) => a + b, [`imports`]: 1 }; function add(a, b) { return o.import(a, b); }',
+    'class Loader { import(a, b) { return a + b; } } function add(a, b) { return new Loader().import(a, b); }',
+  ];
+  it.each(mentions)('passes %s', async (code) => {
+    expect(await runCodeTests(code, 'add', ADD_TESTS)).toEqual({ passed: true, passedTests: 3 });
+  });
+
+  // Dynamic import in every spelling the grammar allows, including after `{} /`, where a
+  // hand-written tokenizer would take `/ import(...) /` for a regular expression.
+  const imports = [
+    'async function add() { return import("fs"); }',
+    'async function add() { return import ("fs"); }',
+    'async function add() { return import/**/("fs"); }',
+    'async function add() { return import\n("fs"); }',
+    'function add() { const x = {} / import("fs") / 1; return x; }',
+    'function add() { return [...import("fs")]; }',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code holds a template literal
+    'function add() { return `${import("fs")}`; }',
+    'function never() { return import("fs"); } function add(a, b) { return a + b; }',
+  ];
+  it.each(imports)('refuses %s', async (code) => {
+    const r = await runCodeTests(code, 'add', ADD_TESTS);
+    expect(r).toEqual({ passed: false, passedTests: 0, error: 'import is not available in the sandbox' });
+  });
+
+  it('refuses import.meta and static imports (they do not compile in a script)', async () => {
+    expect((await runCodeTests('function add() { return import.meta.url; }', 'add', ADD_TESTS)).error).toMatch(/SyntaxError/);
+    expect((await runCodeTests('import fs from "fs"; function add() {}', 'add', ADD_TESTS)).error).toMatch(/SyntaxError/);
+  });
+
+  it('a later candidate without import is run when the first one uses it', async () => {
+    const r = await runCodeCandidates(['const fs = import("fs"); function add(a, b) { return a + b; }', GOOD], 'add', ADD_TESTS);
+    expect(r).toEqual({ passed: true, passedTests: 3 });
   });
 });
 
