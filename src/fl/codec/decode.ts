@@ -156,7 +156,7 @@ function readEntry(r: Reader, i: number, settings: DecodedMessage['settings'], l
   for (let d = 0; d < rank; d++) {
     const dim = r.u32(`tensor '${label}' dimension ${d}`);
     if (dim === 0) throw new CodecError(`codec: tensor '${label}' has a zero dimension`);
-    count *= dim; // each factor <= 2^32 and the running product stays <= maxValues: exact in a double
+    count *= dim; // checked at every factor, so an absurd shape stops before its product grows
     if (values + count > lim.maxValues)
       throw new CodecError(`codec: tensor '${label}' takes the value count over the limit of ${lim.maxValues}`);
     shape.push(dim);
