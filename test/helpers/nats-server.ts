@@ -27,6 +27,8 @@ export interface NatsServerOptions {
   port?: number;
   /** Extra command-line arguments. */
   args?: string[];
+  /** Extra environment variables (a config may refer to them as $NAME). */
+  env?: Record<string, string>;
   /** How long to wait for "Server is ready". */
   readyTimeoutMs?: number;
 }
@@ -123,7 +125,7 @@ export class NatsServer {
 
   private launch(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.port), '-c', this.configFile, ...(this.opts.args ?? [])];
-    const p = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.opts.env } });
     this.proc = p;
     live.add(p);
     this.stderr = '';
