@@ -298,6 +298,8 @@ export class NatsTransport implements Transport {
   }
 
   private onStatus(s: Status): void {
+    // Events reach us through an async iterator, so some may trail our own close(): 'closed' stays last.
+    if (this.closed) return;
     switch (s.type) {
       case 'disconnect':
         this.outage = true;
