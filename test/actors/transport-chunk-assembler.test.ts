@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChunkAssembler, type ChunkAssemblerLimits } from '../../src/actors/transport-chunk-assembler.js';
 import {
   CHUNK_HEADERS,
@@ -99,22 +99,27 @@ describe('splitIntoChunks + ChunkAssembler', () => {
     expect(a.add('s', undefined, ok[1]!.info, ok[1]!.data)!.byteLength).toBe(150);
   });
 
-  it('drops an incomplete message after the idle timeout; clear() discards silently', async () => {
-    const { a, drops } = setup({ idleTimeoutMs: 40 });
-    const c = splitIntoChunks('slow', randomBytes(300), 100);
-    a.add('s', undefined, c[0]!.info, c[0]!.data);
-    await new Promise((r) => setTimeout(r, 25));
-    a.add('s', undefined, c[1]!.info, c[1]!.data); // progress resets the idle timer
-    await new Promise((r) => setTimeout(r, 25));
-    expect(drops).toEqual([]);
-    await new Promise((r) => setTimeout(r, 40));
-    expect(drops).toEqual(['s: chunked message slow: incomplete (2 of 3 chunks) after 40 ms without a chunk']);
-    const d = splitIntoChunks('other', randomBytes(300), 100);
-    a.add('s', undefined, d[0]!.info, d[0]!.data);
-    a.clear();
-    await new Promise((r) => setTimeout(r, 60));
-    expect(drops).toHaveLength(1);
-    expect(a.pendingMessages).toBe(0);
+  it('drops an incomplete message after the idle timeout; clear() discards silently', () => {
+    vi.useFakeTimers();
+    try {
+      const { a, drops } = setup({ idleTimeoutMs: 40 });
+      const c = splitIntoChunks('slow', randomBytes(300), 100);
+      a.add('s', undefined, c[0]!.info, c[0]!.data);
+      vi.advanceTimersByTime(25);
+      a.add('s', undefined, c[1]!.info, c[1]!.data); // progress resets the idle timer
+      vi.advanceTimersByTime(25);
+      expect(drops).toEqual([]);
+      vi.advanceTimersByTime(20);
+      expect(drops).toEqual(['s: chunked message slow: incomplete (2 of 3 chunks) after 40 ms without a chunk']);
+      const d = splitIntoChunks('other', randomBytes(300), 100);
+      a.add('s', undefined, d[0]!.info, d[0]!.data);
+      a.clear();
+      vi.advanceTimersByTime(100);
+      expect(drops).toHaveLength(1);
+      expect(a.pendingMessages).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('copies chunk bytes: the caller may reuse its buffer', () => {
