@@ -98,7 +98,9 @@ export class NatsTransport implements Transport {
     this.inboxPrefix = opts.inboxPrefix ?? '_INBOX';
     this.meter = new TransportMeter({ inboxPrefix: this.inboxPrefix });
     this.reporter = new TransportReporter(opts.name ?? 'nats transport', opts, this.meter);
-    this.watchStatus().catch((e: unknown) => this.reporter.error({ kind: 'connection', message: `status stream failed: ${errorMessage(e)}`, cause: e }));
+    this.watchStatus().catch((e: unknown) =>
+      this.reporter.error({ kind: 'connection', message: `status stream failed: ${errorMessage(e)}`, cause: e }),
+    );
     void nc.closed().then(() => this.markClosed());
   }
 
