@@ -2,7 +2,7 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { TokenizerFormatError } from '../data/bpe.js';
+import { TokenizerFormatError } from '../data/bpe/index.js';
 import { DataError } from '../data/records.js';
 import { ConfigFileError } from '../fl/pretrain-config.js';
 import { ConfigError } from '../model/config.js';
