@@ -78,6 +78,16 @@ export class AddedTokens {
     return this.byId.get(id);
   }
 
+  /** Whether any token that matches (special ones only when parseSpecial) strips whitespace before it. */
+  anyLstrip(parseSpecial: boolean): boolean {
+    return this.list.some((t) => t.lstrip && (parseSpecial || !t.special));
+  }
+
+  /** Whether a token that strips whitespace before it starts at `pos` of `text`. */
+  lstripTokenAt(text: string, pos: number, parseSpecial: boolean): boolean {
+    return this.list.some((t) => t.lstrip && (parseSpecial || !t.special) && text.startsWith(t.content, pos));
+  }
+
   /** Splits text on the added tokens (special ones only when parseSpecial). */
   split(text: string, parseSpecial: boolean): AddedSplit {
     const re = parseSpecial ? this.all : this.nonSpecial;

@@ -1,4 +1,5 @@
 // The options of BpeTokenizer: its construction and its encode.
+import type { EncodeLimit } from '../tokenizer.js';
 import type { HfAddedToken } from './hf-json.js';
 
 /** A special id given as an id or as the token's text. */
@@ -33,7 +34,7 @@ export interface BpeTokenizerOptions {
   source?: string;
 }
 
-export interface EncodeOptions {
+export interface EncodeOptions extends EncodeLimit {
   /** Match special added tokens in the text (default true). Non-special added tokens always match. */
   parseSpecial?: boolean;
 }

@@ -5,9 +5,10 @@
 // characters (GPT-2's bytes_to_unicode) and the merges are applied by rank. A trained tokenizer has
 // <pad>, <s>, </s> at ids 0, 1, 2 and the 256 byte symbols at ids 3..258 (byte b at id b + 3, the same
 // ids as ByteTokenizer), then one id per merge.
-import type { Tokenizer } from '../tokenizer.js';
+import { type Tokenizer, tokenLimit } from '../tokenizer.js';
 import { AddedTokens } from './added-tokens.js';
 import { UTF8 } from './byte-level.js';
+import { type BoundedEncodeTuning, encodeBounded } from './bounded-encode.js';
 import { Encoder } from './encoder.js';
 import { failFor, TokenizerFormatError } from './errors.js';
 import { readTokenizerDocument } from './hf-document.js';
@@ -145,9 +146,15 @@ export class BpeTokenizer implements Tokenizer {
     return this.added.list.map((t) => ({ ...t }));
   }
 
-  /** Text -> ids. Added tokens in the text are matched first; no bos/eos is added. */
+  /**
+   * Text -> ids. Added tokens in the text are matched first; no bos/eos is added. With `maxTokens`,
+   * the first maxTokens ids of the same encoding, at a cost that grows with maxTokens, not the text.
+   */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    return this.encoder.encode(text, opts.parseSpecial !== false);
+    const parseSpecial = opts.parseSpecial !== false;
+    const max = tokenLimit(opts);
+    if (max === Number.POSITIVE_INFINITY) return this.encoder.encode(text, parseSpecial);
+    return encodeBounded(this.encoder, text, max, parseSpecial);
   }
 
   /** Ids -> text. Special ids are skipped, unknown ids ignored, invalid UTF-8 becomes U+FFFD. */
@@ -175,5 +182,10 @@ export class BpeTokenizer implements Tokenizer {
   mergeForTest(piece: string, mode: 'scan' | 'heap'): number[] {
     const syms = this.vocab.symbols(UTF8.encode(piece));
     return mode === 'scan' ? this.mergeTable.applyByScanning(syms) : this.mergeTable.applyWithHeap(syms);
+  }
+
+  /** @internal For tests: bounded encoding with its window sizes chosen by the test. */
+  encodeBoundedForTest(text: string, maxTokens: number, tuning: BoundedEncodeTuning, parseSpecial = true): number[] {
+    return encodeBounded(this.encoder, text, maxTokens, parseSpecial, tuning);
   }
 }
