@@ -39,12 +39,19 @@ export function encodeBounded(
   tuning: BoundedEncodeTuning = defaultTuning(enc, maxTokens),
 ): number[] {
   if (maxTokens === 0) return [];
+  const run: WhitespaceRun = { from: 0, to: 0 };
   for (let window = Math.max(1, tuning.firstWindow); ; window *= 2) {
     const cut = codePointEnd(text, window);
     if (cut >= text.length) return enc.encode(text, parseSpecial).slice(0, maxTokens);
-    const ids = new WindowEncoder(enc, text, cut, parseSpecial, tuning).certainIds(maxTokens);
+    const ids = new WindowEncoder(enc, text, cut, parseSpecial, tuning, run).certainIds(maxTokens);
     if (ids.length >= maxTokens) return ids.slice(0, maxTokens);
   }
+}
+
+/** text[from, to) is whitespace and text[to] is not: found once, reused by each larger window inside it. */
+interface WhitespaceRun {
+  from: number;
+  to: number;
 }
 
 /** Encodes text[0, cut) keeping only the ids that text after the cut cannot change. */
@@ -60,6 +67,7 @@ class WindowEncoder {
     cut: number,
     private readonly parseSpecial: boolean,
     private readonly tuning: BoundedEncodeTuning,
+    private readonly run: WhitespaceRun,
   ) {
     this.head = text.slice(0, cut);
     this.limit = this.whitespaceSafeLimit(cut - tuning.margin);
@@ -92,9 +100,12 @@ class WindowEncoder {
   private whitespaceSafeLimit(limit: number): number {
     if (limit <= 0) return 0;
     if (!isSpace(this.head[limit - 1]) || !this.enc.added.anyLstrip(this.parseSpecial)) return limit;
-    let runEnd = limit;
-    while (runEnd < this.text.length && isSpace(this.text[runEnd])) runEnd++;
-    if (!this.enc.added.lstripTokenAt(this.text, runEnd, this.parseSpecial)) return limit;
+    if (limit < this.run.from || limit > this.run.to) {
+      let end = limit;
+      while (end < this.text.length && isSpace(this.text[end])) end++;
+      Object.assign(this.run, { from: limit, to: end });
+    }
+    if (!this.enc.added.lstripTokenAt(this.text, this.run.to, this.parseSpecial)) return limit;
     let runStart = limit - 1;
     while (runStart > 0 && isSpace(this.head[runStart - 1])) runStart--;
     return runStart;
