@@ -74,7 +74,7 @@ export {
 } from './data/tasks/index.js';
 export { taskClients } from './data/tasks/clients.js';
 export { ByteTokenizer, type Tokenizer } from './data/tokenizer.js';
-export { BpeTokenizer, TokenizerFormatError, trainBpe, type TrainBpeOptions } from './data/bpe.js';
+export { BpeTokenizer, TokenizerFormatError, trainBpe, type TrainBpeOptions } from './data/bpe/index.js';
 export { loadModelTokenizer, loadTokenizer, saveTokenizer } from './data/tokenizer-io.js';
 export { corpusFingerprint, pretrainCorpus, type CorpusFingerprint } from './data/pretrain-corpus.js';
 

@@ -36,8 +36,10 @@ export interface BatchOptions {
 
 export function encodeExample(tok: Tokenizer, ex: Example, maxLen: number): Encoded {
   if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(`maxLen must be a positive integer, got ${maxLen}`);
-  const prompt = tok.encode(ex.prompt);
-  const all = [tok.bosId, ...prompt, ...tok.encode(ex.target), tok.eosId];
+  // Only the tokens that fit are encoded, so a record of any length costs what a short one does.
+  const prompt = tok.encode(ex.prompt, { maxTokens: maxLen });
+  const target = tok.encode(ex.target, { maxTokens: maxLen - prompt.length });
+  const all = [tok.bosId, ...prompt, ...target, tok.eosId];
   const ids = all.slice(0, maxLen + 1);
   // labels[i] predicts ids[i + 1]; ids[1..prompt.length] are prompt tokens.
   const labels = ids.slice(1).map((id, i) => (i < prompt.length ? IGNORE_INDEX : id));

@@ -1,35 +1,19 @@
 // Reading and writing Hugging Face `tokenizer.json` files for BpeTokenizer, and the tokenizer that
 // goes with a model directory.
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BpeTokenizer, TokenizerFormatError, type SpecialOverrides } from './bpe.js';
+import { BpeTokenizer, readTokenizerFile, type SpecialOverrides } from './bpe/index.js';
 import { DataError } from './records.js';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.js';
 
 /**
- * Loads a byte-level BPE `tokenizer.json` (a file, or a directory holding one). Errors name the file.
+ * Loads a byte-level BPE `tokenizer.json` (a file, or a directory holding one). Every error is a
+ * TokenizerFormatError naming the file.
  * `specials` overrides the bos / eos / pad ids (by id or token text) otherwise found from token names.
  */
 export async function loadTokenizer(path: string, specials?: SpecialOverrides): Promise<BpeTokenizer> {
-  let file = path;
-  try {
-    if ((await stat(path)).isDirectory()) file = join(path, 'tokenizer.json');
-  } catch {
-    // fall through: readFile reports the missing path
-  }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new TokenizerFormatError(file, `cannot read tokenizer file: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new TokenizerFormatError(file, `not valid JSON: ${(e as Error).message}`);
-  }
+  const { file, json } = await readTokenizerFile(path);
   return BpeTokenizer.fromJSON(json, file, specials);
 }
 

@@ -1,14 +1,38 @@
 // Tokenizer interface and a byte-level tokenizer (ids 0=pad, 1=bos, 2=eos, 3..258 = UTF-8 bytes).
-// A byte-level BPE tokenizer will implement the same interface.
+// The byte-level BPE tokenizer (./bpe/) implements the same interface.
 import { DataError } from './records.js';
+
+export interface EncodeLimit {
+  /**
+   * Return only the first `maxTokens` ids of the encoding, doing work in proportion to maxTokens
+   * rather than to the length of the text (a record of 50 MB capped at --seq-len costs as little as
+   * a short one). Unlimited when absent.
+   */
+  maxTokens?: number;
+}
 
 export interface Tokenizer {
   vocabSize: number;
   bosId: number;
   eosId: number;
   padId: number;
-  encode(text: string): number[];
+  encode(text: string, opts?: EncodeLimit): number[];
   decode(ids: number[]): string;
+}
+
+/** The token cap of encode options: Infinity when absent; a non-negative integer otherwise. */
+export function tokenLimit(opts: EncodeLimit | undefined): number {
+  const max = opts?.maxTokens;
+  if (max === undefined || max === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(max) || max < 0) throw new RangeError(`maxTokens must be a non-negative integer, got ${max}`);
+  return max;
+}
+
+/** The end of the first `units` UTF-16 code units of `text`, moved past a low surrogate rather than splitting a pair. */
+export function codePointEnd(text: string, units: number): number {
+  if (units >= text.length) return text.length;
+  const last = text.charCodeAt(units - 1);
+  return last >= 0xd800 && last <= 0xdbff ? units + 1 : units;
 }
 
 const BYTE_OFFSET = 3;
@@ -33,8 +57,12 @@ export class ByteTokenizer implements Tokenizer {
     return new ByteTokenizer();
   }
 
-  encode(text: string): number[] {
-    return Array.from(this.encoder.encode(text), (b) => b + BYTE_OFFSET);
+  encode(text: string, opts?: EncodeLimit): number[] {
+    const max = tokenLimit(opts);
+    // Every UTF-16 code unit is at least one UTF-8 byte, so `max` code units hold the first `max` bytes.
+    const head = max < text.length ? text.slice(0, codePointEnd(text, max)) : text;
+    const ids = Array.from(this.encoder.encode(head), (b) => b + BYTE_OFFSET);
+    return ids.length > max ? ids.slice(0, max) : ids;
   }
 
   /** Special and out-of-range ids are skipped; invalid UTF-8 becomes U+FFFD. */

@@ -4,7 +4,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Encoded } from '../data/batching.js';
-import { trainBpe } from '../data/bpe.js';
+import { trainBpe } from '../data/bpe/index.js';
 import { corpusFingerprint, pretrainCorpus } from '../data/pretrain-corpus.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { saveTokenizer } from '../data/tokenizer-io.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectUserError, fedhpo, fedhpoWithin, type Run } from './run-cli.js';
-import { trainBpe } from '../../src/data/bpe.js';
+import { trainBpe } from '../../src/data/bpe/index.js';
 import { formatInstruction, parseExamples } from '../../src/data/records.js';
 import { loadTask } from '../../src/data/tasks/index.js';
 import { saveTokenizer } from '../../src/data/tokenizer-io.js';

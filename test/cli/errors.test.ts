@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, UsageError } from '../../src/cli/util.js';
-import { TokenizerFormatError } from '../../src/data/bpe.js';
+import { TokenizerFormatError } from '../../src/data/bpe/index.js';
 import { DataError } from '../../src/data/records.js';
 import { SplitError } from '../../src/data/splitters.js';
 import { UserError } from '../../src/engine/errors.js';

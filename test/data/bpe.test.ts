@@ -11,7 +11,7 @@ import {
   LLAMA3_PATTERN,
   TokenizerFormatError,
   trainBpe,
-} from '../../src/data/bpe.js';
+} from '../../src/data/bpe/index.js';
 import { ByteTokenizer } from '../../src/data/tokenizer.js';
 import { loadTokenizer, saveTokenizer } from '../../src/data/tokenizer-io.js';
 import { Rng } from '../../src/engine/rng.js';

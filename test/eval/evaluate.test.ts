@@ -2,7 +2,7 @@
 // meters, and pipeline correctness — each sample is scored on the model's own greedy continuation
 // of its prompt, even though generation runs in length-sorted, left-padded batches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainBpe, type BpeTokenizer } from '../../src/data/bpe.js';
+import { trainBpe, type BpeTokenizer } from '../../src/data/bpe/index.js';
 import { loadTask, type TaskRecord } from '../../src/data/tasks/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { lmBatch } from '../../src/model/model.js';

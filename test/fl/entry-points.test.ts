@@ -5,7 +5,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { trainBpe } from '../../src/data/bpe.js';
+import { trainBpe } from '../../src/data/bpe/index.js';
 import { formatInstruction } from '../../src/data/records.js';
 import { loadTask } from '../../src/data/tasks/index.js';
 import { saveTokenizer } from '../../src/data/tokenizer-io.js';

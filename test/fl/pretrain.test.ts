@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBatches } from '../../src/data/batching.js';
-import { trainBpe } from '../../src/data/bpe.js';
+import { trainBpe } from '../../src/data/bpe/index.js';
 import { corpusFingerprint, pretrainCorpus } from '../../src/data/pretrain-corpus.js';
 import { ByteTokenizer } from '../../src/data/tokenizer.js';
 import { Engine } from '../../src/engine/engine.js';
