@@ -114,9 +114,10 @@ export class Graph {
     return this.node(op, inputs, attrs, [{ dtype, shape }])[0]!;
   }
 
-  private sameFloat(op: string, ...ts: Tensor[]): DType {
+  /** The dtype every operand shares (ONNX ops do not promote types). */
+  private sameDType(op: string, ts: readonly Tensor[]): DType {
     const d = ts[0]!.dtype;
-    for (const t of ts) if (t.dtype !== d) throw new ShapeError(`${op}: dtype mismatch ${ts.map((x) => x.dtype).join(' vs ')}`);
+    if (ts.some((t) => t.dtype !== d)) throw new ShapeError(`${op}: dtype mismatch ${ts.map((x) => x.dtype).join(' vs ')}`);
     return d;
   }
 
@@ -127,7 +128,7 @@ export class Graph {
 
   // ---- elementwise ----------------------------------------------------------------------------
   private binary(op: string, a: Tensor, b: Tensor): Tensor {
-    const dtype = this.sameFloat(op, a, b);
+    const dtype = this.sameDType(op, [a, b]);
     return this.one(op, [a, b], {}, dtype, broadcastShapes(a.shape, b.shape, op));
   }
   add(a: Tensor, b: Tensor): Tensor {
@@ -191,7 +192,7 @@ export class Graph {
 
   where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
     if (cond.dtype !== 'bool') throw new ShapeError('Where: condition must be bool');
-    const dtype = this.sameFloat('Where', a, b);
+    const dtype = this.sameDType('Where', [a, b]);
     const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'Where'), b.shape, 'Where');
     return this.one('Where', [cond, a, b], {}, dtype, shape);
   }
@@ -220,7 +221,7 @@ export class Graph {
 
   // ---- linear algebra -------------------------------------------------------------------------
   matmul(a: Tensor, b: Tensor): Tensor {
-    const dtype = this.sameFloat('MatMul', a, b);
+    const dtype = this.sameDType('MatMul', [a, b]);
     if (a.shape.length < 2 || b.shape.length < 2) throw new ShapeError('MatMul: operands must have rank >= 2');
     const [m, k] = a.shape.slice(-2);
     const [k2, n] = b.shape.slice(-2);
@@ -330,15 +331,10 @@ export class Graph {
   concat(xs: readonly Tensor[], axis: number): Tensor {
     const rank = xs[0]!.shape.length;
     const a = normAxis(axis, rank);
-    const dtype = this.sameFloatOrAny('Concat', xs);
+    const dtype = this.sameDType('Concat', xs);
     const shape = [...xs[0]!.shape];
     shape[a] = xs.reduce<Dim>((acc, t) => addDims(acc, t.shape[a]!), 0);
     return this.one('Concat', [...xs], { axis: a }, dtype, shape);
-  }
-  private sameFloatOrAny(op: string, xs: readonly Tensor[]): DType {
-    const d = xs[0]!.dtype;
-    if (xs.some((x) => x.dtype !== d)) throw new ShapeError(`${op}: dtype mismatch`);
-    return d;
   }
   /** Slice [start, end) along one axis (end may exceed the dim: clamps, as ONNX does). */
   slice(x: Tensor, axis: number, start: number, end: number): Tensor {

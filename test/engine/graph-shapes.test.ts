@@ -61,6 +61,21 @@ describe('symbolic shapes', () => {
   });
 });
 
+describe('dtype checks', () => {
+  it('every operand of an op must share one dtype; int64 arithmetic is allowed', () => {
+    const g = new Graph();
+    const a = g.input('a', 'float32', [2]);
+    const d = g.input('d', 'float64', [2]);
+    const i = g.input('i', 'int64', [2]);
+    expect(() => g.add(a, d)).toThrow('Add: dtype mismatch float32 vs float64');
+    expect(() => g.matmul(g.unsqueeze(a, [0]), g.unsqueeze(d, [1]))).toThrow('MatMul: dtype mismatch float32 vs float64');
+    expect(() => g.concat([a, i], 0)).toThrow('Concat: dtype mismatch float32 vs int64');
+    expect(() => g.where(g.less(a, a), a, i)).toThrow('Where: dtype mismatch float32 vs int64');
+    expect(g.add(i, i).dtype).toBe('int64');
+    expect(g.concat([d, d], 0).dtype).toBe('float64');
+  });
+});
+
 describe('export', () => {
   const build = (maskDims: string, order: 'ab' | 'ba') => {
     const g = new Graph();
