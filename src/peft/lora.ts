@@ -84,10 +84,6 @@ export class LoraAdapter {
     return adapter;
   }
 
-  clone(): LoraAdapter {
-    return new LoraAdapter(this.model, this.config, new Map([...this.tensors].map(([k, v]) => [k, v.slice()])));
-  }
-
   /** Graph feeds: adapter tensors and the scaling. */
   feeds(): Feeds {
     const feeds: Feeds = { [LORA_SCALING]: { dtype: 'float32', dims: [], data: Float32Array.of(this.scaling) } };
