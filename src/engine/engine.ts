@@ -3,16 +3,12 @@
 // handed to the worker once as a named weight set and referenced by every run, so a base model
 // exists once per engine however many graphs, sessions, clients and trials read it.
 import { Worker } from 'node:worker_threads';
-import type { DType } from './graph.js';
+import { EngineError } from './errors.js';
+import { transferList, uniqueBuffers, type Feeds, type RunFeeds } from './feeds.js';
 import type { ExportedModel } from './onnx.js';
 
-export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
-export interface HostTensor {
-  dtype: DType;
-  dims: number[];
-  data: HostData;
-}
-export type Feeds = Record<string, HostTensor>;
+export { f32, i64, transferred, type DropoutMaskFeed, type Feeds, type HostData, type HostTensor, type RunFeeds } from './feeds.js';
+export { EngineError };
 
 type WorkerRequest =
   | { type: 'load'; signature: string; bytes: Uint8Array }
@@ -24,7 +20,7 @@ type WorkerRequest =
   | {
       type: 'run';
       signature: string;
-      feeds: Feeds;
+      feeds: RunFeeds;
       weightSets: string[];
       fetch?: string[];
       /** Keep outputs in the worker under stateId, renamed to the inputs of the next run. */
@@ -40,23 +36,10 @@ export interface RunOptions {
 
 type WorkerResponse = { id: number; ok: true; result: Feeds | null } | { id: number; ok: false; error: string };
 
-export class EngineError extends Error {}
-
 export interface EngineOptions {
   /** ORT intra-op threads of every session (default: 1). */
   threads?: number;
 }
-
-export const f32 = (data: Float32Array | number[], dims: number[]): HostTensor => ({
-  dtype: 'float32',
-  dims,
-  data: data instanceof Float32Array ? data : Float32Array.from(data),
-});
-export const i64 = (data: BigInt64Array | number[], dims: number[]): HostTensor => ({
-  dtype: 'int64',
-  dims,
-  data: data instanceof BigInt64Array ? data : BigInt64Array.from(data.map(BigInt)),
-});
 
 export class Engine {
   readonly threads: number;
@@ -129,10 +112,14 @@ export class Engine {
     await this.call({ type: 'drop-weights', setId });
   }
 
-  /** Run a model: weight sets supply matching inputs, `feeds` the rest (and override). */
-  async run(model: ExportedModel, feeds: Feeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
+  /**
+   * Run a model: weight sets supply matching inputs, `feeds` the rest (and override). Feeds are
+   * copied into the worker unless marked `transfer` (see HostTensor.transfer).
+   */
+  async run(model: ExportedModel, feeds: RunFeeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
+    const transfer = transferList(feeds);
     await this.load(model);
-    return (await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }))!;
+    return (await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }, transfer))!;
   }
 
   async dropState(stateId: string): Promise<void> {
@@ -144,10 +131,4 @@ export class Engine {
     this.closed = true;
     await this.worker.terminate();
   }
-}
-
-function uniqueBuffers(tensors: Feeds): ArrayBuffer[] {
-  const set = new Set<ArrayBuffer>();
-  for (const t of Object.values(tensors)) if (t.data.buffer instanceof ArrayBuffer) set.add(t.data.buffer);
-  return [...set];
 }

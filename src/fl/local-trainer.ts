@@ -4,7 +4,7 @@
 // thread count: batches and dropout masks come from seeded streams, ORT runs are deterministic.
 import type { Batch, Encoded } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
-import type { Feeds } from '../engine/engine.js';
+import type { Feeds, RunFeeds } from '../engine/engine.js';
 import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
 import { Rng } from '../engine/rng.js';
 import { lrAt, type ScheduleKind } from '../engine/schedule.js';
@@ -36,7 +36,7 @@ export interface TrainTarget {
   params: Params;
   spec?: LoraGraphSpec;
   /** Feeds for one training batch (params plus e.g. dropout masks). */
-  trainFeeds(batch: Batch, rng: Rng): Feeds;
+  trainFeeds(batch: Batch, rng: Rng): RunFeeds;
   /** Feeds for evaluation with the current params. */
   evalFeeds(): AdapterFeeds;
 }

@@ -3,7 +3,7 @@
 // Adapters are per-call feeds, so any number of clients/trials share one base.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine, Feeds, HostTensor } from '../engine/engine.js';
+import { transferred, type Engine, type Feeds, type HostTensor, type RunFeeds } from '../engine/engine.js';
 import type { ExportedModel } from '../engine/onnx.js';
 import type { CostMeter } from '../eval/costs.js';
 import { Rng } from '../engine/rng.js';
@@ -128,7 +128,7 @@ export class LlamaModel {
   /** Run one of this model's graphs on the base weight set, metering it. */
   private async run(
     graph: ExportedModel,
-    feeds: Feeds,
+    feeds: RunFeeds,
     dims: { b: number; s: number; p?: number },
     stateful?: { stateId: string; carry: Record<string, string> },
   ): Promise<Feeds> {
@@ -165,7 +165,7 @@ export class LlamaModel {
   async gradients(
     trainable: Trainable,
     batch: Batch,
-    params: Feeds,
+    params: RunFeeds,
     spec?: LoraGraphSpec,
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
     const graph = trainingGraph(this.cfg, trainable, spec);
@@ -215,7 +215,7 @@ export class LlamaModel {
     return feeds;
   }
 
-  /** Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1). */
+  /** Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1), made to be transferred. */
   private prefillFeeds(prompts: number[][], padId = 0): Feeds {
     const b = prompts.length;
     const len = Math.max(...prompts.map((p) => p.length));
@@ -230,7 +230,12 @@ export class LlamaModel {
         pos[r * len + pad + j] = BigInt(j);
       });
     });
-    return { input_ids: i64(ids, [b, len]), position_ids: i64(pos, [b, len]), attention_mask: i64(mask, [b, len]), ...this.emptyPast(b) };
+    return {
+      input_ids: transferred(i64(ids, [b, len])),
+      position_ids: transferred(i64(pos, [b, len])),
+      attention_mask: transferred(i64(mask, [b, len])),
+      ...this.emptyPast(b),
+    };
   }
 
   /** Generate continuations (new tokens only, without the eos) with a KV cache kept in the worker. */
@@ -268,9 +273,9 @@ export class LlamaModel {
         mask = mask.flatMap((m, i) => ((i + 1) % width === 0 ? [m, 1n] : [m]));
         width += 1;
         feeds = {
-          input_ids: i64(next, [b, 1]),
-          position_ids: i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1]),
-          attention_mask: i64(BigInt64Array.from(mask), [b, width]),
+          input_ids: transferred(i64(next, [b, 1])),
+          position_ids: transferred(i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1])),
+          attention_mask: transferred(i64(BigInt64Array.from(mask), [b, width])),
         };
         nextPos.forEach((p, i) => {
           nextPos[i] = p + 1;
