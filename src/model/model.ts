@@ -96,19 +96,27 @@ export class LlamaModel {
     readonly weightSet: string,
   ) {}
 
-  /** Hand weights to the engine; the arrays are transferred (emptied) so one copy exists. */
-  static async fromWeights(engine: Engine, cfg: LlamaConfig, weights: Map<string, Float32Array>): Promise<LlamaModel> {
+  /**
+   * Hand weights to the engine; the arrays are transferred (emptied) so one copy exists. `reload`
+   * gives them again should the engine have to restart its worker (without it the model fails then).
+   */
+  static async fromWeights(
+    engine: Engine,
+    cfg: LlamaConfig,
+    weights: Map<string, Float32Array>,
+    reload?: () => Promise<Map<string, Float32Array>>,
+  ): Promise<LlamaModel> {
     const shapes = expectedTensorShapes(cfg);
-    const feeds: Feeds = {};
-    for (const [name, data] of weights) feeds[name] = { dtype: 'float32', dims: shapes.get(name)!, data };
+    const feedsOf = (w: Map<string, Float32Array>): Feeds =>
+      Object.fromEntries([...w].map(([name, data]) => [name, { dtype: 'float32', dims: shapes.get(name)!, data }]));
     const id = `base#${++weightSetCounter}`;
-    await engine.setWeights(id, feeds, { transfer: true });
+    await engine.setWeights(id, feedsOf(weights), { transfer: true, reload: reload && (async () => feedsOf(await reload())) });
     return new LlamaModel(cfg, engine, id);
   }
 
   static async load(dir: string, engine: Engine): Promise<LlamaModel> {
     const { cfg, weights } = await loadCheckpoint(dir);
-    return LlamaModel.fromWeights(engine, cfg, weights);
+    return LlamaModel.fromWeights(engine, cfg, weights, async () => (await loadCheckpoint(dir)).weights);
   }
 
   /** A copy of the base weights (read back from the engine). */
