@@ -2,17 +2,19 @@
 // native work that would block the event loop), cached there by graph signature. Frozen weights are
 // handed to the worker once as a named weight set and referenced by every run, so a base model
 // exists once per engine however many graphs, sessions, clients and trials read it.
+//
+// The worker therefore holds the only copy of the base weights, and it can die (an uncaught error,
+// an exit, killWorker()). The next call then starts a new worker: calls pending at the
+// death reject with an EngineError, weight sets are re-established from the reload source given
+// with them, sessions are recompiled lazily, and a set that has no source fails the runs that use
+// it with an error naming it.
 import { Worker } from 'node:worker_threads';
-import type { DType } from './graph.js';
+import { EngineError } from './errors.js';
+import { transferList, uniqueBuffers, type Feeds, type RunFeeds } from './feeds.js';
 import type { ExportedModel } from './onnx.js';
 
-export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
-export interface HostTensor {
-  dtype: DType;
-  dims: number[];
-  data: HostData;
-}
-export type Feeds = Record<string, HostTensor>;
+export { f32, i64, transferred, type DropoutMaskFeed, type Feeds, type HostData, type HostTensor, type RunFeeds } from './feeds.js';
+export { EngineError };
 
 type WorkerRequest =
   | { type: 'load'; signature: string; bytes: Uint8Array }
@@ -24,7 +26,7 @@ type WorkerRequest =
   | {
       type: 'run';
       signature: string;
-      feeds: Feeds;
+      feeds: RunFeeds;
       weightSets: string[];
       fetch?: string[];
       /** Keep outputs in the worker under stateId, renamed to the inputs of the next run. */
@@ -38,69 +40,180 @@ export interface RunOptions {
   carry?: Record<string, string>;
 }
 
-type WorkerResponse = { id: number; ok: true; result: Feeds | null } | { id: number; ok: false; error: string };
+export interface SetWeightsOptions {
+  /** Move the buffers into the worker (the caller's arrays become empty): one copy per process. */
+  transfer?: boolean;
+  /**
+   * Gives the same tensors again (fresh arrays, which the engine moves into the worker) when a new
+   * worker must be started. Without it, a restart loses the set and runs that use it fail.
+   */
+  reload?: () => Promise<Feeds>;
+}
 
-export class EngineError extends Error {}
+type WorkerResponse = { id: number; ok: true; result: Feeds | null } | { id: number; ok: false; error: string };
 
 export interface EngineOptions {
   /** ORT intra-op threads of every session (default: 1). */
   threads?: number;
 }
 
-export const f32 = (data: Float32Array | number[], dims: number[]): HostTensor => ({
-  dtype: 'float32',
-  dims,
-  data: data instanceof Float32Array ? data : Float32Array.from(data),
-});
-export const i64 = (data: BigInt64Array | number[], dims: number[]): HostTensor => ({
-  dtype: 'int64',
-  dims,
-  data: data instanceof BigInt64Array ? data : BigInt64Array.from(data.map(BigInt)),
-});
+interface Pending {
+  worker: Worker;
+  resolve: (r: Feeds | null) => void;
+  reject: (e: Error) => void;
+}
+
+/** What a weight set needs to be re-established in a new worker: one part per setWeights call. */
+interface WeightSetRecord {
+  parts: { reload: (() => Promise<Feeds>) | undefined; layout: string }[];
+  /** Why the set is gone since the last restart. */
+  lost?: string;
+}
+
+/** Names, dtypes and dims of a set of tensors: what a reload must reproduce. */
+const layoutOf = (tensors: Feeds): string =>
+  JSON.stringify(
+    Object.keys(tensors)
+      .sort()
+      .map((k) => [k, tensors[k]!.dtype, tensors[k]!.dims]),
+  );
 
 export class Engine {
   readonly threads: number;
-  private worker: Worker;
+  private worker: Worker | undefined;
+  private starting: Promise<void> | undefined;
+  private starts = 0;
   private nextId = 1;
-  private pending = new Map<number, { resolve: (r: Feeds | null) => void; reject: (e: Error) => void }>();
+  private pending = new Map<number, Pending>();
   private loaded = new Set<string>();
+  private weightSets = new Map<string, WeightSetRecord>();
+  /** Per-caller state kept in the worker (KV caches), and state a worker death lost. */
+  private states = new Set<string>();
+  private lostStates = new Set<string>();
+  private killed = new WeakSet<Worker>();
   private closed = false;
 
   constructor(options: EngineOptions = {}) {
     this.threads = options.threads ?? 1;
-    this.worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { threads: this.threads } });
-    this.worker.on('message', (msg: WorkerResponse) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new EngineError(msg.error));
-    });
-    const failAll = (err: Error): void => {
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.worker.on('error', (err) => failAll(new EngineError(`engine worker crashed: ${err.message}`)));
-    this.worker.on('exit', (code) => {
-      if (!this.closed) failAll(new EngineError(`engine worker exited with code ${code}`));
-    });
-    // An idle engine must not keep the process alive.
-    this.worker.unref();
+    this.worker = this.spawn();
   }
 
-  private call(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<Feeds | null> {
-    if (this.closed) return Promise.reject(new EngineError('engine is closed'));
+  /** How many times a dead worker has been replaced. */
+  get restarts(): number {
+    return this.starts - 1;
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { threads: this.threads } });
+    let crash: string | undefined;
+    worker.on('message', (msg: WorkerResponse) => this.settle(worker, msg));
+    worker.on('error', (err) => {
+      crash = err.message;
+    });
+    worker.on('exit', (code) =>
+      this.onExit(worker, this.killed.has(worker) ? 'was killed' : crash ? `crashed (${crash})` : `exited with code ${code}`),
+    );
+    // An idle engine must not keep the process alive.
+    worker.unref();
+    this.starts++;
+    return worker;
+  }
+
+  private settle(worker: Worker, msg: WorkerResponse): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (this.pending.size === 0) worker.unref();
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new EngineError(msg.error));
+  }
+
+  private onExit(worker: Worker, why: string): void {
+    if (this.worker === worker) {
+      this.worker = undefined;
+      this.loaded.clear();
+      for (const s of this.states) this.lostStates.add(s);
+      this.states.clear();
+    }
+    for (const [id, p] of this.pending)
+      if (p.worker === worker) {
+        this.pending.delete(id);
+        p.reject(new EngineError(`engine worker ${why} during this call; the next call starts a new worker`));
+      }
+  }
+
+  /** Start a new worker and re-establish every weight set in it (once, however many callers wait). */
+  private restart(): Promise<void> {
+    this.starting ??= this.restore().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async restore(): Promise<void> {
+    const worker = this.spawn();
+    try {
+      for (const [setId, set] of this.weightSets) if (!set.lost) set.lost = await this.reestablish(worker, setId, set);
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+    this.worker = worker;
+  }
+
+  /** Replay a set's sources into a new worker; returns why it could not be, if so. */
+  private async reestablish(worker: Worker, setId: string, set: WeightSetRecord): Promise<string | undefined> {
+    const lost = `weight set '${setId}' was lost when the engine worker restarted`;
+    if (set.parts.some((p) => !p.reload)) return `${lost}: it has no reload source (setWeights(id, tensors, { reload }))`;
+    for (const part of set.parts) {
+      let why: string | undefined;
+      let tensors: Feeds = {};
+      try {
+        tensors = await part.reload!();
+        if (layoutOf(tensors) !== part.layout) why = 'its reload source gave other tensor names, dtypes or shapes';
+      } catch (e) {
+        why = `its reload source failed: ${(e as Error).message}`;
+      }
+      if (why) {
+        await this.send(worker, { type: 'drop-weights', setId });
+        return `${lost} and ${why}`;
+      }
+      await this.send(worker, { type: 'weights', setId, tensors }, uniqueBuffers(tensors));
+    }
+    return undefined;
+  }
+
+  private send(worker: Worker, req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<Feeds | null> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ ...req, id }, transfer);
-    }).finally(() => {
-      if (this.pending.size === 0) this.worker.unref();
-    }) as Promise<Feeds | null>;
+      this.pending.set(id, { worker, resolve, reject });
+      worker.ref();
+      try {
+        worker.postMessage({ ...req, id }, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        reject(e);
+      }
+    });
   }
 
-  /** Compile a model in the worker (idempotent per signature). */
+  /** Send to the live worker, starting a new one first if the last one died. */
+  private async call(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<Feeds | null> {
+    if (this.closed) throw new EngineError('engine is closed');
+    if (!this.worker) await this.restart();
+    const worker = this.worker;
+    if (!worker || this.closed) throw new EngineError(this.closed ? 'engine is closed' : 'engine worker did not start');
+    const sets = req.type === 'run' ? req.weightSets : req.type === 'read-weights' ? [req.setId] : [];
+    for (const setId of sets) {
+      const lost = this.weightSets.get(setId)?.lost;
+      if (lost) throw new EngineError(lost);
+    }
+    if (req.type === 'run' && req.stateId && this.lostStates.has(req.stateId))
+      throw new EngineError(`state '${req.stateId}' was lost when the engine worker restarted`);
+    return this.send(worker, req, transfer);
+  }
+
+  /** Compile a model in the worker (idempotent per signature and worker). */
   async load(model: ExportedModel): Promise<void> {
     if (this.loaded.has(model.signature)) return;
     await this.call({ type: 'load', signature: model.signature, bytes: model.bytes });
@@ -113,12 +226,16 @@ export class Engine {
   }
 
   /**
-   * Hand tensors to the worker as a named weight set. With `transfer` the buffers move (the caller's
-   * arrays become empty): the way to keep one copy of a base model per process.
+   * Hand tensors to the worker as a named weight set (a later call with the same id adds to it).
+   * `transfer` moves the buffers (the caller's arrays become empty): the way to keep one copy of a
+   * base model per process. `reload` re-creates the tensors if the worker must be restarted.
    */
-  async setWeights(setId: string, tensors: Feeds, options: { transfer?: boolean } = {}): Promise<void> {
-    const buffers = options.transfer ? uniqueBuffers(tensors) : [];
-    await this.call({ type: 'weights', setId, tensors }, buffers);
+  async setWeights(setId: string, tensors: Feeds, options: SetWeightsOptions = {}): Promise<void> {
+    const part = { reload: options.reload, layout: layoutOf(tensors) };
+    const record = this.weightSets.get(setId);
+    if (record && !record.lost) record.parts.push(part);
+    else this.weightSets.set(setId, { parts: [part] });
+    await this.call({ type: 'weights', setId, tensors }, options.transfer ? uniqueBuffers(tensors) : []);
   }
 
   async readWeights(setId: string, names?: string[]): Promise<Feeds> {
@@ -126,28 +243,48 @@ export class Engine {
   }
 
   async dropWeights(setId: string): Promise<void> {
+    this.weightSets.delete(setId);
     await this.call({ type: 'drop-weights', setId });
   }
 
-  /** Run a model: weight sets supply matching inputs, `feeds` the rest (and override). */
-  async run(model: ExportedModel, feeds: Feeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
+  /**
+   * Run a model: weight sets supply matching inputs, `feeds` the rest (and override). Feeds are
+   * copied into the worker unless marked `transfer` (see HostTensor.transfer).
+   */
+  async run(model: ExportedModel, feeds: RunFeeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
+    const transfer = transferList(feeds);
     await this.load(model);
-    return (await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }))!;
+    const out = await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }, transfer);
+    if (options.stateId) this.states.add(options.stateId);
+    return out!;
   }
 
   async dropState(stateId: string): Promise<void> {
+    this.states.delete(stateId);
+    this.lostStates.delete(stateId);
     await this.call({ type: 'drop-state', stateId });
+  }
+
+  /**
+   * Ends the worker as a crash would: calls pending on it reject with an EngineError and the next
+   * call starts a new worker. For tests of that path, and for a supervisor that wants a fresh one.
+   */
+  async killWorker(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.killed.add(worker);
+    await worker.terminate();
+    this.onExit(worker, 'was killed');
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    await this.starting?.catch(() => undefined);
+    const worker = this.worker;
+    this.worker = undefined;
+    for (const p of this.pending.values()) p.reject(new EngineError('engine closed during this call'));
+    this.pending.clear();
+    await worker?.terminate();
   }
-}
-
-function uniqueBuffers(tensors: Feeds): ArrayBuffer[] {
-  const set = new Set<ArrayBuffer>();
-  for (const t of Object.values(tensors)) if (t.data.buffer instanceof ArrayBuffer) set.add(t.data.buffer);
-  return [...set];
 }

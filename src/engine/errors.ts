@@ -6,3 +6,8 @@
 export class UserError extends Error {
   override name = 'UserError';
 }
+
+/** A failure inside the engine: an ORT error, a dead worker, a weight set it could not restore. */
+export class EngineError extends Error {
+  override name = 'EngineError';
+}

@@ -2,7 +2,9 @@
 // The builder emits standard ONNX ops (opset 18) one-to-one, so export is a plain walk and the
 // autodiff rules (autodiff.ts) can be written in terms of the same builder.
 
-export type Dim = number | string;
+import { ShapeError, addDims, dimsEqual, divDims, productOfDims, sliceDim, toDim, type Dim, type DimLike } from './dims.js';
+
+export { ShapeError, dimsEqual, type Dim, type DimLike };
 export type Shape = readonly Dim[];
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
 export type FloatDType = 'float32' | 'float64';
@@ -33,45 +35,10 @@ export interface Node {
   readonly outputs: readonly Tensor[];
 }
 
-export class ShapeError extends Error {}
-
 const isFloat = (t: DType): t is FloatDType => t === 'float32' || t === 'float64';
 
-export function dimsEqual(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
-function product(dims: readonly Dim[]): Dim {
-  if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((p, d) => p * d, 1);
-  const parts = dims.filter((d) => d !== 1).map(String);
-  return parts.length === 1 ? parts[0]! : parts.join('*');
-}
-
-/** Split dims into a numeric product and symbolic factors ('b*s' counts as two factors). */
-function factors(dims: readonly Dim[]): { num: number; syms: string[] } {
-  let num = 1;
-  const syms: string[] = [];
-  for (const d of dims) {
-    if (typeof d === 'number') num *= d;
-    else for (const f of d.split('*')) /^\d+$/.test(f) ? (num *= Number(f)) : syms.push(f);
-  }
-  return { num, syms };
-}
-
-/** prod(total) / prod(known), cancelling symbolic factors: infers a Reshape -1. */
-function quotient(total: readonly Dim[], known: readonly Dim[]): Dim {
-  const t = factors(total);
-  const k = factors(known);
-  const left = [...t.syms];
-  for (const s of k.syms) {
-    const i = left.indexOf(s);
-    if (i < 0) return `(${product(total)})/(${product(known)})`;
-    left.splice(i, 1);
-  }
-  const num = t.num / k.num;
-  if (!left.length) return num;
-  return num === 1 ? left.join('*') : [...left, String(num)].join('*');
-}
+/** prod(total) / prod(known): the size a Reshape -1 stands for. */
+const quotient = (total: readonly Dim[], known: readonly Dim[]): Dim => divDims(productOfDims(total), productOfDims(known));
 
 export function broadcastShapes(a: Shape, b: Shape, what = 'broadcast'): Dim[] {
   const rank = Math.max(a.length, b.length);
@@ -100,9 +67,10 @@ export class Graph {
   private constCache = new Map<string, Tensor>();
 
   // ---- leaves -------------------------------------------------------------------------------
-  input(name: string, dtype: DType, shape: Shape): Tensor {
+  /** A graph input; symbolic dims may be written as text ('b', 'p+s'). */
+  input(name: string, dtype: DType, shape: readonly DimLike[]): Tensor {
     if (this.inputs.has(name)) throw new Error(`graph input '${name}' declared twice`);
-    const t: Tensor = { id: this.nextId++, dtype, shape: [...shape], kind: 'input', inputName: name };
+    const t: Tensor = { id: this.nextId++, dtype, shape: shape.map(toDim), kind: 'input', inputName: name };
     this.inputs.set(name, t);
     return t;
   }
@@ -146,9 +114,10 @@ export class Graph {
     return this.node(op, inputs, attrs, [{ dtype, shape }])[0]!;
   }
 
-  private sameFloat(op: string, ...ts: Tensor[]): DType {
+  /** The dtype every operand shares (ONNX ops do not promote types). */
+  private sameDType(op: string, ts: readonly Tensor[]): DType {
     const d = ts[0]!.dtype;
-    for (const t of ts) if (t.dtype !== d) throw new ShapeError(`${op}: dtype mismatch ${ts.map((x) => x.dtype).join(' vs ')}`);
+    if (ts.some((t) => t.dtype !== d)) throw new ShapeError(`${op}: dtype mismatch ${ts.map((x) => x.dtype).join(' vs ')}`);
     return d;
   }
 
@@ -159,7 +128,7 @@ export class Graph {
 
   // ---- elementwise ----------------------------------------------------------------------------
   private binary(op: string, a: Tensor, b: Tensor): Tensor {
-    const dtype = this.sameFloat(op, a, b);
+    const dtype = this.sameDType(op, [a, b]);
     return this.one(op, [a, b], {}, dtype, broadcastShapes(a.shape, b.shape, op));
   }
   add(a: Tensor, b: Tensor): Tensor {
@@ -223,7 +192,7 @@ export class Graph {
 
   where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
     if (cond.dtype !== 'bool') throw new ShapeError('Where: condition must be bool');
-    const dtype = this.sameFloat('Where', a, b);
+    const dtype = this.sameDType('Where', [a, b]);
     const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'Where'), b.shape, 'Where');
     return this.one('Where', [cond, a, b], {}, dtype, shape);
   }
@@ -252,7 +221,7 @@ export class Graph {
 
   // ---- linear algebra -------------------------------------------------------------------------
   matmul(a: Tensor, b: Tensor): Tensor {
-    const dtype = this.sameFloat('MatMul', a, b);
+    const dtype = this.sameDType('MatMul', [a, b]);
     if (a.shape.length < 2 || b.shape.length < 2) throw new ShapeError('MatMul: operands must have rank >= 2');
     const [m, k] = a.shape.slice(-2);
     const [k2, n] = b.shape.slice(-2);
@@ -362,31 +331,16 @@ export class Graph {
   concat(xs: readonly Tensor[], axis: number): Tensor {
     const rank = xs[0]!.shape.length;
     const a = normAxis(axis, rank);
-    const dtype = this.sameFloatOrAny('Concat', xs);
+    const dtype = this.sameDType('Concat', xs);
     const shape = [...xs[0]!.shape];
-    shape[a] = xs.reduce<Dim>((acc, t, i) => {
-      if (i === 0) return t.shape[a]!;
-      return typeof acc === 'number' && typeof t.shape[a] === 'number' ? acc + (t.shape[a] as number) : `${acc}+${t.shape[a]}`;
-    }, 0);
+    shape[a] = xs.reduce<Dim>((acc, t) => addDims(acc, t.shape[a]!), 0);
     return this.one('Concat', [...xs], { axis: a }, dtype, shape);
-  }
-  private sameFloatOrAny(op: string, xs: readonly Tensor[]): DType {
-    const d = xs[0]!.dtype;
-    if (xs.some((x) => x.dtype !== d)) throw new ShapeError(`${op}: dtype mismatch`);
-    return d;
   }
   /** Slice [start, end) along one axis (end may exceed the dim: clamps, as ONNX does). */
   slice(x: Tensor, axis: number, start: number, end: number): Tensor {
     const a = normAxis(axis, x.shape.length);
-    const d = x.shape[a]!;
     const shape = [...x.shape];
-    if (typeof d === 'number') {
-      const s = Math.max(0, start < 0 ? start + d : start);
-      const e = Math.min(d, end < 0 ? end + d : end);
-      shape[a] = Math.max(0, e - s);
-    } else {
-      shape[a] = `${d}[${start}:${end}]`;
-    }
+    shape[a] = sliceDim(x.shape[a]!, start, end);
     return this.one('Slice', [x, this.ints([start]), this.ints([end]), this.ints([a])], {}, x.dtype, shape);
   }
   expand(x: Tensor, shapeTensor: Tensor, shape: Shape): Tensor {
@@ -396,7 +350,7 @@ export class Graph {
     const r = x.shape.length;
     const shape = x.shape.map((d, i) => {
       const extra = pads[i]! + pads[i + r]!;
-      return extra === 0 ? d : typeof d === 'number' ? d + extra : `${d}+${extra}`;
+      return addDims(d, extra);
     });
     return this.one('Pad', [x, this.ints(pads)], { mode: 'constant' }, x.dtype, shape);
   }

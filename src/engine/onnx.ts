@@ -45,7 +45,7 @@ function writeValueInfo(w: ProtoWriter, name: string, t: Tensor, withShape: bool
       tt.int(1, ONNX_DTYPE[t.dtype]);
       if (withShape)
         tt.message(2, (shape) => {
-          for (const d of t.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+          for (const d of t.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d.key)));
         });
     }),
   );

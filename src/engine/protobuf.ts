@@ -70,15 +70,6 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
-  packedFloats(field: number, values: readonly number[]): this {
-    const buf = new Uint8Array(values.length * 4);
-    const view = new DataView(buf.buffer);
-    values.forEach((v, i) => {
-      view.setFloat32(i * 4, v, true);
-    });
-    return this.bytes(field, buf);
-  }
-
   finish(): Uint8Array {
     this.flushScratch();
     const out = new Uint8Array(this.length);

@@ -5,6 +5,8 @@
 // the current state, so `rng.fork('client-3')` is the same stream however many numbers `rng` has
 // drawn: a stream per client/round/trial stays reproducible when the order of work changes.
 // state()/fromState() capture position, key and the cached Box-Muller value as plain JSON numbers.
+// The generator itself lives in xoshiro.js, shared with the engine worker (dropout masks).
+import { advance, nextU32 } from './xoshiro.js';
 
 export interface RngState {
   /** xoshiro128** state words (uint32). */
@@ -60,10 +62,8 @@ function labelWords(label: string | number): number[] {
 const isU32 = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff;
 
 export class Rng {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+  /** xoshiro128** state words. */
+  private readonly s = new Int32Array(4);
   private key: number[] = [];
   private spare: number | null = null;
 
@@ -75,24 +75,20 @@ export class Rng {
 
   private init(key: number[]): void {
     this.key = key;
-    [this.s0, this.s1, this.s2, this.s3] = key.map((w) => w | 0) as [number, number, number, number];
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // all-zero is xoshiro's fixed point
+    this.s.set(key);
+    if (this.s.every((w) => w === 0)) this.s[0] = 1; // all-zero is xoshiro's fixed point
     this.spare = null;
   }
 
   /** Uniform integer in [0, 2^32). */
   nextU32(): number {
-    const s0 = this.s0;
-    const s1 = this.s1;
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    const s2 = this.s2 ^ s0;
-    const s3 = this.s3 ^ s1;
-    this.s1 = s1 ^ s2;
-    this.s0 = s0 ^ s3;
-    this.s2 = s2 ^ t;
-    this.s3 = rotl(s3, 11);
-    return result;
+    return nextU32(this.s);
+  }
+
+  /** Advance as n calls of nextU32() would, in O(log n) (e.g. past draws made elsewhere from state()). */
+  skip(n: number): this {
+    advance(this.s, n);
+    return this;
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */
@@ -164,7 +160,7 @@ export class Rng {
 
   /** JSON-serialisable snapshot; Rng.fromState(rng.state()) continues the identical stream. */
   state(): RngState {
-    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], key: [...this.key], spare: this.spare };
+    return { s: Array.from(this.s, (w) => w >>> 0), key: [...this.key], spare: this.spare };
   }
 
   static fromState(st: RngState): Rng {
@@ -180,7 +176,7 @@ export class Rng {
     if (!ok) throw new RangeError('Rng.fromState: malformed state');
     const r = new Rng(0);
     r.key = [...st.key];
-    [r.s0, r.s1, r.s2, r.s3] = st.s.map((w) => w | 0) as [number, number, number, number];
+    r.s.set(st.s);
     r.spare = st.spare;
     return r;
   }

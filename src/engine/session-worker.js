@@ -3,6 +3,7 @@
 // Protocol: see engine.ts (WorkerRequest / WorkerResponse).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { dropoutMask } from './xoshiro.js';
 
 const threads = workerData?.threads ?? 1;
 /** @type {Map<string, Promise<ort.InferenceSession>>} */
@@ -13,7 +14,12 @@ const weightSets = new Map();
 /** @type {Map<string, Record<string, ort.Tensor>>} */
 const states = new Map();
 
-const toOrt = (t) => new ort.Tensor(t.dtype === 'float64' ? 'float64' : t.dtype, t.data, t.dims);
+const size = (dims) => dims.reduce((a, b) => a * b, 1);
+/** A feed from the main thread: a tensor, or a dropout mask to draw here (DropoutMaskFeed). */
+const toOrt = (t) =>
+  t.kind === 'dropout-mask'
+    ? new ort.Tensor('float32', dropoutMask(t.rng, size(t.dims), t.p), t.dims)
+    : new ort.Tensor(t.dtype === 'float64' ? 'float64' : t.dtype, t.data, t.dims);
 const fromOrt = (t) => ({ dtype: t.type, dims: [...t.dims], data: t.data });
 
 function sessionFor(signature, bytes) {

@@ -6,7 +6,8 @@
 // see new batches and masks round after round, reproducibly.
 import type { Batch, Encoded } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
-import type { Feeds } from '../engine/engine.js';
+import type { Feeds, RunFeeds } from '../engine/engine.js';
+
 import { UserError } from '../engine/errors.js';
 import { clipGradNorm, createOptimizer, gradsFinite, type OptimizerConfig, type OptimizerState, type Params } from '../engine/optim.js';
 import type { CostMeter } from '../engine/costs.js';
@@ -40,7 +41,7 @@ export interface TrainTarget {
   params: Params;
   spec?: LoraGraphSpec;
   /** Feeds for one training batch (params plus e.g. dropout masks). */
-  trainFeeds(batch: Batch, rng: Rng): Feeds;
+  trainFeeds(batch: Batch, rng: Rng): RunFeeds;
   /** Feeds for evaluation with the current params. */
   evalFeeds(): AdapterFeeds;
 }

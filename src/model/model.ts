@@ -3,7 +3,8 @@
 // Adapters are per-call feeds, so any number of clients/trials share one base.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine, Feeds, HostTensor } from '../engine/engine.js';
+import { transferred, type Engine, type Feeds, type HostTensor, type RunFeeds } from '../engine/engine.js';
+
 import type { CostMeter } from '../engine/costs.js';
 import type { ExportedModel } from '../engine/onnx.js';
 import { Rng } from '../engine/rng.js';
@@ -154,19 +155,27 @@ export class LlamaModel {
     readonly weightSet: string,
   ) {}
 
-  /** Hand weights to the engine; the arrays are transferred (emptied) so one copy exists. */
-  static async fromWeights(engine: Engine, cfg: LlamaConfig, weights: Map<string, Float32Array>): Promise<LlamaModel> {
+  /**
+   * Hand weights to the engine; the arrays are transferred (emptied) so one copy exists. `reload`
+   * gives them again should the engine have to restart its worker (without it the model fails then).
+   */
+  static async fromWeights(
+    engine: Engine,
+    cfg: LlamaConfig,
+    weights: Map<string, Float32Array>,
+    reload?: () => Promise<Map<string, Float32Array>>,
+  ): Promise<LlamaModel> {
     const shapes = expectedTensorShapes(cfg);
-    const feeds: Feeds = {};
-    for (const [name, data] of weights) feeds[name] = { dtype: 'float32', dims: shapes.get(name)!, data };
+    const feedsOf = (w: Map<string, Float32Array>): Feeds =>
+      Object.fromEntries([...w].map(([name, data]) => [name, { dtype: 'float32', dims: shapes.get(name)!, data }]));
     const id = `base#${++weightSetCounter}`;
-    await engine.setWeights(id, feeds, { transfer: true });
+    await engine.setWeights(id, feedsOf(weights), { transfer: true, reload: reload && (async () => feedsOf(await reload())) });
     return new LlamaModel(cfg, engine, id);
   }
 
   static async load(dir: string, engine: Engine): Promise<LlamaModel> {
     const { cfg, weights } = await loadCheckpoint(dir);
-    return LlamaModel.fromWeights(engine, cfg, weights);
+    return LlamaModel.fromWeights(engine, cfg, weights, async () => (await loadCheckpoint(dir)).weights);
   }
 
   /** A copy of the base weights (read back from the engine). */
@@ -186,7 +195,7 @@ export class LlamaModel {
   /** Run one of this model's graphs on the base weight set, metering it into the call's meter. */
   private async run(
     graph: ExportedModel,
-    feeds: Feeds,
+    feeds: RunFeeds,
     dims: { b: number; s: number; p?: number },
     meter: CostMeter | undefined,
     stateful?: { stateId: string; carry: Record<string, string> },
@@ -240,7 +249,7 @@ export class LlamaModel {
   async gradients(
     trainable: Trainable,
     batch: Batch,
-    params: Feeds,
+    params: RunFeeds,
     spec?: LoraGraphSpec,
     o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
@@ -292,7 +301,7 @@ export class LlamaModel {
     return feeds;
   }
 
-  /** Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1). */
+  /** Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1), made to be transferred. */
   private prefillFeeds(prompts: number[][], padId = 0): Feeds {
     const b = prompts.length;
     const len = Math.max(...prompts.map((p) => p.length));
@@ -307,7 +316,12 @@ export class LlamaModel {
         pos[r * len + pad + j] = BigInt(j);
       });
     });
-    return { input_ids: i64(ids, [b, len]), position_ids: i64(pos, [b, len]), attention_mask: i64(mask, [b, len]), ...this.emptyPast(b) };
+    return {
+      input_ids: transferred(i64(ids, [b, len])),
+      position_ids: transferred(i64(pos, [b, len])),
+      attention_mask: transferred(i64(mask, [b, len])),
+      ...this.emptyPast(b),
+    };
   }
 
   /** Generate continuations (new tokens only, without the eos) with a KV cache kept in the worker. */
@@ -345,9 +359,9 @@ export class LlamaModel {
         mask = mask.flatMap((m, i) => ((i + 1) % width === 0 ? [m, 1n] : [m]));
         width += 1;
         feeds = {
-          input_ids: i64(next, [b, 1]),
-          position_ids: i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1]),
-          attention_mask: i64(BigInt64Array.from(mask), [b, width]),
+          input_ids: transferred(i64(next, [b, 1])),
+          position_ids: transferred(i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1])),
+          attention_mask: transferred(i64(BigInt64Array.from(mask), [b, width])),
         };
         nextPos.forEach((p, i) => {
           nextPos[i] = p + 1;

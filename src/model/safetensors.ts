@@ -6,9 +6,9 @@
 // the start of the data buffer) and may hold a "__metadata__" object of string -> string.
 // Reading converts the supported dtypes to Float32Array and validates the file as strictly as the
 // reference implementation: tensors must tile the data buffer exactly (no overlap, no gap, no
-// trailing bytes), and every tensor's byte range must match shape x dtype size. Writing always
-// emits F32, tensors ordered by name, header padded with spaces to 8-byte alignment, like the
-// reference serializer.
+// trailing bytes), and every tensor's byte range must match shape x dtype size. Writing emits F32
+// (or F16 on request, rounded to nearest even), tensors ordered by name, header padded with spaces
+// to 8-byte alignment, like the reference serializer.
 //
 // Files are read header first: the header is parsed and checked (by this module, then by the
 // caller against what it expects, e.g. a config's tensor names and shapes) before any tensor data
@@ -24,7 +24,7 @@ export class CheckpointError extends UserError {
   override name = 'CheckpointError';
 }
 
-/** dtypes this module can read (and convert to float32). Writing always uses F32. */
+/** dtypes this module can read (and convert to float32). Writing uses F32 or F16 (WriteDType). */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
 
 const DTYPE_BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
@@ -322,7 +322,7 @@ export function f32ToF16Bits(x: number): number {
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -337,7 +337,6 @@ export function f32ToF16Bits(x: number): number {
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // may carry into the exponent: still correct
-  e = half >>> 10;
   return sign | half;
 }
 const F32_SCRATCH = new Float32Array(1);

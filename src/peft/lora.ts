@@ -4,11 +4,13 @@
 // Files: adapter_config.json + adapter_model.safetensors with PEFT tensor names.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Feeds } from '../engine/engine.js';
+import type { DropoutMaskFeed, Feeds } from '../engine/engine.js';
+
 import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
 import { parseJsonText, previewJson } from '../engine/json.js';
 import { Rng } from '../engine/rng.js';
+import { dropoutDraws } from '../engine/xoshiro.js';
 import type { LlamaConfig } from '../model/config.js';
 import {
   LORA_SCALING,
@@ -169,10 +171,6 @@ export class LoraAdapter {
     return adapter;
   }
 
-  clone(): LoraAdapter {
-    return new LoraAdapter(this.model, this.config, new Map([...this.tensors].map(([k, v]) => [k, v.slice()])));
-  }
-
   /** Graph feeds: adapter tensors and the scaling. */
   feeds(): Feeds {
     const feeds: Feeds = { [LORA_SCALING]: { dtype: 'float32', dims: [], data: Float32Array.of(this.scaling) } };
@@ -180,24 +178,19 @@ export class LoraAdapter {
     return feeds;
   }
 
-  /** Inverted-dropout masks (0 or 1/(1-p)) for one batch, drawn from rng. */
-  dropoutFeeds(batch: number, seq: number, rng: Rng): Feeds {
+  /**
+   * Inverted-dropout masks (0 or 1/(1-p)) for one batch, one [batch, seq, in] mask per site in turn
+   * from rng: recipes the engine worker fills (tens of millions of values per step stay off the
+   * event loop), while rng skips past the draws they take.
+   */
+  dropoutFeeds(batch: number, seq: number, rng: Rng): Record<string, DropoutMaskFeed> {
     const p = this.config.dropout;
-    const feeds: Feeds = {};
+    const feeds: Record<string, DropoutMaskFeed> = {};
     if (p <= 0) return feeds;
-    const keep = 1 / (1 - p);
     for (const { layer, proj } of this.sites()) {
-      const inp = projectionShape(this.model, proj)[1];
-      const mask = new Float32Array(batch * seq * inp);
-      // Two 16-bit draws per 32-bit word (p resolved to 1/65536): masks are the hot part of a
-      // dropout step, tens of millions of values.
-      const threshold = Math.round(p * 65536);
-      for (let i = 0; i < mask.length; i += 2) {
-        const u = rng.nextU32();
-        mask[i] = (u & 0xffff) < threshold ? 0 : keep;
-        if (i + 1 < mask.length) mask[i + 1] = u >>> 16 < threshold ? 0 : keep;
-      }
-      feeds[dropoutMaskName(layer, proj)] = { dtype: 'float32', dims: [batch, seq, inp], data: mask };
+      const dims = [batch, seq, projectionShape(this.model, proj)[1]];
+      feeds[dropoutMaskName(layer, proj)] = { kind: 'dropout-mask', dims, p, rng: rng.state().s };
+      rng.skip(dropoutDraws(batch * seq * dims[2]!));
     }
     return feeds;
   }

@@ -6,7 +6,7 @@
 // with central differences of a loss-only model.
 import { GRAD_RULES, gradients } from '../../src/engine/autodiff.js';
 import type { Engine, Feeds, HostTensor } from '../../src/engine/engine.js';
-import { Graph, type DType, type Node, type Shape, type Tensor } from '../../src/engine/graph.js';
+import { Graph, type DType, type DimLike, type Node, type Tensor } from '../../src/engine/graph.js';
 import { exportOnnx, type ExportedModel } from '../../src/engine/onnx.js';
 
 /** Deterministic PRNG (mulberry32), so every run checks the same numbers. */
@@ -68,7 +68,7 @@ export class CaseBuilder {
   }
 
   /** A float64 graph input that gradients are checked for. */
-  param(name: string, shape: Shape, init: ParamInit = {}): Tensor {
+  param(name: string, shape: readonly DimLike[], init: ParamInit = {}): Tensor {
     const dims =
       init.dims ??
       shape.map((d) => {
@@ -82,7 +82,7 @@ export class CaseBuilder {
   }
 
   /** A graph input that is fed but not differentiated (indices, targets, ...). */
-  input(name: string, dtype: DType, shape: Shape, host: HostTensor): Tensor {
+  input(name: string, dtype: DType, shape: readonly DimLike[], host: HostTensor): Tensor {
     const t = this.g.input(name, dtype, shape);
     this.extraFeeds[name] = host;
     return t;

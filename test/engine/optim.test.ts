@@ -332,6 +332,26 @@ describe('Rng', () => {
     expect(b.slice(0, 2000).filter((x) => setA.has(x)).length).toBe(0);
   });
 
+  it('skip(n) lands where n draws would (jump-ahead in O(log n))', () => {
+    for (const n of [0, 1, 2, 31, 32, 33, 1000, 65_537, 1_234_567]) {
+      const stepped = new Rng(6).fork('s');
+      for (let i = 0; i < n; i++) stepped.nextU32();
+      const jumped = new Rng(6).fork('s').skip(n);
+      expect(jumped.state().s, `n=${n}`).toEqual(stepped.state().s);
+      expect(take(jumped, 3)).toEqual(take(stepped, 3));
+    }
+    // Jumps compose: 2^40 + 5 steps in two parts equals one jump.
+    expect(
+      new Rng(1)
+        .skip(2 ** 40)
+        .skip(5)
+        .state(),
+    ).toEqual(new Rng(1).skip(2 ** 40 + 5).state());
+    expect(new Rng(1).skip(2 ** 40).state()).not.toEqual(new Rng(1).state());
+    expect(() => new Rng(1).skip(-1)).toThrow(RangeError);
+    expect(() => new Rng(1).skip(1.5)).toThrow(RangeError);
+  });
+
   it('state()/fromState() resume the identical stream, including a cached normal', () => {
     const r = new Rng(77).fork('trial');
     take(r, 13);

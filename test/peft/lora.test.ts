@@ -6,9 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/data/batching.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type DropoutMaskFeed } from '../../src/engine/engine.js';
+import { Graph } from '../../src/engine/graph.js';
+import { exportOnnx } from '../../src/engine/onnx.js';
+
 import { UserError } from '../../src/engine/errors.js';
 import { Rng } from '../../src/engine/rng.js';
+import { dropoutMask } from '../../src/engine/xoshiro.js';
 import { LocalTrainer, loraTarget } from '../../src/fl/local-trainer.js';
 import { parseLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
 import { trainingGraph } from '../../src/model/graphs.js';
@@ -552,6 +556,7 @@ describe('dropout', () => {
     const p = 0.25;
     const a = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: p, targets }, 1);
     const feeds = a.dropoutFeeds(3, 7, new Rng(9));
+    const maskOf = (f: DropoutMaskFeed) => dropoutMask(f.rng, f.dims[0]! * f.dims[1]! * f.dims[2]!, f.p);
     expect(Object.keys(feeds).sort()).toEqual(
       a
         .sites()
@@ -563,7 +568,7 @@ describe('dropout', () => {
     for (const { layer, proj } of a.sites()) {
       const m = feeds[dropoutMaskName(layer, proj)]!;
       expect(m.dims).toEqual([3, 7, projectionShape(cfg, proj)[1]]);
-      for (const v of m.data as Float32Array) {
+      for (const v of maskOf(m)) {
         expect(v === 0 || v === Math.fround(1 / (1 - p))).toBe(true);
         if (v === 0) zeros++;
         total++;
@@ -575,6 +580,41 @@ describe('dropout', () => {
     expect(a.dropoutFeeds(3, 7, new Rng(9))).toEqual(feeds);
     expect(a.dropoutFeeds(3, 7, new Rng(10))).not.toEqual(feeds);
     expect(LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets }, 1).dropoutFeeds(3, 7, new Rng(9))).toEqual({});
+  });
+
+  it('mask recipes give the masks of drawing every site in turn from the rng, which ends where those draws end', () => {
+    const p = 0.3;
+    const a = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: p, targets }, 1);
+    const rng = new Rng(21).fork('dropout');
+    const reference = Rng.fromState(rng.state());
+    const feeds = a.dropoutFeeds(2, 5, rng);
+    // The reference: two 16-bit halves of each 32-bit draw against p resolved to 1/65536.
+    const threshold = Math.round(p * 65536);
+    const keep = Math.fround(1 / (1 - p));
+    for (const { layer, proj } of a.sites()) {
+      const f = feeds[dropoutMaskName(layer, proj)]!;
+      const n = 2 * 5 * projectionShape(cfg, proj)[1] + 1; // odd, so the last draw's high half is unused
+      const want = new Float32Array(n - 1);
+      for (let i = 0; i < want.length; i += 2) {
+        const u = reference.nextU32();
+        want[i] = (u & 0xffff) < threshold ? 0 : keep;
+        want[i + 1] = u >>> 16 < threshold ? 0 : keep;
+      }
+      expect(dropoutMask(f.rng, n - 1, f.p)).toEqual(want);
+      expect(dropoutMask(f.rng, n, f.p).subarray(0, n - 1)).toEqual(want);
+    }
+    expect(rng.nextU32()).toBe(reference.nextU32());
+  });
+
+  it('the engine worker builds the mask a recipe describes', async () => {
+    const g = new Graph();
+    const mask = g.input('mask', 'float32', [2, 3, 5]);
+    const model = exportOnnx(g, { y: g.identity(mask) });
+    const recipe: DropoutMaskFeed = { kind: 'dropout-mask', dims: [2, 3, 5], p: 0.5, rng: new Rng(4).state().s };
+    const out = await engine.run(model, { mask: recipe });
+    expect(out.y!.dims).toEqual([2, 3, 5]);
+    expect(out.y!.data).toEqual(dropoutMask(recipe.rng, 30, 0.5));
+    expect(new Set(out.y!.data as Float32Array)).toEqual(new Set([0, 2]));
   });
 
   it('applies the mask to the LoRA branch only (as PEFT: lora_B(lora_A(dropout(x))))', async () => {
