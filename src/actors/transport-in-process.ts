@@ -12,13 +12,8 @@ import {
   type TransportHooks,
   type TransportMessage,
 } from './transport.js';
-import {
-  InvalidSubjectError,
-  PayloadTooLargeError,
-  TransportClosedError,
-  TransportNoRespondersError,
-  TransportTimeoutError,
-} from './transport-errors.js';
+import { InvalidSubjectError, PayloadTooLargeError, TransportClosedError, TransportNoRespondersError } from './transport-errors.js';
+import { PendingRequests } from './transport-requests.js';
 import { TransportReporter } from './transport-hooks.js';
 import { TransportMeter } from './transport-meter.js';
 import { assertPublishSubject, SubjectPattern } from './transport-subject-pattern.js';
@@ -116,12 +111,6 @@ export interface InProcessTransportOptions extends TransportHooks {
   inboxPrefix?: string;
 }
 
-interface PendingRequest {
-  resolve: (payload: Uint8Array) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 export class InProcessTransport implements Transport {
   readonly meter: TransportMeter;
   readonly maxMessageBytes: number;
@@ -130,8 +119,7 @@ export class InProcessTransport implements Transport {
   private readonly own = new Set<BusSubscription>();
   private readonly inbox: string;
   private inboxSub: Subscription | undefined;
-  private readonly pending = new Map<string, PendingRequest>();
-  private nextRequest = 0;
+  private readonly pending = new PendingRequests();
   private closed = false;
 
   constructor(opts: InProcessTransportOptions = {}) {
@@ -167,19 +155,10 @@ export class InProcessTransport implements Transport {
 
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new TransportClosedError('in-process transport'));
-    this.inboxSub ??= this.subscribe(`${this.inbox}.*`, (msg) => this.settle(msg));
-    const reply = `${this.inbox}.${++this.nextRequest}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(reply);
-        reject(new TransportTimeoutError(subject, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(reply, { resolve, reject, timer });
-      try {
-        if (this.send(subject, payload, reply) === 0) this.fail(reply, new TransportNoRespondersError(subject));
-      } catch (e) {
-        this.fail(reply, e as Error);
-      }
+    this.inboxSub ??= this.subscribe(`${this.inbox}.*`, (msg) => this.pending.settle(msg.subject, msg.payload));
+    const reply = this.pending.replySubject(this.inbox);
+    return this.pending.open(subject, reply, timeoutMs, () => {
+      if (this.send(subject, payload, reply) === 0) this.pending.fail(reply, new TransportNoRespondersError(subject));
     });
   }
 
@@ -193,7 +172,7 @@ export class InProcessTransport implements Transport {
     this.closed = true;
     for (const sub of this.own) this.bus.remove(sub);
     this.own.clear();
-    for (const reply of [...this.pending.keys()]) this.fail(reply, new TransportClosedError());
+    this.pending.failAll(new TransportClosedError());
     this.reporter.status({ type: 'closed' });
   }
 
@@ -225,22 +204,6 @@ export class InProcessTransport implements Transport {
     if (payload.byteLength > this.maxMessageBytes) throw new PayloadTooLargeError(subject, payload.byteLength, this.maxMessageBytes);
     this.meter.recordSent(subject, payload.byteLength);
     return this.bus.publish(subject, payload, reply);
-  }
-
-  private settle(msg: TransportMessage): void {
-    const p = this.pending.get(msg.subject);
-    if (!p) return; // a late reply to a request that timed out
-    this.pending.delete(msg.subject);
-    clearTimeout(p.timer);
-    p.resolve(msg.payload);
-  }
-
-  private fail(reply: string, e: Error): void {
-    const p = this.pending.get(reply);
-    if (!p) return;
-    this.pending.delete(reply);
-    clearTimeout(p.timer);
-    p.reject(e);
   }
 
   private assertOpen(): void {

@@ -24,8 +24,8 @@ import {
   PayloadTooLargeError,
   TransportClosedError,
   TransportNoRespondersError,
-  TransportTimeoutError,
 } from './transport-errors.js';
+import { PendingRequests } from './transport-requests.js';
 import { TransportReporter } from './transport-hooks.js';
 import { TransportMeter } from './transport-meter.js';
 import { type NatsConnectOptions, natsConnectionOptions } from './transport-nats-options.js';
@@ -68,13 +68,6 @@ class ReconnectBackoff {
   }
 }
 
-interface PendingRequest {
-  readonly subject: string;
-  resolve: (payload: Uint8Array) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 export class NatsTransport implements Transport {
   readonly meter: TransportMeter;
   readonly maxMessageBytes: number;
@@ -82,9 +75,8 @@ export class NatsTransport implements Transport {
   private readonly chunkLimits: ChunkAssemblerLimits;
   private readonly inboxPrefix: string;
   private readonly assemblers = new Set<ChunkAssembler>();
-  private readonly pending = new Map<string, PendingRequest>();
+  private readonly pending = new PendingRequests();
   private inbox: string | undefined;
-  private nextRequest = 0;
   private closed = false;
   private outage = false;
 
@@ -161,16 +153,8 @@ export class NatsTransport implements Transport {
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     if (this.isClosed) return Promise.reject(new TransportClosedError('NATS transport'));
     const inbox = this.ensureInbox();
-    const reply = `${inbox}.${++this.nextRequest}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(reply, new TransportTimeoutError(subject, timeoutMs)), timeoutMs);
-      this.pending.set(reply, { subject, resolve, reject, timer });
-      try {
-        this.send(subject, payload, reply);
-      } catch (e) {
-        this.fail(reply, e as Error);
-      }
-    });
+    const reply = this.pending.replySubject(inbox);
+    return this.pending.open(subject, reply, timeoutMs, () => this.send(subject, payload, reply));
   }
 
   async flush(): Promise<void> {
@@ -253,30 +237,18 @@ export class NatsTransport implements Transport {
       callback: (err, msg) => {
         if (err) return;
         if (statusCode(msg) === 503) {
-          const p = this.pending.get(msg.subject);
-          if (p) this.fail(msg.subject, new TransportNoRespondersError(p.subject));
+          const subject = this.pending.subjectOf(msg.subject);
+          if (subject !== undefined) this.pending.fail(msg.subject, new TransportNoRespondersError(subject));
           return;
         }
         this.receive(msg, assembler, (m) => {
           this.meter.recordReceived(m.subject, m.payload.byteLength);
-          const p = this.pending.get(m.subject);
-          if (!p) return; // a late reply to a request that timed out
-          this.pending.delete(m.subject);
-          clearTimeout(p.timer);
-          p.resolve(m.payload);
+          this.pending.settle(m.subject, m.payload);
         });
       },
     });
     this.inbox = inbox;
     return inbox;
-  }
-
-  private fail(reply: string, e: Error): void {
-    const p = this.pending.get(reply);
-    if (!p) return;
-    this.pending.delete(reply);
-    clearTimeout(p.timer);
-    p.reject(e);
   }
 
   private newAssembler(): ChunkAssembler {
@@ -341,7 +313,7 @@ export class NatsTransport implements Transport {
   private markClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const reply of [...this.pending.keys()]) this.fail(reply, new TransportClosedError('NATS transport'));
+    this.pending.failAll(new TransportClosedError('NATS transport'));
     for (const a of [...this.assemblers]) this.dropAssembler(a);
     this.reporter.status({ type: 'closed' });
   }
