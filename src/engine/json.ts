@@ -3,6 +3,9 @@
 // overflow the stack on such a value: code that shows or copies a user's value goes through here.
 import { UserError } from './errors.js';
 
+/** A value that survives JSON.stringify -> JSON.parse unchanged (states, messages, journal entries). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
 /** True when `v` nests arrays/objects more than `limit` levels deep (a scalar is depth 0). */
 export function nestedDeeperThan(v: unknown, limit: number): boolean {
   const stack: { value: unknown; depth: number }[] = [{ value: v, depth: 0 }];

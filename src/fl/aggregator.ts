@@ -4,10 +4,11 @@
 // global = aggregate(global, accepted updates, round). state()/restore() carry whatever the
 // aggregator keeps between rounds (server momentum) through a journal as JSON, so a trial resumes.
 import { UserError } from '../engine/errors.js';
+import type { JsonValue } from '../engine/json.js';
+
+export type { JsonValue };
 import type { Rng } from '../engine/rng.js';
 import { checkFinite, checkSameLayout, checkWellFormed, type NamedTensors, TensorLayoutError } from './tensors.js';
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** What one client sends back after local training. `tensors` are its full local weights (not a delta). */
 export interface ClientUpdate {
