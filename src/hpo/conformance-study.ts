@@ -4,7 +4,7 @@
 // a function of (config, fidelity), so a config that failed fails again: a strategy that keeps
 // re-suggesting it is caught. Every suggestion is checked as it is made; problems are collected.
 import { Rng } from '../engine/rng.js';
-import { checkConfig, configKey, type SearchSpace, spaceSize, toUnit } from './space.js';
+import { type Config, checkConfig, configKey, type SearchSpace, spaceSize, toUnit } from './space.js';
 import { checkStrategyShape } from './plugin.js';
 import type { FidelityRange, Objective, Strategy, StrategyContext, StudyView, Suggestion, TrialRecord, TrialStatus } from './strategy.js';
 import { reachedRound } from './strategy.js';
@@ -46,6 +46,8 @@ export interface SimSetup {
   readonly outcomes: 'mixed' | 'all-fail';
   /** Every this many asks, carry the strategy over into a fresh instance through JSON state. */
   readonly swapEvery?: number;
+  /** Configs the study runs at full fidelity before the strategy's first ask (a study's enqueued configs). */
+  readonly enqueued?: readonly Config[];
 }
 
 export interface SimResult {
@@ -113,7 +115,7 @@ export function notPlainJson(v: unknown): string | undefined {
       if (!Number.isFinite(value)) return `${path} is ${value}`;
       continue;
     }
-    if (typeof value !== 'object') return `${path} is a ${typeof value}`;
+    if (typeof value !== 'object') return `${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}`;
     const proto = Object.getPrototypeOf(value);
     if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
       return `${path} is a ${proto?.constructor?.name ?? 'class instance'}`;
@@ -205,6 +207,17 @@ export function simulateStudy(factory: (ctx: StrategyContext) => unknown, setup:
   let finished = false;
   try {
     strategy = call('the factory', () => checkStrategyShape(factory(ctx), 'the factory'));
+    for (const config of setup.enqueued ?? []) {
+      const t = endTrial(setup, { id: trials.length, config, fidelity: setup.fidelity.max, status: 'running', rounds: 0 });
+      trials.push(t);
+      pairs.set(`${configKey(setup.space, config)}@${t.fidelity}`, {
+        suggested: 1,
+        failed: t.status === 'failed' || t.status === 'diverged' ? 1 : 0,
+        againAfterFailure: 0,
+      });
+      const v = view();
+      readOnly(`tell(enqueued trial ${t.id}, ${t.status})`, v, () => strategy!.tell(t, v));
+    }
     const first = view();
     const zero = readOnly('ask(study, 0)', first, () => strategy!.ask(first, 0));
     if (!Array.isArray(zero) || zero.length) problem('ask-count', `ask(study, 0) returned ${JSON.stringify(zero)}, not []`);

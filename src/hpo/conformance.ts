@@ -163,6 +163,17 @@ export async function checkStrategyConformance(
   // More parallel workers than one ask usually fills.
   run('mixed space, 8 workers', { ...mixed, workers: 8 });
 
+  // Trials the strategy did not suggest (a study's enqueued configs): tolerated, and never run again.
+  const enqueued = [
+    { 'lora.r': 1, 'lora.targets': 'qv' },
+    { 'lora.r': 3, 'lora.targets': 'all' },
+  ];
+  run('tiny space, 2 configs enqueued first', { ...tiny, enqueued });
+  run('mixed space, 1 config enqueued first', {
+    ...mixed,
+    enqueued: [{ 'train.lr': 1e-3, 'lora.r': 8, 'lora.alpha': 16, 'lora.targets': 'all' }],
+  });
+
   // Every trial fails or diverges: the study still moves on (new configs, or done), never loops on a failure.
   run('continuous space, every trial fails', {
     ...base,

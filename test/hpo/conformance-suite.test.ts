@@ -130,6 +130,21 @@ describe('the conformance suite finds', () => {
     expect(moCrash.failures.map((f) => [f.check, f.study])).toEqual([['no-crash', 'mixed space, two objectives']]);
   });
 
+  it('a strategy that cannot stand trials it did not suggest (a study enqueues configs first)', async () => {
+    const report = await checkStrategyConformance(
+      variant((inner) => ({
+        ask: (v, n) => inner.ask(v, n).map((s) => ({ ...s, meta: { mine: true } })),
+        tell: (t) => {
+          if (t.meta === undefined) throw new Error(`trial ${t.id} has no tag`);
+        },
+      })),
+    );
+    expect(report.failures.map((f) => [f.check, f.study, f.message])).toEqual([
+      ['no-crash', 'tiny space, 2 configs enqueued first', 'tell(enqueued trial 0, complete) threw: trial 0 has no tag'],
+      ['no-crash', 'mixed space, 1 config enqueued first', 'tell(enqueued trial 0, complete) threw: trial 0 has no tag'],
+    ]);
+  });
+
   it('accepts a single-objective strategy, since the loader refuses a study with two objectives for it', async () => {
     const report = await checkStrategyConformance(variant(() => ({ multiObjective: false })));
     expect(report.failures).toEqual([]);
