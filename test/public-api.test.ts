@@ -113,7 +113,7 @@ const mine: StrategyFactory = (ctx: StrategyContext): Strategy => {
     },
   };
 };
-const reports: ConformanceReport[] = [await checkStrategyConformance(mine), await checkStrategyConformance((ctx) => new LocalSearch(ctx))];
+const reports: ConformanceReport[] = [await checkStrategyConformance(mine), await checkStrategyConformance(LocalSearch)];
 const space = parseSpace({ 'train.lr': { type: 'float', low: 1e-4, high: 1e-2, log: true } });
 const loaded = await loadStrategy('./my-strategy.js', { space, objectives: [{ name: 'val_loss', direction: 'minimize' }], fidelity: { min: 1, max: 9 }, seed: 0, options: {} });
 console.log(JSON.stringify({ reports: reports.map((r) => [r.strategy, r.failures.length]), loaded: loaded.name }));

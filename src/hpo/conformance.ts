@@ -5,7 +5,7 @@
 // same seed, other seed, and a run carried over through JSON state at every ask.
 import type { JsonValue } from '../engine/json.js';
 import { type ConformanceCheck, type SimSetup, simulateStudy } from './conformance-study.js';
-import { createStrategy } from './plugin.js';
+import { createStrategy, pluginFactory } from './plugin.js';
 import { parseSpace, type SearchSpace, spaceSize } from './space.js';
 import type { FidelityRange, Objective, StrategyContext } from './strategy.js';
 
@@ -97,13 +97,15 @@ const ALL_CHECKS: ConformanceCheck[] = [
 const SMALL_FINITE = 16;
 
 /**
- * Runs `factory` through the suite; resolves to the failed checks (none when `ok`). Never throws
- * for a misbehaving strategy: a throw inside it is a `no-crash` failure.
+ * Runs a strategy through the suite: `strategy` is a StrategyFactory (ctx => strategy) or a class
+ * taking the context, as a plug-in module's default export is. Resolves to the failed checks (none
+ * when `ok`); never throws for a misbehaving strategy: a throw inside it is a `no-crash` failure.
  */
 export async function checkStrategyConformance(
-  factory: (ctx: StrategyContext) => unknown,
+  strategy: ((ctx: StrategyContext) => unknown) | (new (ctx: StrategyContext) => unknown),
   options: ConformanceOptions = {},
 ): Promise<ConformanceReport> {
+  const factory = pluginFactory<StrategyContext>(strategy, 'strategy', 'checkStrategyConformance');
   const [seed, otherSeed] = options.seeds ?? [1, 2];
   const trials = options.trials ?? 40;
   const base = {

@@ -145,6 +145,11 @@ describe('the conformance suite finds', () => {
     ]);
   });
 
+  it('takes a class as well as a factory, as a plug-in module exports either', async () => {
+    const report = await checkStrategyConformance(RandomSearch);
+    expect([report.strategy, report.failures]).toEqual(['random', []]);
+  });
+
   it('accepts a single-objective strategy, since the loader refuses a study with two objectives for it', async () => {
     const report = await checkStrategyConformance(variant(() => ({ multiObjective: false })));
     expect(report.failures).toEqual([]);
