@@ -5,7 +5,7 @@
 import type { Argv } from 'yargs';
 import { loadStudyData } from '../hpo/study-journal.js';
 import type { Chart } from '../plot/chart.js';
-import type { ChartFormat } from '../plot/render.js';
+import type { ChartFormat } from '../plot/chart-options.js';
 
 const FORMATS = { png: ['png'], svg: ['svg'], both: ['svg', 'png'] } as const satisfies Record<string, readonly ChartFormat[]>;
 

@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, TopLevelSpec } from 'vega-lite';
 import { CHART_FONT_FAMILY } from './fonts.js';
-import { type ChartFormat, specToSvg, svgToPng } from './render.js';
+import type { ChartFormat } from './chart-options.js';
+import { specToSvg, svgToPng } from './render.js';
 
 export interface Chart {
   /** File stem: `landscape-train.lr-lora.r` -> landscape-train.lr-lora.r.svg / .png. */

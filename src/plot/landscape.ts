@@ -8,8 +8,9 @@ import { binParam, DEFAULT_MAX_BINS } from '../hpo/param-bins.js';
 import { ranksBy } from '../hpo/ranking.js';
 import { completeTrials, metricDirection, metricValue, SCORE, type StudyData, studyLabel, VAL_LOSS } from '../hpo/study-data.js';
 import { CHART_CONFIG, type Chart } from './chart.js';
+import type { Marginalize } from './chart-options.js';
 
-export type Marginalize = 'best' | 'mean';
+export type { Marginalize } from './chart-options.js';
 
 export interface LandscapeOptions {
   readonly x: string;

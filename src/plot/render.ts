@@ -5,7 +5,7 @@ import { Error as LOG_ERRORS_ONLY, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHART_FONT_FAMILY, chartFontFiles } from './fonts.js';
 
-export type ChartFormat = 'svg' | 'png';
+export type { ChartFormat } from './chart-options.js';
 
 /** PNGs are drawn at twice the SVG's size: sharp in a report and on a high-density screen. */
 export const PNG_SCALE = 2;

@@ -15,8 +15,7 @@ import {
 } from '../hpo/ranking.js';
 import { BYTES_SENT, metricValue, SCORE, type StudyData, studyLabel, VAL_LOSS } from '../hpo/study-data.js';
 import { writeChart } from './chart.js';
-import type { Marginalize } from './landscape.js';
-import type { ChartFormat } from './render.js';
+import type { ChartFormat, Marginalize } from './chart-options.js';
 import { specToSvg, svgToPng } from './render.js';
 import { type AgreementRow, formatNumber, type ReportCell, type ReportModel, type ReportPlot, reportHtml } from './report-html.js';
 import { studyCharts } from './study-charts.js';

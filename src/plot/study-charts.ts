@@ -7,7 +7,8 @@ import type { Chart } from './chart.js';
 import { curvesChart } from './curves.js';
 import { historyChart } from './history.js';
 import { importanceChart } from './importance.js';
-import { landscapeChart, type Marginalize } from './landscape.js';
+import type { Marginalize } from './chart-options.js';
+import { landscapeChart } from './landscape.js';
 import { paretoChart } from './pareto.js';
 import { rankScatterChart } from './rank-scatter.js';
 
