@@ -6,6 +6,7 @@ import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { modelCommands } from './model.js';
+import { plotCommands, reportCommand } from './plot.js';
 import { pretrainCommand } from './pretrain.js';
 import { strategiesCommand } from './strategies.js';
 import { trainCommand } from './train.js';
@@ -16,8 +17,9 @@ const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
-  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand].reduce((y, add) => add(y), base);
+  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
+  .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y));
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, reportCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()
