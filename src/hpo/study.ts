@@ -1,0 +1,407 @@
+// A study's decisions, journal first: every method that changes the study appends the event, waits for
+// it to be on disk, applies it to the StudyState, and only then acts (tells the strategy, answers a
+// runner, launches a trial). Used by one caller at a time — the SchedulerActor — which owns the
+// timing (parallel trials, workers); this class owns what happens.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../engine/errors.js';
+import type { JsonObject } from './config-paths.js';
+import { Journal, readJournal } from './journal.js';
+import type { AskedTrial, CurvePoint, EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
+import { checkConfig, SpaceError } from './space.js';
+import type { Pruner, Strategy, Suggestion } from './strategy.js';
+import { enqueuedConfig, fidelityRange, type StudyConfig, studyObjectives, studySpace } from './study-config.js';
+import { StudyLock } from './study-lock.js';
+import { loadStudyPruner, loadStudyStrategy } from './study-plugins.js';
+import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
+import { trialConfigOf } from './trial-config.js';
+import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
+
+export type StudyMode = 'in-process' | 'workers';
+
+/** What the scheduler hands a runner or the work queue to run one attempt of a trial. */
+export interface TrialLaunch {
+  readonly trialId: number;
+  readonly attempt: number;
+  readonly config: JsonObject;
+  readonly fidelity: number;
+  readonly parent?: { readonly trialId: number; readonly round: number; readonly checkpoint: string };
+  readonly dir: string;
+}
+
+export interface StudyOptions {
+  readonly mode: StudyMode;
+  /** Overrides the config's `parallel` (the CLI's --workers). */
+  readonly parallel?: number;
+  /** Every event once it is journaled and applied (progress display, logs). */
+  readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** The strategy (or pruner) broke its contract: a bug in it, reported with its name; the journal stays resumable. */
+export class StrategyError extends Error {
+  override name = 'StrategyError';
+}
+
+/** Where the worker identity of an in-process trial is recorded. */
+export const LOCAL_WORKER = 'in-process';
+
+export class Study {
+  private readonly launched = new Set<number>();
+  /** The strategy suggested nothing while nothing ran: it is out of ideas until a trial finishes. */
+  private nothingToAsk = false;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly state: StudyState,
+    private readonly journal: Journal,
+    private readonly strategy: Strategy,
+    private readonly pruner: Pruner | undefined,
+    private readonly lock: StudyLock,
+    private readonly opts: StudyOptions,
+  ) {}
+
+  /** Starts a new study in `dir` (refused when `dir` already holds one). */
+  static async create(dir: string, config: StudyConfig, opts: StudyOptions): Promise<Study> {
+    const journal = await Journal.create(dir);
+    let lock: StudyLock | undefined;
+    try {
+      lock = await StudyLock.acquire(dir);
+      const { strategy, pruner } = await loadPlugins(config);
+      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await version() } as const;
+      const first = (await journal.append(started)) as EventOf<'study.started'>;
+      const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
+      await study.beginSession();
+      return study;
+    } catch (e) {
+      await journal.close();
+      await lock?.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Continues the study in `dir`: replays its journal (dropping a torn last line), restores the strategy
+   * from its last snapshot and tells it the trials that finished since, and marks trials that were
+   * running in a process that is gone as interrupted (they run again as their next attempt).
+   */
+  static async resume(dir: string, opts: StudyOptions): Promise<Study> {
+    const lock = await StudyLock.acquire(dir);
+    try {
+      const { events, torn } = await readJournal(dir, { repair: true });
+      if (torn) opts.log?.(`journal: dropped a torn last line (line ${torn.line}, ${torn.bytes} bytes): the process died while writing it`);
+      const state = StudyState.fromStart(events[0] as EventOf<'study.started'>);
+      const { strategy, pruner } = await loadPlugins(state.config);
+      const lastAsk = events.reduce((at, e) => (e.kind === 'trials.asked' ? e.seq : at), 0);
+      for (const e of events.slice(1)) {
+        state.apply(e);
+        if (e.kind === 'trials.asked' && e.seq === lastAsk) guard(strategy, 'restore', () => strategy.restore(e.strategy_state));
+        else if (e.kind === 'trial.finished' && e.seq > lastAsk)
+          guard(strategy, 'tell', () => strategy.tell(state.record(state.trials[e.id]!), state.view()));
+      }
+      const study = new Study(dir, state, await Journal.reopen(dir, events), strategy, pruner, lock, opts);
+      if (state.finished) return study;
+      const previous = state.mode;
+      await study.beginSession();
+      // Trials queued for workers survive a scheduler's death (JetStream keeps them); in-process ones died with it.
+      if (!(previous === 'workers' && opts.mode === 'workers')) await study.interruptUnfinished('interrupted: the study process stopped');
+      return study;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  get config(): StudyConfig {
+    return this.state.config;
+  }
+
+  get parallel(): number {
+    return this.opts.parallel ?? this.config.parallel;
+  }
+
+  get strategyName(): string {
+    return this.strategy.name;
+  }
+
+  /**
+   * Asks for new trials while slots are free and the budget allows, journals them, and returns every
+   * attempt that should be running but is not yet launched in this session (new trials and re-runs).
+   */
+  async plan(): Promise<TrialLaunch[]> {
+    if (this.state.finished || this.state.stopped) return [];
+    for (let free = this.parallel - this.state.unfinished.length; free > 0 && !this.stopReason(); ) {
+      const asked = await this.ask(free);
+      if (!asked) break;
+      free -= asked;
+    }
+    const launches: TrialLaunch[] = [];
+    for (const t of this.state.unfinished) {
+      if (this.launched.has(t.id)) continue;
+      this.launched.add(t.id);
+      if (this.opts.mode === 'in-process')
+        await this.append({ kind: 'trial.started', id: t.id, attempt: t.attempt, delivery: 1, worker: LOCAL_WORKER });
+      launches.push(this.launchOf(t));
+    }
+    return launches;
+  }
+
+  /** Why no new trial may start (budget, strategy done or out of ideas), or undefined while one may. */
+  stopReason(): string | undefined {
+    const { budget } = this.config;
+    const s = this.state;
+    if (budget.trials !== undefined && s.trials.length >= budget.trials) return 'budget: trials';
+    if (budget.rounds !== undefined && s.spentRounds + s.committedRounds >= budget.rounds) return 'budget: rounds';
+    if (budget.wall_time !== undefined && this.elapsedSeconds() >= budget.wall_time) return 'budget: wall_time';
+    if (s.enqueuedAsked < this.config.enqueue.length) return undefined;
+    if (guard(this.strategy, 'isDone', () => this.strategy.isDone(s.view()))) return 'strategy done';
+    if (this.nothingToAsk) return 'strategy has nothing more to suggest';
+    return undefined;
+  }
+
+  /** Nothing runs and nothing more may start. */
+  get isComplete(): boolean {
+    return this.state.unfinished.length === 0 && this.stopReason() !== undefined;
+  }
+
+  elapsedSeconds(): number {
+    return this.state.elapsedSeconds + (this.state.session ? Math.max(0, Date.now() - this.state.lastEventAt) / 1000 : 0);
+  }
+
+  /** A worker began an attempt (or a later delivery of it: the earlier worker stopped heart-beating). */
+  async started(id: number, attempt: number, delivery: number, worker: string): Promise<void> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt) return;
+    if (t.status === 'running' && delivery <= t.delivery) return;
+    if (t.status === 'running')
+      await this.append({ kind: 'worker.lost', id, attempt, delivery: t.delivery, worker: t.worker ?? '?', rounds_lost: t.curve.length });
+    await this.append({ kind: 'trial.started', id, attempt, delivery, worker });
+  }
+
+  /** A round's metrics: journaled, then judged by the pruner. A round from a replaced attempt or delivery is told to stop. */
+  async round(id: number, attempt: number, delivery: number, worker: string, round: number, metrics: Metrics): Promise<RoundDecision> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return 'prune';
+    await this.started(id, attempt, delivery, worker);
+    if (t.curve.some((p) => p.round >= round)) return 'continue'; // a repeated message
+    await this.append({ kind: 'trial.round', id, attempt, round, metrics: finiteOrNaN(metrics) });
+    if (!this.pruner || round >= t.fidelity) return 'continue';
+    const pruner = this.pruner;
+    return guard(pruner, 'shouldPrune', () => pruner.shouldPrune(this.state.record(t), round, this.state.view())) ? 'prune' : 'continue';
+  }
+
+  /**
+   * A result: journaled (once — a duplicate or a stale attempt is ignored, returning false), then told
+   * to the strategy. A complete result without finite objectives becomes failed or diverged.
+   */
+  async finished(id: number, attempt: number, delivery: number, worker: string, outcome: TrialOutcome): Promise<boolean> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return false;
+    await this.started(id, attempt, delivery, worker);
+    await this.append({ kind: 'trial.finished', id, attempt, ...this.judge(outcome), worker });
+    await this.told(t);
+    return true;
+  }
+
+  /** JetStream gave up redelivering a trial whose workers kept dying: it fails, the study goes on. */
+  async abandoned(id: number, deliveries: number): Promise<void> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status)) return;
+    const reason = `lost its worker ${deliveries} times (workers.max_deliveries)`;
+    await this.append({
+      kind: 'trial.finished',
+      id,
+      attempt: t.attempt,
+      status: 'failed',
+      reason,
+      metrics: {},
+      curve: [],
+      rounds: 0,
+      costs: {},
+    });
+    await this.told(t);
+  }
+
+  /** Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays with the workers. */
+  async stop(reason: string): Promise<void> {
+    if (this.state.finished || this.state.stopped) return;
+    if (this.opts.mode === 'in-process') await this.interruptUnfinished(`interrupted: ${reason}`);
+    await this.append({ kind: 'session.stopped', reason });
+  }
+
+  /** Journals the end of the study (once). */
+  async finish(): Promise<void> {
+    if (!this.state.finished) await this.append({ kind: 'study.finished', reason: this.stopReason() ?? 'done' });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.journal.close();
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  private async beginSession(): Promise<void> {
+    await this.append({
+      kind: 'session.started',
+      session: this.state.session + 1,
+      mode: this.opts.mode,
+      pid: process.pid,
+      host: hostname(),
+    });
+  }
+
+  private async interruptUnfinished(reason: string): Promise<void> {
+    for (const t of this.state.unfinished) {
+      this.launched.delete(t.id);
+      await this.append({ kind: 'trial.interrupted', id: t.id, attempt: t.attempt, reason, rounds_lost: t.curve.length });
+    }
+  }
+
+  /** One ask (of the enqueued configs first, then the strategy); returns how many trials joined. */
+  private async ask(free: number): Promise<number> {
+    const s = this.state;
+    const { budget, enqueue } = this.config;
+    let n = Math.min(free, budget.trials !== undefined ? budget.trials - s.trials.length : free);
+    if (budget.rounds !== undefined) n = Math.min(n, Math.ceil((budget.rounds - s.spentRounds - s.committedRounds) / s.fidelity.max));
+    if (n <= 0) return 0;
+    let source: 'strategy' | 'enqueue' = 'enqueue';
+    let suggestions: Suggestion[];
+    if (s.enqueuedAsked < enqueue.length) {
+      suggestions = enqueue
+        .slice(s.enqueuedAsked, s.enqueuedAsked + n)
+        .map((c) => ({ config: enqueuedConfig(c), fidelity: s.fidelity.max }));
+    } else {
+      source = 'strategy';
+      suggestions = guard(this.strategy, 'ask', () => this.strategy.ask(s.view(), n));
+      if (!Array.isArray(suggestions) || suggestions.length > n)
+        throw new StrategyError(
+          `strategy ${this.strategy.name}: ask(study, ${n}) returned ${Array.isArray(suggestions) ? suggestions.length : typeof suggestions} suggestions`,
+        );
+      if (!suggestions.length) {
+        this.nothingToAsk = true;
+        return 0;
+      }
+    }
+    const trials = suggestions.map((sg, i) => this.checked(sg, s.trials.length + i));
+    const strategyState = guard(this.strategy, 'state', () => this.strategy.state());
+    await this.append({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
+    return trials.length;
+  }
+
+  /** A suggestion as a journaled trial, after checking it against the space, the fidelity range and its parent. */
+  private checked(sg: Suggestion, id: number): AskedTrial {
+    const name = `strategy ${this.strategy.name}`;
+    try {
+      checkConfig(this.state.space, sg.config, `${name}: suggestion`);
+    } catch (e) {
+      if (e instanceof SpaceError) throw new StrategyError(e.message);
+      throw e;
+    }
+    const { min, max } = this.state.fidelity;
+    if (!Number.isInteger(sg.fidelity) || sg.fidelity < min || sg.fidelity > max)
+      throw new StrategyError(`${name}: suggested fidelity ${sg.fidelity}, outside the study's [${min}, ${max}] rounds`);
+    if (sg.parent) {
+      const p = this.state.trials[sg.parent.id];
+      const reached = p?.curve.at(-1)?.round ?? 0;
+      if (!p?.checkpoint || !FINISHED.has(p.status) || sg.parent.round > reached || sg.parent.round >= sg.fidelity)
+        throw new StrategyError(`${name}: cannot continue trial ${sg.parent.id} from round ${sg.parent.round} to ${sg.fidelity}`);
+    }
+    return {
+      id,
+      config: { ...sg.config },
+      fidelity: sg.fidelity,
+      ...(sg.parent ? { parent: { id: sg.parent.id, round: sg.parent.round } } : {}),
+      ...(sg.meta !== undefined ? { meta: sg.meta } : {}),
+    };
+  }
+
+  private launchOf(t: StudyTrial): TrialLaunch {
+    const parent = t.parent ? this.state.trials[t.parent.id] : undefined;
+    return {
+      trialId: t.id,
+      attempt: t.attempt,
+      config: trialConfigOf(this.config, t.config),
+      fidelity: t.fidelity,
+      ...(t.parent && parent?.checkpoint ? { parent: { trialId: t.parent.id, round: t.parent.round, checkpoint: parent.checkpoint } } : {}),
+      dir: join(this.dir, 'trials', String(t.id)),
+    };
+  }
+
+  /** The journal fields of a result: objective values in study order; a complete result must have them all, finite. */
+  private judge(o: TrialOutcome) {
+    const metrics = finiteOrNaN(o.metrics);
+    const curve: CurvePoint[] = o.curve.map((p) => ({ round: p.round, metrics: finiteOrNaN(p.metrics) }));
+    const values = this.state.objectives.map((ob) => metrics[ob.name]);
+    let status = o.status;
+    let reason = o.reason;
+    const missing = this.state.objectives.find((_, i) => values[i] === undefined);
+    const bad = this.state.objectives.find((_, i) => values[i] !== undefined && !Number.isFinite(values[i]!));
+    if (status === 'complete' && missing) [status, reason] = ['failed', `reported no ${missing.name}`];
+    else if (status === 'complete' && bad) [status, reason] = ['diverged', `${bad.name} is not finite`];
+    const keep = (status === 'complete' || status === 'pruned') && !missing;
+    return {
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(keep ? { values: values as number[] } : {}),
+      metrics,
+      curve,
+      rounds: Math.max(0, Math.round(o.rounds)),
+      costs: finiteOrNaN(o.costs),
+      ...(o.checkpoint !== undefined ? { checkpoint: o.checkpoint } : {}),
+    };
+  }
+
+  private async told(t: StudyTrial): Promise<void> {
+    this.nothingToAsk = false;
+    this.launched.delete(t.id);
+    guard(this.strategy, 'tell', () => this.strategy.tell(this.state.record(t), this.state.view()));
+  }
+
+  private async append(event: NewJournalEvent): Promise<void> {
+    const e = await this.journal.append(event);
+    this.state.apply(e);
+    this.opts.onEvent?.(e, this.state);
+  }
+}
+
+async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; pruner: Pruner | undefined }> {
+  const ctx = { space: studySpace(config), objectives: studyObjectives(config), fidelity: fidelityRange(config), seed: config.seed };
+  const strategy = await loadStudyStrategy(config.strategy, { ...ctx, options: config.strategy.options });
+  if (ctx.objectives.length > 1 && !strategy.multiObjective)
+    throw new UserError(`strategy ${strategy.name} optimizes one objective; the study names ${ctx.objectives.length} (objectives)`);
+  const pruner = config.pruner ? await loadStudyPruner(config.pruner, { ...ctx, options: config.pruner.options }) : undefined;
+  return { strategy, pruner };
+}
+
+/** Runs a plug-in's method; a throw becomes a StrategyError naming the plug-in and the method. */
+function guard<T>(plugin: { readonly name: string }, method: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof StrategyError) throw e;
+    throw new StrategyError(`${plugin.name}.${method} threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+}
+
+/** Metrics as numbers, NaN for anything non-finite (JSON writes those as null, and null reads back as NaN). */
+function finiteOrNaN(m: Metrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN;
+  return out;
+}
+
+async function version(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return `fedhpo ${pkg.version ?? '?'}`;
+  } catch {
+    return 'fedhpo';
+  }
+}
