@@ -7,7 +7,9 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
+import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 import { failureMessage } from './util.js';
 import { UserError } from '../engine/errors.js';
 
@@ -15,8 +17,9 @@ const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
-  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand].reduce((y, add) => add(y), base);
+  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
+  .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y));
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, workerCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()
