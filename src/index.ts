@@ -151,3 +151,16 @@ export { evalTask, type EvalTaskOptions } from './fl/eval-task.js';
 export { LORA_RECIPE, SGD_MOMENTUM } from './fl/recipes.js';
 export { packDocuments, pretrain, type PretrainSummary } from './fl/pretrain.js';
 export { ConfigFileError, PretrainConfigSchema, loadPretrainConfig, type PretrainConfig } from './fl/pretrain-config.js';
+
+// Studies: configs, the TrialRunner a trial backend implements, the synthetic test objective, running one.
+export { StudyConfigSchema, loadStudyConfig, parseStudyConfig, type StudyConfig } from './hpo/study-config.js';
+export type {
+  Metrics,
+  RoundDecision,
+  TrialOutcome,
+  TrialOutcomeStatus,
+  TrialRequest,
+  TrialRunner,
+} from './hpo/trial-runner.js';
+export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
+export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
