@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
+import { strategiesCommand } from './strategies.js';
 import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
 import { workerCommand } from './worker.js';
@@ -19,7 +20,7 @@ const base = yargs(hideBin(process.argv))
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, workerCommand].reduce((y, add) => add(y), base);
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()

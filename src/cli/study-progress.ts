@@ -2,7 +2,7 @@
 // line per event that matters otherwise (CI logs, files).
 import cliProgress from 'cli-progress';
 import type { JournalEvent } from '../hpo/journal-events.js';
-import { bestTrials } from '../hpo/pareto.js';
+import { bestTrials } from '../hpo/study-best.js';
 import type { StudyState } from '../hpo/study-state.js';
 
 export interface StudyProgress {

@@ -1,11 +1,10 @@
-// The best of a study: among complete trials with finite objectives at the highest fidelity any complete
-// trial reached (a low-fidelity trial is not comparable with a full one), the single best for one
-// objective, the Pareto front (nothing else at least as good on every objective and better on one) for
-// several.
-import type { Objective } from './strategy.js';
-import type { StudyTrial } from './study-state.js';
+// Ranking trials by several objectives: non-dominated sorting (NSGA-II's fronts), ties within a front
+// broken by crowding distance (spread-out points first), then by trial id (earlier first). With one
+// objective this is simply "best value first, earlier trial on ties". Successive halving, Hyperband
+// and ASHA promote by this order, so they accept multi-objective studies.
+import { minimizedValues, type Objective, type TrialRecord } from './strategy.js';
 
-/** `a` is at least as good as `b` everywhere and better somewhere (values already minimized). */
+/** Whether `a` dominates `b` (all objectives minimized): nowhere worse, somewhere better. */
 export function dominates(a: readonly number[], b: readonly number[]): boolean {
   let better = false;
   for (let i = 0; i < a.length; i++) {
@@ -15,18 +14,62 @@ export function dominates(a: readonly number[], b: readonly number[]): boolean {
   return better;
 }
 
-/** Objective values with "maximize" negated, so smaller is better everywhere. */
-export function minimized(objectives: readonly Objective[], values: readonly number[]): number[] {
-  return objectives.map((o, i) => (o.direction === 'minimize' ? values[i]! : -values[i]!));
+/** Indices of `points` per non-dominated front, the first front first (O(n² m): rungs are small). */
+export function nonDominatedFronts(points: readonly (readonly number[])[]): number[][] {
+  const dominatedBy = points.map(() => 0);
+  const dominating = points.map(() => [] as number[]);
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      if (dominates(points[i]!, points[j]!)) {
+        dominating[i]!.push(j);
+        dominatedBy[j]!++;
+      } else if (dominates(points[j]!, points[i]!)) {
+        dominating[j]!.push(i);
+        dominatedBy[i]!++;
+      }
+    }
+  const fronts: number[][] = [];
+  let front = points.flatMap((_, i) => (dominatedBy[i] === 0 ? [i] : []));
+  while (front.length) {
+    fronts.push(front);
+    const next: number[] = [];
+    for (const i of front) for (const j of dominating[i]!) if (--dominatedBy[j]! === 0) next.push(j);
+    front = next.sort((a, b) => a - b);
+  }
+  return fronts;
 }
 
-/** The trials best.json is made of: one for a single objective, the Pareto front (by the first objective) for several. */
-export function bestTrials(objectives: readonly Objective[], trials: readonly StudyTrial[]): StudyTrial[] {
-  const done = trials.filter((t) => t.status === 'complete' && t.values && t.values.every(Number.isFinite));
-  if (!done.length) return [];
-  const top = Math.max(...done.map((t) => t.fidelity));
-  const pool = done.filter((t) => t.fidelity === top).map((t) => ({ t, v: minimized(objectives, t.values!) }));
-  const front = objectives.length === 1 ? pool : pool.filter((a) => !pool.some((b) => dominates(b.v, a.v)));
-  front.sort((a, b) => a.v[0]! - b.v[0]! || a.t.id - b.t.id);
-  return objectives.length === 1 ? [front[0]!.t] : front.map((x) => x.t);
+/** NSGA-II crowding distance of each member of `front` (Infinity at the extremes of any objective). */
+export function crowdingDistances(points: readonly (readonly number[])[], front: readonly number[]): Map<number, number> {
+  const distance = new Map(front.map((i) => [i, 0]));
+  const m = points[front[0]!]?.length ?? 0;
+  for (let o = 0; o < m; o++) {
+    const sorted = [...front].sort((a, b) => points[a]![o]! - points[b]![o]! || a - b);
+    const lo = points[sorted[0]!]![o]!;
+    const hi = points[sorted[sorted.length - 1]!]![o]!;
+    distance.set(sorted[0]!, Number.POSITIVE_INFINITY);
+    distance.set(sorted[sorted.length - 1]!, Number.POSITIVE_INFINITY);
+    if (hi === lo) continue;
+    for (let k = 1; k < sorted.length - 1; k++)
+      distance.set(sorted[k]!, distance.get(sorted[k]!)! + (points[sorted[k + 1]!]![o]! - points[sorted[k - 1]!]![o]!) / (hi - lo));
+  }
+  return distance;
+}
+
+/**
+ * Trials with finite values for every objective, best first: by front, then crowding distance
+ * (larger first), then id. Trials without usable values (failed, diverged, NaN) are left out.
+ */
+export function rankTrials(objectives: readonly Objective[], trials: readonly TrialRecord[]): TrialRecord[] {
+  const usable = trials.flatMap((t) => {
+    const v = minimizedValues(objectives, t);
+    return v?.length === objectives.length && v.every(Number.isFinite) ? [{ t, v }] : [];
+  });
+  if (objectives.length === 1) return usable.sort((a, b) => a.v[0]! - b.v[0]! || a.t.id - b.t.id).map((u) => u.t);
+  const points = usable.map((u) => u.v);
+  return nonDominatedFronts(points).flatMap((front) => {
+    const crowding = crowdingDistances(points, front);
+    const order = [...front].sort((a, b) => crowding.get(b)! - crowding.get(a)! || usable[a]!.t.id - usable[b]!.t.id);
+    return order.map((i) => usable[i]!.t);
+  });
 }

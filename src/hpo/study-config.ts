@@ -2,10 +2,11 @@
 // Validated with zod so every error names its dotted key; `--set key.path=value` overrides apply to
 // the parsed YAML before validation. The validated config is journaled whole, so a resumed study
 // needs nothing but its directory.
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { JsonValue } from '../engine/json.js';
 import { ConfigFileError, loadYamlFile, parseWithSchema } from '../fl/pretrain-config.js';
+import { isModuleSpec } from './plugin.js';
 import { applyOverrides, flattenLeaves, isJsonObject, type JsonObject } from './config-paths.js';
 import { checkConfig, type Config, type ParamValue, parseSpace, type SearchSpace, SpaceError } from './space.js';
 import type { FidelityRange, Objective } from './strategy.js';
@@ -89,14 +90,9 @@ export async function loadStudyConfig(file: string, sets: readonly string[] = []
   return resolvePluginPaths(parseStudyConfig(raw, file), cwd);
 }
 
-/** A module path (`./my-strategy.js`, `/abs/x.ts`) as opposed to a built-in name (`random`). */
-export function isModulePath(name: string): boolean {
-  return name.startsWith('.') || isAbsolute(name) || /\.(c|m)?(j|t)s$/.test(name);
-}
-
 /** Module paths are resolved against the directory the study was started from, then journaled absolute. */
 export function resolvePluginPaths(config: StudyConfig, cwd: string): StudyConfig {
-  const fix = (p: PluginSpec): PluginSpec => (isModulePath(p.name) ? { ...p, name: resolve(cwd, p.name) } : p);
+  const fix = (p: PluginSpec): PluginSpec => (isModuleSpec(p.name) ? { ...p, name: resolve(cwd, p.name) } : p);
   return { ...config, strategy: fix(config.strategy), ...(config.pruner ? { pruner: fix(config.pruner) } : {}) };
 }
 

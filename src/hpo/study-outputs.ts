@@ -6,7 +6,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../engine/json.js';
 import type { JsonObject } from './config-paths.js';
-import { bestTrials } from './pareto.js';
+import { bestTrials } from './study-best.js';
 import type { StudyState, StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
 import type { TrialRunner } from './trial-runner.js';

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../engine/errors.js';
 import type { JsonObject } from './config-paths.js';
 import { Journal, readJournal } from './journal.js';
 import type { AskedTrial, CurvePoint, EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
@@ -14,7 +13,8 @@ import { checkConfig, SpaceError } from './space.js';
 import type { Pruner, Strategy, Suggestion } from './strategy.js';
 import { enqueuedConfig, fidelityRange, type StudyConfig, studyObjectives, studySpace } from './study-config.js';
 import { StudyLock } from './study-lock.js';
-import { loadStudyPruner, loadStudyStrategy } from './study-plugins.js';
+import { loadPruner } from './pruners/index.js';
+import { loadStrategy } from './strategies/index.js';
 import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
 import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
@@ -373,10 +373,11 @@ export class Study {
 
 async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; pruner: Pruner | undefined }> {
   const ctx = { space: studySpace(config), objectives: studyObjectives(config), fidelity: fidelityRange(config), seed: config.seed };
-  const strategy = await loadStudyStrategy(config.strategy, { ...ctx, options: config.strategy.options });
-  if (ctx.objectives.length > 1 && !strategy.multiObjective)
-    throw new UserError(`strategy ${strategy.name} optimizes one objective; the study names ${ctx.objectives.length} (objectives)`);
-  const pruner = config.pruner ? await loadStudyPruner(config.pruner, { ...ctx, options: config.pruner.options }) : undefined;
+  // Module paths were made absolute when the config was loaded (resolvePluginPaths), so no cwd matters here.
+  const strategy = await loadStrategy(config.strategy.name, { ...ctx, options: config.strategy.options });
+  const pruner = config.pruner
+    ? await loadPruner(config.pruner.name, { objectives: ctx.objectives, fidelity: ctx.fidelity, options: config.pruner.options })
+    : undefined;
   return { strategy, pruner };
 }
 

@@ -1,15 +1,13 @@
-// Study configs for tests: a synthetic objective (src/hpo/synthetic-runner.ts) over a small space,
-// searched by the test random strategy (test/helpers/random-strategy.ts, given by module path).
+// Study configs for tests: a synthetic objective (src/hpo/synthetic-runner.ts) over a small space with
+// a continuous dimension, searched by the built-in random search (its suggestions never depend on
+// results or on how they are batched, so any run of a seed asks the same configs).
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { readJournal } from '../../src/hpo/journal.js';
 import { parseStudyConfig, type StudyConfig } from '../../src/hpo/study-config.js';
 import { StudyState } from '../../src/hpo/study-state.js';
-
-export const RANDOM_STRATEGY = resolve(dirname(fileURLToPath(import.meta.url)), 'random-strategy.ts');
 
 /** A study config document (plain YAML-able object); `patch` replaces top-level sections. */
 export function syntheticStudyDoc(patch: Record<string, unknown> = {}): Record<string, unknown> {
@@ -25,7 +23,7 @@ export function syntheticStudyDoc(patch: Record<string, unknown> = {}): Record<s
     objectives: [{ name: 'val_loss', direction: 'minimize' }],
     fidelity: { rounds: 4 },
     budget: { trials: 8 },
-    strategy: { name: RANDOM_STRATEGY },
+    strategy: 'random',
     parallel: 2,
     trial: { kind: 'synthetic', noise: 0.01 },
     ...patch,

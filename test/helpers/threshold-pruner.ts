@@ -1,6 +1,5 @@
 // A test pruner: stops a trial whose primary objective at `round` is above `above`.
-import type { Pruner, TrialRecord } from '../../src/hpo/strategy.js';
-import type { PrunerContext } from '../../src/hpo/study-plugins.js';
+import type { Pruner, PrunerContext, TrialRecord } from '../../src/hpo/strategy.js';
 
 export default function thresholdPruner(ctx: PrunerContext): Pruner {
   const round = Number(ctx.options.round ?? 2);
