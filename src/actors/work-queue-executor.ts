@@ -199,7 +199,11 @@ class WorkQueueExecutor implements TrialExecutor {
         continue;
       }
       const ref = { trialId: r.trial_id, attempt: r.attempt, delivery: r.delivery, worker: r.worker };
-      this.port.finished(ref, r.outcome, (_accepted, trialFinished) => {
+      this.port.finished(ref, r.outcome, (accepted, trialFinished) => {
+        if (!accepted)
+          this.log(
+            `work queue: ignored a result of trial ${r.trial_id} (attempt ${r.attempt}, delivery ${r.delivery}): a duplicate or stale`,
+          );
         // The trial's result is journaled (now or before): its message may leave the queue, then the result's.
         // A stale result (an attempt or delivery since replaced) leaves the queued trial alone.
         void (trialFinished ? this.removeTrial(r.trial_id) : Promise.resolve()).then(() => m.ack());
