@@ -7,6 +7,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStudy } from '../../src/actors/study-runner.js';
+import { TrialWorker } from '../../src/actors/trial-worker.js';
+import { NatsTransport } from '../../src/actors/transport-nats.js';
+import { trialRunnerFor } from '../../src/hpo/trial-runner-for.js';
 import { readJournal } from '../../src/hpo/journal.js';
 import { parseStudyConfig } from '../../src/hpo/study-config.js';
 import { spawnFedhpo } from '../helpers/cli-process.js';
@@ -80,5 +83,47 @@ describe('trial workers over NATS JetStream', () => {
     for await (const s of jsm.streams.list()) streams.push(s.config.name);
     await nc.close();
     expect(streams.filter((s) => s.startsWith('FEDHPO_STUDY_'))).toEqual([]);
+  }, 180_000);
+
+  it('a scheduler killed with SIGKILL resumes: results published meanwhile are journaled once, nothing runs twice', async () => {
+    const root = await tempDir();
+    const doc = syntheticStudyDoc({
+      seed: 9,
+      budget: { trials: 8 },
+      parallel: 2,
+      workers: { ack_wait: 1 },
+      trial: { kind: 'synthetic', delay_ms: 100 },
+    });
+    const dir = join(root, 'study');
+    const transport = await NatsTransport.connect({ connection: { servers: [server.url] } });
+    const worker = new TrialWorker({ transport, runnerFor: (c) => trialRunnerFor(c), name: 'tw' });
+    const stopWorker = new AbortController();
+    const working = worker.run(stopWorker.signal);
+    try {
+      const scheduler = spawnFedhpo(['study', 'run', await writeStudyYaml(root, doc), '--nats', server.url, '--out', dir]);
+      for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(20)) {
+        const events = await readJournal(dir).then(
+          (j) => j.events,
+          () => [],
+        );
+        if (events.filter((e) => e.kind === 'trial.finished').length >= 2) break;
+      }
+      scheduler.kill('SIGKILL');
+      await scheduler.exited;
+      const before = (await readJournal(dir)).events.filter((e) => e.kind === 'trial.finished').length;
+      // The worker finishes what was queued while the scheduler is away (longer than ack_wait: redeliveries find the results).
+      await sleep(3000);
+      expect(await runStudy({ dir, nats: { servers: [server.url] } })).toMatchObject({ state: 'finished', reason: 'budget: trials' });
+      const { events } = await readJournal(dir);
+      const finished = events.filter((e) => e.kind === 'trial.finished').map((e) => (e as { id: number }).id);
+      expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(before).toBeLessThan(8);
+      expect(worker.finishedTrials).toBe(8); // no trial ran twice
+      expect((await replayStudy(dir)).spentRounds).toBe(32);
+    } finally {
+      stopWorker.abort();
+      await working;
+      await transport.close();
+    }
   }, 180_000);
 });
