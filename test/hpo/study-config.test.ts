@@ -66,6 +66,12 @@ describe('study config', () => {
     await expect(loadStudyConfig(join(dir, 'list.yaml'))).rejects.toThrow(/\(root\): want a mapping/);
   });
 
+  it('ships a valid synthetic study config', async () => {
+    const c = await loadStudyConfig(join(import.meta.dirname, '../../configs/study-synthetic.yaml'));
+    expect(c.trial.kind).toBe('synthetic');
+    expect(trialRunnerFor(c).name).toBe('synthetic');
+  });
+
   it('builds a full trial config: base, then fixed values, then hyperparameters by dotted path', () => {
     const c = parseStudyConfig(syntheticStudyDoc({ trial: { kind: 'synthetic', train: { lr: 1, epochs: 2 } } }), 'x.yaml');
     const doc = trialConfigOf(c, { 'train.lr': 0.01, 'lora.r': 8, 'train.local_steps': 3 });
