@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from './config-paths.js';
 import { Journal, readJournal } from './journal.js';
-import type { AskedTrial, CurvePoint, EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
-import { checkConfig, SpaceError } from './space.js';
+import type { EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
 import type { Pruner, Strategy, Suggestion } from './strategy.js';
+import { checkSuggestion, finiteOrNaN, guard, journaledResult, StrategyError } from './study-checks.js';
 import { enqueuedConfig, fidelityRange, type StudyConfig, studyObjectives, studySpace } from './study-config.js';
 import { StudyLock } from './study-lock.js';
 import { loadPruner } from './pruners/index.js';
@@ -18,6 +18,8 @@ import { loadStrategy } from './strategies/index.js';
 import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
 import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
+
+export { StrategyError } from './study-checks.js';
 
 export type StudyMode = 'in-process' | 'workers';
 
@@ -38,11 +40,6 @@ export interface StudyOptions {
   /** Every event once it is journaled and applied (progress display, logs). */
   readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
   readonly log?: (line: string) => void;
-}
-
-/** The strategy (or pruner) broke its contract: a bug in it, reported with its name; the journal stays resumable. */
-export class StrategyError extends Error {
-  override name = 'StrategyError';
 }
 
 /** Where the worker identity of an in-process trial is recorded. */
@@ -201,7 +198,7 @@ export class Study {
     const t = this.state.trials[id];
     if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return false;
     await this.started(id, attempt, delivery, worker);
-    await this.append({ kind: 'trial.finished', id, attempt, ...this.judge(outcome), worker });
+    await this.append({ kind: 'trial.finished', id, attempt, ...journaledResult(this.state.objectives, outcome), worker });
     await this.told(t);
     return true;
   }
@@ -289,37 +286,10 @@ export class Study {
         return 0;
       }
     }
-    const trials = suggestions.map((sg, i) => this.checked(sg, s.trials.length + i));
+    const trials = suggestions.map((sg, i) => checkSuggestion(this.state, this.strategy.name, sg, s.trials.length + i));
     const strategyState = guard(this.strategy, 'state', () => this.strategy.state());
     await this.append({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
     return trials.length;
-  }
-
-  /** A suggestion as a journaled trial, after checking it against the space, the fidelity range and its parent. */
-  private checked(sg: Suggestion, id: number): AskedTrial {
-    const name = `strategy ${this.strategy.name}`;
-    try {
-      checkConfig(this.state.space, sg.config, `${name}: suggestion`);
-    } catch (e) {
-      if (e instanceof SpaceError) throw new StrategyError(e.message);
-      throw e;
-    }
-    const { min, max } = this.state.fidelity;
-    if (!Number.isInteger(sg.fidelity) || sg.fidelity < min || sg.fidelity > max)
-      throw new StrategyError(`${name}: suggested fidelity ${sg.fidelity}, outside the study's [${min}, ${max}] rounds`);
-    if (sg.parent) {
-      const p = this.state.trials[sg.parent.id];
-      const reached = p?.curve.at(-1)?.round ?? 0;
-      if (!p?.checkpoint || !FINISHED.has(p.status) || sg.parent.round > reached || sg.parent.round >= sg.fidelity)
-        throw new StrategyError(`${name}: cannot continue trial ${sg.parent.id} from round ${sg.parent.round} to ${sg.fidelity}`);
-    }
-    return {
-      id,
-      config: { ...sg.config },
-      fidelity: sg.fidelity,
-      ...(sg.parent ? { parent: { id: sg.parent.id, round: sg.parent.round } } : {}),
-      ...(sg.meta !== undefined ? { meta: sg.meta } : {}),
-    };
   }
 
   private launchOf(t: StudyTrial): TrialLaunch {
@@ -331,30 +301,6 @@ export class Study {
       fidelity: t.fidelity,
       ...(t.parent && parent?.checkpoint ? { parent: { trialId: t.parent.id, round: t.parent.round, checkpoint: parent.checkpoint } } : {}),
       dir: join(this.dir, 'trials', String(t.id)),
-    };
-  }
-
-  /** The journal fields of a result: objective values in study order; a complete result must have them all, finite. */
-  private judge(o: TrialOutcome) {
-    const metrics = finiteOrNaN(o.metrics);
-    const curve: CurvePoint[] = o.curve.map((p) => ({ round: p.round, metrics: finiteOrNaN(p.metrics) }));
-    const values = this.state.objectives.map((ob) => metrics[ob.name]);
-    let status = o.status;
-    let reason = o.reason;
-    const missing = this.state.objectives.find((_, i) => values[i] === undefined);
-    const bad = this.state.objectives.find((_, i) => values[i] !== undefined && !Number.isFinite(values[i]!));
-    if (status === 'complete' && missing) [status, reason] = ['failed', `reported no ${missing.name}`];
-    else if (status === 'complete' && bad) [status, reason] = ['diverged', `${bad.name} is not finite`];
-    const keep = (status === 'complete' || status === 'pruned') && !missing;
-    return {
-      status,
-      ...(reason !== undefined ? { reason } : {}),
-      ...(keep ? { values: values as number[] } : {}),
-      metrics,
-      curve,
-      rounds: Math.max(0, Math.round(o.rounds)),
-      costs: finiteOrNaN(o.costs),
-      ...(o.checkpoint !== undefined ? { checkpoint: o.checkpoint } : {}),
     };
   }
 
@@ -379,23 +325,6 @@ async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; p
     ? await loadPruner(config.pruner.name, { objectives: ctx.objectives, fidelity: ctx.fidelity, options: config.pruner.options })
     : undefined;
   return { strategy, pruner };
-}
-
-/** Runs a plug-in's method; a throw becomes a StrategyError naming the plug-in and the method. */
-function guard<T>(plugin: { readonly name: string }, method: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof StrategyError) throw e;
-    throw new StrategyError(`${plugin.name}.${method} threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  }
-}
-
-/** Metrics as numbers, NaN for anything non-finite (JSON writes those as null, and null reads back as NaN). */
-function finiteOrNaN(m: Metrics): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN;
-  return out;
 }
 
 async function version(): Promise<string> {
