@@ -243,3 +243,16 @@ export { syntheticStudy, type SyntheticStudyOptions } from './hpo/synthetic-stud
 export type { ChartFormat, Marginalize } from './plot/chart-options.js';
 // The chart builders (src/plot/*.ts) return Vega-Lite specs, whose types need the DOM lib: not exported here.
 export { REPORT_FILE, writeReport, type ReportOptions, type WrittenReport } from './plot/report.js';
+
+// Studies: configs, the TrialRunner a trial backend implements, the synthetic test objective, running one.
+export { StudyConfigSchema, loadStudyConfig, parseStudyConfig, type StudyConfig } from './hpo/study-config.js';
+export type {
+  Metrics,
+  RoundDecision,
+  TrialOutcome,
+  TrialOutcomeStatus,
+  TrialRequest,
+  TrialRunner,
+} from './hpo/trial-runner.js';
+export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
+export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';

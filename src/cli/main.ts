@@ -9,7 +9,9 @@ import { modelCommands } from './model.js';
 import { plotCommands, reportCommand } from './plot.js';
 import { pretrainCommand } from './pretrain.js';
 import { strategiesCommand } from './strategies.js';
+import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 import { failureMessage } from './util.js';
 import { UserError } from '../engine/errors.js';
 
@@ -18,8 +20,12 @@ const base = yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
-  .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, reportCommand].reduce((y, add) => add(y), base);
+  .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
+  .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y));
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
+  (y, add) => add(y),
+  base,
+);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()

@@ -73,7 +73,8 @@ export function parseSpace(raw: Readonly<Record<string, unknown>>, where = 'spac
       const at = [name, ...issue.path.map(String)].join('.');
       throw new SpaceError(`${where}.${at}: ${issue.message}`);
     }
-    if (!PARAM_NAME.test(name)) throw new SpaceError(`${where}.${name}: a hyperparameter is named by a dotted config path such as train.lr`);
+    if (!PARAM_NAME.test(name))
+      throw new SpaceError(`${where}.${name}: a hyperparameter is named by a dotted config path such as train.lr`);
     checkParamSpec(`${where}.${name}`, r.data);
     space.set(name, r.data);
   }
