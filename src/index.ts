@@ -210,9 +210,9 @@ export {
   metricValue,
   type RoundValue,
   type StudyData,
-  type StudyTrial,
+  type AnalyzedTrial,
 } from './hpo/study-data.js';
-export { JOURNAL_FILE, StudyDataError, formatStudyJournal, loadStudyData, parseStudyJournal } from './hpo/study-journal.js';
+export { loadStudyData, studyDataOf } from './hpo/study-journal.js';
 export {
   averageRanks,
   kendallTauB,

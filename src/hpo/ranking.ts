@@ -11,7 +11,7 @@ import {
   metricValue,
   SCORE,
   type StudyData,
-  type StudyTrial,
+  type AnalyzedTrial,
   VAL_LOSS,
 } from './study-data.js';
 
@@ -21,7 +21,7 @@ export function ranksBy(values: readonly number[], direction: 'minimize' | 'maxi
 }
 
 export interface RankedTrial {
-  readonly trial: StudyTrial;
+  readonly trial: AnalyzedTrial;
   readonly valLoss: number;
   readonly score: number;
   readonly valLossRank: number;
@@ -33,7 +33,7 @@ export function rankTrials(study: StudyData, options: { fidelity?: number } = {}
   const rows = completeTrials(study)
     .filter((t) => options.fidelity === undefined || t.fidelity === options.fidelity)
     .map((trial) => ({ trial, valLoss: metricValue(study, trial, VAL_LOSS), score: metricValue(study, trial, SCORE) }))
-    .filter((r): r is { trial: StudyTrial; valLoss: number; score: number } => r.valLoss !== undefined && r.score !== undefined);
+    .filter((r): r is { trial: AnalyzedTrial; valLoss: number; score: number } => r.valLoss !== undefined && r.score !== undefined);
   const valLossRanks = ranksBy(
     rows.map((r) => r.valLoss),
     metricDirection(study, VAL_LOSS),
@@ -213,9 +213,9 @@ export function crossFidelityTable(study: StudyData, metric: string, options: Ag
 }
 
 /** The best complete trial by `metric` (lowest id among equals), or undefined when none measured it. */
-export function bestTrial(study: StudyData, metric: string): StudyTrial | undefined {
+export function bestTrial(study: StudyData, metric: string): AnalyzedTrial | undefined {
   const sign = metricDirection(study, metric) === 'minimize' ? 1 : -1;
-  let best: { t: StudyTrial; v: number } | undefined;
+  let best: { t: AnalyzedTrial; v: number } | undefined;
   for (const t of completeTrials(study)) {
     const v = metricValue(study, t, metric);
     if (v !== undefined && (!best || sign * v < sign * best.v)) best = { t, v };

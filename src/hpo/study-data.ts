@@ -11,7 +11,7 @@ export interface RoundValue {
 }
 
 /** A trial as the analysis reads it: the study's record, plus the evaluation score per round where it was measured. */
-export interface StudyTrial extends TrialRecord {
+export interface AnalyzedTrial extends TrialRecord {
   /** The evaluation score (pass@1, accuracy) at the rounds it was measured (the tabular benchmark: 1, 2, 4, 8). */
   readonly scoreCurve?: readonly RoundValue[];
 }
@@ -23,7 +23,7 @@ export interface StudyData {
   readonly strategy: string;
   readonly space: SearchSpace;
   readonly objectives: readonly Objective[];
-  readonly trials: readonly StudyTrial[];
+  readonly trials: readonly AnalyzedTrial[];
 }
 
 /** The metric names trials report (TrialRecord.metrics) that the analysis knows by meaning. */
@@ -62,7 +62,7 @@ export function curveMetric(study: StudyData): string | undefined {
  * What a trial measured of `metric` round by round: its curve (for the primary objective), its score
  * curve (for the score), and, for a complete trial, the final value at its fidelity.
  */
-export function metricByRound(study: StudyData, trial: StudyTrial, metric: string): RoundValue[] {
+export function metricByRound(study: StudyData, trial: AnalyzedTrial, metric: string): RoundValue[] {
   const points = new Map<number, number>();
   const series = metric === curveMetric(study) ? trial.curve : metric === SCORE ? trial.scoreCurve : undefined;
   for (const p of series ?? []) if (Number.isFinite(p.value)) points.set(p.round, p.value);
@@ -72,6 +72,6 @@ export function metricByRound(study: StudyData, trial: StudyTrial, metric: strin
 }
 
 /** Complete trials, in id order: the ones every "final" ranking compares. */
-export function completeTrials(study: StudyData): StudyTrial[] {
+export function completeTrials(study: StudyData): AnalyzedTrial[] {
   return study.trials.filter((t) => t.status === 'complete').sort((a, b) => a.id - b.id);
 }

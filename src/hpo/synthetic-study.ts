@@ -5,7 +5,7 @@
 import { Rng } from '../engine/rng.js';
 import { fromUnit, parseSpace } from './space.js';
 import type { Objective, TrialStatus } from './strategy.js';
-import type { RoundValue, StudyData, StudyTrial } from './study-data.js';
+import type { RoundValue, StudyData, AnalyzedTrial } from './study-data.js';
 
 export interface SyntheticStudyOptions {
   readonly seed?: number;
@@ -43,7 +43,7 @@ export function syntheticStudy(options: SyntheticStudyOptions = {}): StudyData {
   const n = options.trials ?? 40;
   const fidelity = options.fidelity ?? 8;
   const scoreRounds = (options.scoreRounds ?? [1, 2, 4, 8]).filter((r) => r <= fidelity);
-  const trials: StudyTrial[] = [];
+  const trials: AnalyzedTrial[] = [];
   for (let id = 0; id < n; id++) {
     const config = Object.fromEntries([...SYNTHETIC_SPACE].map(([name, p]) => [name, fromUnit(p, rng.next())]));
     const lr = Math.log10(config['train.lr'] as number);

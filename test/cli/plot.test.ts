@@ -1,9 +1,9 @@
-// The plot and report commands on study directories written in the journal shape loadStudyData reads.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// The plot and report commands on study directories holding real study journals.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatStudyJournal } from '../../src/hpo/study-journal.js';
+import { writeStudyDir } from '../helpers/study-dir.js';
 import { syntheticStudy } from '../../src/hpo/synthetic-study.js';
 import { expectUserError, fedhpo } from './run-cli.js';
 
@@ -19,8 +19,7 @@ beforeAll(async () => {
     [a, 1, 'random'],
     [b, 2, 'bo'],
   ] as const) {
-    await mkdir(dir);
-    await writeFile(join(dir, 'journal.jsonl'), formatStudyJournal(syntheticStudy({ trials: 24, seed, strategy })));
+    await writeStudyDir(dir, syntheticStudy({ trials: 24, seed, strategy }));
   }
 });
 afterAll(async () => {
@@ -56,6 +55,6 @@ describe('fedhpo plot / report', () => {
 
   it('a wrong hyperparameter or a directory without a journal is a user error', async () => {
     expectUserError(await fedhpo('plot', 'landscape', a, '--x', 'train.lr', '--y', 'lora.rank'), '--y: lora.rank is not a hyperparameter');
-    expectUserError(await fedhpo('report', root), 'no journal.jsonl');
+    expectUserError(await fedhpo('report', root), 'no study here (journal.jsonl is missing)');
   });
 });

@@ -3,7 +3,7 @@
 import { parseSpace } from '../../src/hpo/space.js';
 import type { Config } from '../../src/hpo/space.js';
 import type { TrialStatus } from '../../src/hpo/strategy.js';
-import type { RoundValue, StudyData, StudyTrial } from '../../src/hpo/study-data.js';
+import type { RoundValue, StudyData, AnalyzedTrial } from '../../src/hpo/study-data.js';
 
 export const OBJECTIVES = [
   { name: 'val_loss', direction: 'minimize' },
@@ -23,7 +23,7 @@ export interface TrialSpec {
 }
 
 /** A trial record with val_loss/score as both objective values and metrics. */
-export function trial(id: number, s: TrialSpec): StudyTrial {
+export function trial(id: number, s: TrialSpec): AnalyzedTrial {
   const fidelity = s.fidelity ?? 4;
   const metrics: Record<string, number> = {};
   if (s.loss !== undefined) metrics.val_loss = s.loss;
@@ -48,7 +48,7 @@ export const TINY_SPACE = parseSpace({
   'train.local_steps': { type: 'int', low: 1, high: 2 },
 });
 
-export function study(trials: StudyTrial[], name?: string, strategy = 'grid'): StudyData {
+export function study(trials: AnalyzedTrial[], name?: string, strategy = 'grid'): StudyData {
   return { name, strategy, space: TINY_SPACE, objectives: OBJECTIVES, trials };
 }
 

@@ -1,62 +1,48 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatStudyJournal, loadStudyData, parseStudyJournal } from '../../src/hpo/study-journal.js';
+import { loadStudyData } from '../../src/hpo/study-journal.js';
 import { syntheticStudy } from '../../src/hpo/synthetic-study.js';
-
-const HEADER = JSON.stringify({
-  type: 'study',
-  strategy: 'random',
-  space: { 'train.lr': { type: 'float', low: 0.001, high: 0.1, log: true } },
-  objectives: [{ name: 'val_loss', direction: 'minimize' }],
-});
-const trialLine = (id: number, status: string, extra: object = {}) =>
-  JSON.stringify({ type: 'trial', trial: { id, config: { 'train.lr': 0.01 }, fidelity: 4, status, rounds: 4, ...extra } });
+import { writeStudyDir } from '../helpers/study-dir.js';
 
 const dirs: string[] = [];
+const tempDir = async () => {
+  const d = await mkdtemp(join(tmpdir(), 'fedhpo-journal-'));
+  dirs.push(d);
+  return d;
+};
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-describe('study journal', () => {
-  it('round-trips a study through formatStudyJournal and loadStudyData', async () => {
+describe('loadStudyData on a study journal', () => {
+  it('replays the journal into the study: space, objectives, trials with their curves and score curves', async () => {
     const study = syntheticStudy({ trials: 12, name: 'rt' });
-    const dir = await mkdtemp(join(tmpdir(), 'fedhpo-journal-'));
-    dirs.push(dir);
-    await writeFile(join(dir, 'journal.jsonl'), formatStudyJournal(study));
+    const dir = join(await tempDir(), 'study');
+    await writeStudyDir(dir, study);
     const back = await loadStudyData(dir);
     expect(back.name).toBe('rt');
+    expect(back.strategy).toBe(study.strategy);
     expect([...back.space]).toEqual([...study.space]);
     expect(back.objectives).toEqual(study.objectives);
-    expect(back.trials).toEqual(JSON.parse(JSON.stringify(study.trials)));
-  });
-
-  it('keeps the last event per trial, skips other events and a torn last line; reads null as NaN', () => {
-    const s = parseStudyJournal(
-      [
-        trialLine(1, 'running'),
-        HEADER,
-        JSON.stringify({ type: 'round', trial: 1, round: 1 }),
-        trialLine(0, 'diverged', { values: [null], metrics: { val_loss: null } }),
-        trialLine(1, 'complete', { values: [1.5] }),
-        '{"type":"trial","trial":{"id":2,',
-      ].join('\n'),
+    expect(back.trials.map((t) => [t.id, t.status, t.fidelity, t.rounds])).toEqual(
+      study.trials.map((t) => [t.id, t.status, t.fidelity, t.rounds]),
     );
-    expect(s.trials.map((t) => [t.id, t.status])).toEqual([
-      [0, 'diverged'],
-      [1, 'complete'],
-    ]);
-    expect(s.trials[0]!.values).toEqual([Number.NaN]);
+    for (const [i, t] of back.trials.entries()) {
+      const want = study.trials[i]!;
+      expect(t.values).toEqual(want.values);
+      expect(t.curve).toEqual(want.curve);
+      expect(t.scoreCurve).toEqual(want.scoreCurve);
+    }
   });
 
-  it('names the line and the problem', async () => {
-    expect(() => parseStudyJournal(`${HEADER}\nnot json\n${trialLine(0, 'complete')}`, 'j')).toThrow(/^j:2: not JSON/);
-    expect(() => parseStudyJournal(`${HEADER}\n${trialLine(0, 'finished')}`, 'j')).toThrow(/^j:2: trial: trial\.status/);
-    expect(() => parseStudyJournal(trialLine(0, 'complete'), 'j')).toThrow(/j: no study header/);
-    expect(() => parseStudyJournal(`${HEADER}\n${HEADER}`, 'j')).toThrow(/j:2: a second study header/);
-    const dir = await mkdtemp(join(tmpdir(), 'fedhpo-journal-'));
-    dirs.push(dir);
-    await expect(loadStudyData(dir)).rejects.toThrow(`${dir}: no journal.jsonl (is this a study directory?)`);
+  it('reads a study killed mid-write (torn last line) without touching the file, and names a missing study', async () => {
+    const dir = join(await tempDir(), 'torn');
+    await writeStudyDir(dir, syntheticStudy({ trials: 3 }));
+    await appendFile(join(dir, 'journal.jsonl'), '{"seq":99,"kind":"trial.fin');
+    expect((await loadStudyData(dir)).trials).toHaveLength(3);
+    const empty = await tempDir();
+    await expect(loadStudyData(empty)).rejects.toThrow(`${empty}: no study here (journal.jsonl is missing)`);
   });
 });
