@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
+import { strategiesCommand } from './strategies.js';
 import { trainCommand } from './train.js';
 import { failureMessage } from './util.js';
 import { UserError } from '../engine/errors.js';
@@ -16,7 +17,7 @@ const base = yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand].reduce((y, add) => add(y), base);
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()
