@@ -5,41 +5,46 @@
 // whose position is the strategy's state, together with the last kernel fit (the next fit's warm
 // start); the data is the study's trials, so a restored strategy suggests exactly what the original would.
 import { z } from 'zod';
+import { UserError } from '../../engine/errors.js';
 import type { JsonValue } from '../../engine/json.js';
-import { Rng, type RngState } from '../../engine/rng.js';
+import { Rng } from '../../engine/rng.js';
 import { fitHyperparams, type GpHyperparams, GpPosterior, logExpectedImprovement, maximizeAcquisition, standardize } from '../gp/index.js';
+import { parseOptions } from '../options.js';
+import { hasUntried, sampleUntried, triedKeys } from '../sampling.js';
 import { type Config, configKey } from '../space.js';
-import type { Strategy, StrategyContext, StudyView, Suggestion, TrialRecord } from '../strategy.js';
+import type { Strategy, StrategyContext, StrategyFactory, StudyView, Suggestion } from '../strategy.js';
 import { UnitEncoding } from './bo-encoding.js';
 import { collectObservations, gpTargets, type Observations } from './bo-observations.js';
 import { simplexWeights } from './parego.js';
+import { readState, rngFromJson, rngToJson } from './state.js';
 
-export const BoOptionsSchema = z
-  .object({
-    /** Random suggestions until this many trials have finished (default max(5, 2 x dims)). */
-    startupTrials: z.number().int().nonnegative().optional(),
-    /** Fit only to trials at the fidelity asked (fidelity.max); by default every trial's highest fidelity counts. */
-    sameFidelityOnly: z.boolean().default(false),
-    /** What pending points pretend to have returned, in a batch: the best, mean or worst target so far. */
-    liar: z.enum(['min', 'mean', 'max']).default('mean'),
-    /** Random candidates scored before local search. */
-    candidates: z.number().int().positive().default(1024),
-    /** Finite spaces up to this size are scored exhaustively instead. */
-    enumerateUpTo: z.number().int().nonnegative().default(2048),
-    /** Kernel hyperparameters are fitted on a random subset of at most this many trials. */
-    maxFitPoints: z.number().int().min(10).default(150),
-    /** ParEGO's augmentation weight. */
-    paregoRho: z.number().nonnegative().default(0.05),
-  })
-  .strict();
+export const boOptions = z.object({
+  startupTrials: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe('random suggestions until this many trials have ended (default max(5, 2 x dims))'),
+  sameFidelityOnly: z
+    .boolean()
+    .default(false)
+    .describe("fit only trials at the fidelity asked (max); by default each config's highest-fidelity trial counts"),
+  liar: z
+    .enum(['min', 'mean', 'max'])
+    .default('mean')
+    .describe('value pending trials pretend to have in a batch: best, mean or worst so far'),
+  candidates: z.number().int().positive().default(1024).describe('random candidates scored before the local search'),
+  enumerateUpTo: z.number().int().nonnegative().default(2048).describe('finite spaces up to this size are scored exhaustively'),
+  maxFitPoints: z
+    .number()
+    .int()
+    .min(10)
+    .default(150)
+    .describe('kernel hyperparameters are fitted on a random subset of at most this many trials'),
+  paregoRho: z.number().nonnegative().default(0.05).describe("ParEGO's augmentation weight (several objectives)"),
+});
 
-export type BoOptions = z.infer<typeof BoOptionsSchema>;
-
-interface BoState {
-  readonly rng: RngState;
-  readonly hyper: GpHyperparams | null;
-  readonly options: BoOptions;
-}
+export type BoOptions = z.output<typeof boOptions>;
 
 /** The GP of one scalarised target, with what EI needs. */
 interface Model {
@@ -63,7 +68,7 @@ export class BayesianOptimization implements Strategy {
 
   constructor(private readonly ctx: StrategyContext) {
     this.enc = new UnitEncoding(ctx.space);
-    this.options = BoOptionsSchema.parse(ctx.options);
+    this.options = parseOptions(boOptions, ctx.options, 'strategy bo');
     this.rng = new Rng(ctx.seed).fork('bo');
   }
 
@@ -72,14 +77,14 @@ export class BayesianOptimization implements Strategy {
   }
 
   ask(study: StudyView, n: number): Suggestion[] {
-    const fidelity = study.fidelity.max;
-    const taken = new Set(study.trials.filter((t) => t.fidelity === fidelity).map((t) => configKey(study.space, t.config)));
+    const fidelity = this.ctx.fidelity.max;
+    const taken = triedKeys(study, fidelity);
     const obs = collectObservations(study, this.enc, this.options.sameFidelityOnly ? fidelity : undefined);
     const out: Suggestion[] = [];
     const useModel = obs.completeCount > 0 && obs.X.length >= this.startupTrials;
     let single: Model | undefined;
     const picks: Float64Array[] = [];
-    for (let i = 0; i < n && taken.size < this.enc.size; i++) {
+    for (let i = 0; i < n && hasUntried(study.space, taken); i++) {
       let config: Config | undefined;
       if (useModel) {
         const model =
@@ -88,8 +93,8 @@ export class BayesianOptimization implements Strategy {
             : this.fit(obs, simplexWeights(study.objectives.length, this.rng));
         config = this.propose(model, [...obs.pending, ...picks], taken);
       }
-      const by = config ? 'model' : 'startup';
-      config ??= this.randomUntaken(taken);
+      const by = config ? 'model' : 'random';
+      config ??= sampleUntried(study.space, this.rng, taken);
       if (!config) break;
       taken.add(configKey(study.space, config));
       picks.push(this.enc.encode(config));
@@ -98,27 +103,25 @@ export class BayesianOptimization implements Strategy {
     return out;
   }
 
-  tell(_trial: TrialRecord, _study: StudyView): void {
-    // Nothing to keep: every ask reads the observations from the study's trials.
-  }
+  /** Nothing to keep: every ask reads the observations from the study's trials. */
+  tell(): void {}
 
   isDone(study: StudyView): boolean {
-    if (!Number.isFinite(this.enc.size)) return false;
-    const fidelity = study.fidelity.max;
-    const tried = new Set(study.trials.filter((t) => t.fidelity === fidelity).map((t) => configKey(study.space, t.config)));
-    return tried.size >= this.enc.size;
+    return !hasUntried(study.space, triedKeys(study, this.ctx.fidelity.max));
   }
 
   state(): JsonValue {
-    const s: BoState = { rng: this.rng.state(), hyper: this.hyper ?? null, options: this.options };
-    return JSON.parse(JSON.stringify(s)) as JsonValue;
+    const hyper = this.hyper
+      ? { logLengthscales: [...this.hyper.logLengthscales], logSignalVar: this.hyper.logSignalVar, logNoiseVar: this.hyper.logNoiseVar }
+      : null;
+    return { rng: rngToJson(this.rng), hyper, options: JSON.parse(JSON.stringify(this.options)) as JsonValue };
   }
 
   restore(state: JsonValue): void {
-    const s = BoStateSchema.parse(state);
-    this.rng = Rng.fromState(s.rng);
-    this.options = BoOptionsSchema.parse(s.options);
-    this.hyper = s.hyper && s.hyper.logLengthscales.length === this.enc.dimension ? s.hyper : undefined;
+    const s = readState(state, 'bo');
+    this.rng = rngFromJson(s.rng);
+    this.options = parseOptions(boOptions, s.options, 'strategy bo (state)');
+    this.hyper = readHyper(s.hyper, this.enc.dimension);
   }
 
   /** Fit the GP to one scalarisation of the observations (hyperparameters warm-started from the last fit). */
@@ -167,26 +170,16 @@ export class BayesianOptimization implements Strategy {
     if (this.options.liar === 'mean') return y.reduce((a, b) => a + b, 0) / y.length;
     return this.options.liar === 'min' ? Math.min(...y) : Math.max(...y);
   }
-
-  /** A random config not yet taken; undefined when a finite space has none left. */
-  private randomUntaken(taken: ReadonlySet<string>): Config | undefined {
-    for (let tries = 0; tries < 200; tries++) {
-      const c = this.enc.sample(this.rng);
-      if (!taken.has(configKey(this.ctx.space, c))) return c;
-    }
-    if (!Number.isFinite(this.enc.size) || this.enc.size > 1e6) return undefined;
-    const left = this.enc
-      .enumerate()
-      .map((x) => this.enc.decode(x))
-      .filter((c) => !taken.has(configKey(this.ctx.space, c)));
-    return left.length ? left[this.rng.int(left.length)] : undefined;
-  }
 }
 
-const BoStateSchema = z.object({
-  rng: z.object({ s: z.array(z.number()), key: z.array(z.number()), spare: z.number().nullable() }),
-  hyper: z.object({ logLengthscales: z.array(z.number()), logSignalVar: z.number(), logNoiseVar: z.number() }).nullable(),
-  options: z.unknown(),
-});
+/** The warm start saved in a state: null, or hyperparameters for `d` dims (anything else is refused). */
+function readHyper(value: JsonValue | undefined, d: number): GpHyperparams | undefined {
+  if (value === null || value === undefined) return undefined;
+  const r = z
+    .object({ logLengthscales: z.array(z.number()).length(d), logSignalVar: z.number(), logNoiseVar: z.number() })
+    .safeParse(value);
+  if (!r.success) throw new UserError('strategy bo: malformed state (hyper)');
+  return r.data;
+}
 
-export const createBo = (ctx: StrategyContext): Strategy => new BayesianOptimization(ctx);
+export const bayesianOptimization: StrategyFactory = (ctx) => new BayesianOptimization(ctx);
