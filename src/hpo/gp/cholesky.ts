@@ -18,6 +18,23 @@ export class NotPositiveDefiniteError extends Error {
 
 const MAX_JITTER_STEPS = 8;
 
+/** sum_k a[ai + k] b[bi + k], k < len, in four partial sums (independent chains the CPU overlaps). */
+function dot(a: Float64Array, ai: number, b: Float64Array, bi: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < len; k += 4) {
+    s0 += a[ai + k]! * b[bi + k]!;
+    s1 += a[ai + k + 1]! * b[bi + k + 1]!;
+    s2 += a[ai + k + 2]! * b[bi + k + 2]!;
+    s3 += a[ai + k + 3]! * b[bi + k + 3]!;
+  }
+  for (; k < len; k++) s0 += a[ai + k]! * b[bi + k]!;
+  return s0 + s1 + s2 + s3;
+}
+
 /**
  * L with L L^T = K + jitter I, or undefined when a pivot is not positive. Row-oriented
  * Cholesky-Crout: every inner loop is a dot product of two contiguous rows of L.
@@ -26,16 +43,13 @@ function factor(K: Float64Array, n: number, jitter: number): Float64Array | unde
   const L = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const rj = j * n;
-    let d = K[rj + j]! + jitter;
-    for (let k = 0; k < j; k++) d -= L[rj + k]! * L[rj + k]!;
+    let d = K[rj + j]! + jitter - dot(L, rj, L, rj, j);
     if (!(d > 0)) return undefined;
     d = Math.sqrt(d);
     L[rj + j] = d;
     for (let i = j + 1; i < n; i++) {
       const ri = i * n;
-      let s = K[ri + j]!;
-      for (let k = 0; k < j; k++) s -= L[ri + k]! * L[rj + k]!;
-      L[ri + j] = s / d;
+      L[ri + j] = (K[ri + j]! - dot(L, ri, L, rj, j)) / d;
     }
   }
   return L;
@@ -61,12 +75,7 @@ export function cholesky(K: Float64Array, n: number): CholeskyFactor {
 /** x with L x = b (forward substitution); writes into `out` when given. */
 export function solveLower(f: CholeskyFactor, b: ArrayLike<number>, out = new Float64Array(f.n)): Float64Array {
   const { n, L } = f;
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    const row = i * n;
-    for (let k = 0; k < i; k++) s -= L[row + k]! * out[k]!;
-    out[i] = s / L[row + i]!;
-  }
+  for (let i = 0; i < n; i++) out[i] = (b[i]! - dot(L, i * n, out, 0, i)) / L[i * n + i]!;
   return out;
 }
 
@@ -107,9 +116,7 @@ export function inverse(f: CholeskyFactor): Float64Array {
     C[cj + j] = 1 / L[j * n + j]!;
     for (let i = j + 1; i < n; i++) {
       const li = i * n;
-      let s = 0;
-      for (let k = j; k < i; k++) s -= L[li + k]! * C[cj + k]!;
-      C[cj + i] = s / L[li + i]!;
+      C[cj + i] = -dot(L, li + j, C, cj + j, i - j) / L[li + i]!;
     }
   }
   // (K^{-1})_{jl} = sum_{i >= max(j, l)} C_ji C_li
@@ -118,8 +125,7 @@ export function inverse(f: CholeskyFactor): Float64Array {
     const cj = j * n;
     for (let l = 0; l <= j; l++) {
       const cl = l * n;
-      let s = 0;
-      for (let i = j; i < n; i++) s += C[cj + i]! * C[cl + i]!;
+      const s = dot(C, cj + j, C, cl + j, n - j);
       inv[j * n + l] = s;
       inv[l * n + j] = s;
     }

@@ -54,6 +54,7 @@ export class GpPosterior {
     return this.y.map((v, i) => v - s * this.alpha[i]!);
   }
 
+  /** Means and latent variances at `xs`. */
   predict(xs: readonly ArrayLike<number>[]): Prediction {
     const n = this.X.length;
     const mean = new Float64Array(xs.length);

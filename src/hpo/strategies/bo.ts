@@ -79,6 +79,8 @@ export class BayesianOptimization implements Strategy {
   ask(study: StudyView, n: number): Suggestion[] {
     const fidelity = this.ctx.fidelity.max;
     const taken = triedKeys(study, fidelity);
+    // The same, as GP inputs: what the acquisition search checks its thousands of candidates against.
+    const takenInputs = new Set(study.trials.filter((t) => t.fidelity === fidelity).map((t) => inputKey(this.enc.encode(t.config))));
     const obs = collectObservations(study, this.enc, this.options.sameFidelityOnly ? fidelity : undefined);
     const out: Suggestion[] = [];
     const useModel = obs.completeCount > 0 && obs.X.length >= this.startupTrials;
@@ -91,13 +93,16 @@ export class BayesianOptimization implements Strategy {
           study.objectives.length === 1
             ? (single ??= this.fit(obs, [1]))
             : this.fit(obs, simplexWeights(study.objectives.length, this.rng));
-        config = this.propose(model, [...obs.pending, ...picks], taken);
+        config = this.propose(model, [...obs.pending, ...picks], takenInputs);
+        // A continuous-coded dim (a huge int range) can snap onto a tried config: then draw at random.
+        if (config && taken.has(configKey(study.space, config))) config = undefined;
       }
       const by = config ? 'model' : 'random';
       config ??= sampleUntried(study.space, this.rng, taken);
       if (!config) break;
       taken.add(configKey(study.space, config));
       picks.push(this.enc.encode(config));
+      takenInputs.add(inputKey(picks.at(-1)!));
       out.push({ config, fidelity, meta: { by } });
     }
     return out;
@@ -145,19 +150,24 @@ export class BayesianOptimization implements Strategy {
   }
 
   /** The untaken config maximising log EI, with the pending points conditioned on as constant lies. */
-  private propose(model: Model, pending: readonly Float64Array[], taken: ReadonlySet<string>): Config | undefined {
+  private propose(model: Model, pending: readonly Float64Array[], takenInputs: ReadonlySet<string>): Config | undefined {
     let gp = model.gp;
     const lie = this.lieValue(model.y);
     for (const x of pending) gp = gp.withObservation(x, lie);
-    const isTaken = (x: Float64Array) => taken.has(configKey(this.ctx.space, this.enc.decode(x)));
+    const isTaken = (x: Float64Array) => takenInputs.has(inputKey(x));
     const finite = this.enc.size <= this.options.enumerateUpTo;
+    // A prediction costs ~n^2/2 multiply-adds (the triangular solve): beyond 250 observations the
+    // search shrinks as 1/n^2, so an ask at 500 observations stays well under a second.
+    const scale = Math.min(1, (250 / gp.size) ** 2);
     const best = maximizeAcquisition({
       dims: this.enc.dims,
       rng: this.rng,
       isTaken,
       pool: finite ? (this.pool ??= this.enc.enumerate()) : undefined,
       anchors: model.anchors,
-      randomCandidates: this.options.candidates,
+      randomCandidates: Math.max(256, Math.round(this.options.candidates * scale)),
+      anchorCandidates: Math.max(64, Math.round(256 * scale)),
+      localEvaluations: Math.max(40, Math.round((60 + 20 * this.enc.dimension) * scale)),
       score: (xs) => {
         const p = gp.predict(xs);
         return p.mean.map((m, i) => logExpectedImprovement(m, p.variance[i]!, model.best));
@@ -171,6 +181,8 @@ export class BayesianOptimization implements Strategy {
     return this.options.liar === 'min' ? Math.min(...y) : Math.max(...y);
   }
 }
+
+const inputKey = (x: Float64Array): string => x.join(',');
 
 /** The warm start saved in a state: null, or hyperparameters for `d` dims (anything else is refused). */
 function readHyper(value: JsonValue | undefined, d: number): GpHyperparams | undefined {
