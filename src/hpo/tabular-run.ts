@@ -4,18 +4,26 @@
 // max-fidelity value among trials that reached the max round within the budget, and a run without
 // such a trial has regret 1.
 import type { JsonValue } from '../engine/json.js';
-import type { StrategyFactory, StudyView, TrialRecord } from './strategy.js';
-import type { TabularProblem } from './testfns.js';
+import type { Strategy, StrategyFactory, StudyView, TrialRecord } from './strategy.js';
+import type { SimulatedProblem, TabularProblem } from './testfns.js';
 
 export interface TabularRunOptions {
   readonly budgetRounds: number;
   readonly seed: number;
   readonly options?: Readonly<Record<string, JsonValue>>;
+  /** Stop after this many trials as well (default: no limit). */
+  readonly maxTrials?: number;
 }
 
-export interface TabularRunResult {
+export interface SimulatedRun {
   readonly trials: readonly TrialRecord[];
   readonly spentRounds: number;
+  /** The strategy as the run left it, and the study it saw last (to time one more ask). */
+  readonly strategy: Strategy;
+  readonly view: StudyView;
+}
+
+export interface TabularRunResult extends SimulatedRun {
   /** Best value at the maximum round, if any trial got there. */
   readonly incumbent: number | undefined;
   readonly regret: number;
@@ -34,6 +42,12 @@ export function normalizedRegret(
 }
 
 export function runTabular(factory: StrategyFactory, problem: TabularProblem, opts: TabularRunOptions): TabularRunResult {
+  const run = runSimulated(factory, problem, opts);
+  return { ...run, ...normalizedRegret(problem, run.trials) };
+}
+
+/** A sequential study of `problem`: ask one, run it (its values from the problem), tell, until the budget or maxTrials. */
+export function runSimulated(factory: StrategyFactory, problem: SimulatedProblem, opts: TabularRunOptions): SimulatedRun {
   const strategy = factory({
     space: problem.space,
     objectives: problem.objectives,
@@ -50,7 +64,7 @@ export function runTabular(factory: StrategyFactory, problem: TabularProblem, op
     trials,
     budget: { spentRounds: spent, maxRounds: opts.budgetRounds },
   });
-  for (;;) {
+  while (trials.length < (opts.maxTrials ?? Number.POSITIVE_INFINITY)) {
     if (strategy.isDone(view())) break;
     const [s] = strategy.ask(view(), 1);
     // Nothing is running in a sequential run, so no suggestion means nothing more to do.
@@ -74,5 +88,5 @@ export function runTabular(factory: StrategyFactory, problem: TabularProblem, op
     spent += cost;
     strategy.tell(trial, view());
   }
-  return { trials, spentRounds: spent, ...normalizedRegret(problem, trials) };
+  return { trials, spentRounds: spent, strategy, view: view() };
 }

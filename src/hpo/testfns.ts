@@ -6,15 +6,19 @@ import { Rng } from '../engine/rng.js';
 import { type Config, configKey, type ParamSpec, paramValues, type SearchSpace } from './space.js';
 import type { FidelityRange, Objective } from './strategy.js';
 
-export interface TabularProblem {
+/** A study's problem as a simulation sees it: what a trial of a config reports after some rounds. */
+export interface SimulatedProblem {
   readonly name: string;
   readonly space: SearchSpace;
   readonly objectives: readonly Objective[];
   readonly fidelity: FidelityRange;
+  /** What a trial of `config` reports after `round` rounds (the first objective; one objective here). */
+  value(config: Config, round: number): number;
+}
+
+export interface TabularProblem extends SimulatedProblem {
   /** The noise-free function at a config. */
   exact(config: Config): number;
-  /** What a trial of `config` reports after `round` rounds: exact + noise shrinking with the round. */
-  value(config: Config, round: number): number;
   /** The function's known continuous optimum (the grid's best is `table().best`, noise included). */
   readonly knownOptimum: { readonly value: number; readonly at: readonly number[] };
   /** Every config of the grid with its value at the maximum round, and the best and worst of them. */
@@ -52,6 +56,16 @@ export function gridConfigs(space: SearchSpace): Config[] {
   return configs;
 }
 
+/** Seeded noise with sd `noiseAtMin * scale * fidelity.min / round`, a deterministic function of (config, round). */
+function shrinkingNoise(name: string, space: SearchSpace, fidelity: FidelityRange, opts: TabularOptions, scale: number) {
+  const noiseAtMin = opts.noise ?? 0.5;
+  const rng = new Rng(opts.seed ?? 0).fork(`tabular-${name}`);
+  return (config: Config, round: number) => {
+    const r = Math.max(fidelity.min, round);
+    return noiseAtMin * scale * (fidelity.min / r) * rng.fork(configKey(space, config)).fork(r).normal();
+  };
+}
+
 function tabular(
   name: string,
   space: SearchSpace,
@@ -61,18 +75,13 @@ function tabular(
   opts: TabularOptions,
 ): TabularProblem {
   const fidelity = opts.fidelity ?? { min: 1, max: 27 };
-  const noiseAtMin = opts.noise ?? 0.5;
-  const noiseRng = new Rng(opts.seed ?? 0).fork(`tabular-${name}`);
   const exact = (config: Config) => f(coords(config));
   const configs = gridConfigs(space);
   const exacts = configs.map(exact);
   const mean = exacts.reduce((a, b) => a + b, 0) / exacts.length;
   const sd = Math.sqrt(exacts.reduce((a, b) => a + (b - mean) ** 2, 0) / exacts.length);
-  const value = (config: Config, round: number) => {
-    const r = Math.max(fidelity.min, round);
-    const z = noiseRng.fork(configKey(space, config)).fork(r).normal();
-    return exact(config) + noiseAtMin * sd * (fidelity.min / r) * z;
-  };
+  const noise = shrinkingNoise(name, space, fidelity, opts, sd);
+  const value = (config: Config, round: number) => exact(config) + noise(config, round);
   let summary: TabularSummary | undefined;
   const table = (): TabularSummary => {
     if (summary) return summary;
@@ -163,4 +172,26 @@ export function hartmann6Grid(opts: TabularOptions = {}): TabularProblem {
     { value: -3.32237, at: [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573] },
     opts,
   );
+}
+
+/**
+ * Hartmann-6 on the continuous unit cube (float dims x1..x6), with the same shrinking noise (scale:
+ * the function's sd over the 3-level grid): a problem for timing strategies on a space no table covers.
+ */
+export function hartmann6Continuous(opts: TabularOptions = {}): SimulatedProblem {
+  const fidelity = opts.fidelity ?? { min: 1, max: 27 };
+  const names = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+  const space: SearchSpace = new Map(names.map((n) => [n, { type: 'float', low: 0, high: 1 } satisfies ParamSpec]));
+  const grid = hartmann6Grid({ levels: 3 });
+  const exacts = gridConfigs(grid.space).map((c) => grid.exact(c));
+  const mean = exacts.reduce((a, b) => a + b, 0) / exacts.length;
+  const sd = Math.sqrt(exacts.reduce((a, b) => a + (b - mean) ** 2, 0) / exacts.length);
+  const noise = shrinkingNoise('hartmann6-continuous', space, fidelity, opts, sd);
+  return {
+    name: 'hartmann6-continuous',
+    space,
+    objectives: [{ name: 'value', direction: 'minimize' }],
+    fidelity,
+    value: (config, round) => hartmann6Function(names.map((n) => config[n] as number)) + noise(config, round),
+  };
 }
