@@ -201,3 +201,13 @@ export {
 } from './hpo/conformance.js';
 export { STRATEGIES, loadStrategy, resolveStrategy, type BuiltinStrategy, type ResolvedStrategy } from './hpo/strategies/index.js';
 export { PRUNERS, loadPruner, type BuiltinPruner } from './hpo/pruners/index.js';
+export {
+  braninGrid,
+  hartmann6Continuous,
+  hartmann6Grid,
+  type SimulatedProblem,
+  type TabularOptions,
+  type TabularProblem,
+  type TabularSummary,
+} from './hpo/testfns.js';
+export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';

@@ -1,7 +1,6 @@
 // How BO sees a search space: every hyperparameter as one GP input in the unit cube (toUnit: log dims
 // in log space), ordinal values (ints, grids) as the levels they may take there, categories as
 // indices compared by 0/1 mismatch. Decoding snaps back to a legal value (fromUnit).
-import type { Rng } from '../../engine/rng.js';
 import type { GpInputSpec, SearchDim } from '../gp/index.js';
 import { type Config, fromUnit, type ParamSpec, type ParamValue, paramValues, type SearchSpace, spaceSize, toUnit } from '../space.js';
 
@@ -44,18 +43,6 @@ export class UnitEncoding {
     const config: Record<string, ParamValue> = {};
     this.specs.forEach((p, d) => {
       config[this.names[d]!] = p.type === 'categorical' ? p.choices[Math.round(x[d]!)]! : fromUnit(p, x[d]!);
-    });
-    return config;
-  }
-
-  /** A config drawn uniformly: log dims log-uniformly, grids and categories uniformly over their values. */
-  sample(rng: Rng): Config {
-    const config: Record<string, ParamValue> = {};
-    this.specs.forEach((p, d) => {
-      const name = this.names[d]!;
-      if (p.type === 'categorical') config[name] = p.choices[rng.int(p.choices.length)]!;
-      else if (p.grid) config[name] = p.grid[rng.int(p.grid.length)]!;
-      else config[name] = fromUnit(p, rng.next());
     });
     return config;
   }
