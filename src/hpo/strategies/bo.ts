@@ -155,10 +155,12 @@ export class BayesianOptimization implements Strategy {
     const lie = this.lieValue(model.y);
     for (const x of pending) gp = gp.withObservation(x, lie);
     const isTaken = (x: Float64Array) => takenInputs.has(inputKey(x));
-    const finite = this.enc.size <= this.options.enumerateUpTo;
     // A prediction costs ~n^2/2 multiply-adds (the triangular solve): beyond 250 observations the
-    // search shrinks as 1/n^2, so an ask at 500 observations stays well under a second.
+    // search (and the largest space scored exhaustively) shrinks as 1/n^2, so an ask at 500
+    // observations stays well under a second.
     const scale = Math.min(1, (250 / gp.size) ** 2);
+    const enumerateUpTo = this.options.enumerateUpTo;
+    const finite = this.enc.size <= Math.min(enumerateUpTo, Math.max(256, enumerateUpTo * scale));
     const best = maximizeAcquisition({
       dims: this.enc.dims,
       rng: this.rng,
