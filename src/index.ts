@@ -256,3 +256,13 @@ export type {
 } from './hpo/trial-runner.js';
 export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
 export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
+export {
+  braninGrid,
+  hartmann6Continuous,
+  hartmann6Grid,
+  type SimulatedProblem,
+  type TabularOptions,
+  type TabularProblem,
+  type TabularSummary,
+} from './hpo/testfns.js';
+export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ConformanceOptions, checkStrategyConformance, formatConformanceReport } from '../../src/hpo/conformance.js';
 import { asha } from '../../src/hpo/strategies/asha.js';
+import { bayesianOptimization } from '../../src/hpo/strategies/bo.js';
 import { gridSearch } from '../../src/hpo/strategies/grid.js';
 import { hyperband } from '../../src/hpo/strategies/hyperband.js';
 import { randomSearch } from '../../src/hpo/strategies/random.js';
@@ -17,6 +18,12 @@ const CASES: [string, StrategyFactory, ConformanceOptions][] = [
   ['hyperband', hyperband, {}],
   ['asha', asha, {}],
   ['asha (eta 2, 2..16 rounds)', asha, { options: { eta: 2 }, fidelity: { min: 2, max: 16 } }],
+  ['bo', bayesianOptimization, {}],
+  [
+    'bo (3 start-up trials, worst-value liar, same fidelity only)',
+    bayesianOptimization,
+    { options: { startupTrials: 3, liar: 'max', sameFidelityOnly: true } },
+  ],
 ];
 
 describe('the strategy conformance suite', () => {

@@ -6,6 +6,7 @@ import { UserError } from '../../engine/errors.js';
 import { importPluginModule, isModuleSpec, createStrategy, pluginFactory } from '../plugin.js';
 import type { Strategy, StrategyContext, StrategyFactory } from '../strategy.js';
 import { asha, ashaOptions } from './asha.js';
+import { bayesianOptimization, boOptions } from './bo.js';
 import { gridOptions, gridSearch } from './grid.js';
 import { hyperband, hyperbandOptions } from './hyperband.js';
 import { randomOptions, randomSearch } from './random.js';
@@ -44,6 +45,11 @@ export const STRATEGIES: Readonly<Record<string, BuiltinStrategy>> = {
     description: 'asynchronous successive halving: promote any trial in the top 1/eta of its rung, else start a new one; never waits',
     factory: asha,
     options: ashaOptions,
+  },
+  bo: {
+    description: 'Bayesian optimisation: Matérn-5/2 GP, log expected improvement, constant-liar batches, ParEGO for several objectives',
+    factory: bayesianOptimization,
+    options: boOptions,
   },
 };
 
