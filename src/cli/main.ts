@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { flCommands } from './fl.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
 import { trainCommand } from './train.js';
@@ -15,7 +16,8 @@ const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
-  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y));
+  .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
+  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
