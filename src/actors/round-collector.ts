@@ -39,7 +39,11 @@ export class RoundCollector<T> {
     return this.currentAttempt;
   }
 
-  /** Throws MessageRejected unless a reply from `from` for (round, attempt) may be accepted now. */
+  /**
+   * Throws MessageRejected unless a reply from `from` for (round, attempt) is one this request asked
+   * for. A second reply from the same client is refused by `accept` (after the caller has checked
+   * its content, so a malformed message is refused for what it is, whenever it comes).
+   */
   check(from: string, round: number, attempt: number): void {
     const at = `${this.o.what} for round ${round} attempt ${attempt}`;
     if (round < this.round) throw new MessageRejected('stale-round', `${at}: the server is at round ${this.round}`);
@@ -48,12 +52,13 @@ export class RoundCollector<T> {
     if (attempt > this.currentAttempt)
       throw new MessageRejected('future-attempt', `${at}: the server is at attempt ${this.currentAttempt}`);
     if (!this.expectedSet.has(from)) throw new MessageRejected('not-selected', `${at}: client ${from} was not asked`);
-    if (this.replies.has(from)) throw new MessageRejected('duplicate', `${at}: client ${from} already answered`);
   }
 
-  /** Records a checked reply. */
+  /** Records a checked reply; MessageRejected('duplicate') when `from` has answered already (a replay or a resend). */
   accept(from: string, reply: T): void {
-    if (!this.expectedSet.has(from) || this.replies.has(from)) throw new Error(`${this.o.what}: accept without check for ${from}`);
+    if (!this.expectedSet.has(from)) throw new Error(`${this.o.what}: accept without check for ${from}`);
+    if (this.replies.has(from))
+      throw new MessageRejected('duplicate', `${this.o.what} for round ${this.round} attempt ${this.currentAttempt}: client ${from} already answered`);
     this.replies.set(from, reply);
   }
 
