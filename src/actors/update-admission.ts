@@ -1,7 +1,7 @@
 // Turning a client's update payload into a delta the server may add to its global adapter, or a
 // MessageRejected saying why not: too many bytes, undecodable, wrong tensor names or shapes, NaN/Inf.
 // Decoding is bounded by the global adapter's own size, so hostile bytes cost no more than an honest update.
-import { CodecError, type DecodeLimits, decodeTensors } from '../fl/codec/codec.js';
+import { CodecError, type DecodeLimits, decodeTensors, NonFiniteValueError } from '../fl/codec/codec.js';
 import { checkFinite, checkSameLayout, countValues, type NamedTensors, TensorLayoutError } from '../fl/tensors.js';
 import { MessageRejected } from './messages.js';
 
@@ -28,6 +28,7 @@ export function admitDelta(global: NamedTensors, payload: Uint8Array, limits: De
   try {
     delta = decodeTensors(payload, limits).tensors;
   } catch (e) {
+    if (e instanceof NonFiniteValueError) throw new MessageRejected('non-finite', `${who}: ${e.message}`);
     if (e instanceof CodecError) throw new MessageRejected('bad-tensors', `${who}: ${e.message}`);
     throw e;
   }
