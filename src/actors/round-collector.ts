@@ -58,7 +58,10 @@ export class RoundCollector<T> {
   accept(from: string, reply: T): void {
     if (!this.expectedSet.has(from)) throw new Error(`${this.o.what}: accept without check for ${from}`);
     if (this.replies.has(from))
-      throw new MessageRejected('duplicate', `${this.o.what} for round ${this.round} attempt ${this.currentAttempt}: client ${from} already answered`);
+      throw new MessageRejected(
+        'duplicate',
+        `${this.o.what} for round ${this.round} attempt ${this.currentAttempt}: client ${from} already answered`,
+      );
     this.replies.set(from, reply);
   }
 

@@ -57,12 +57,21 @@ describe('FedAvg on actors', () => {
       await trainer.run(loraTarget(adapter), c.train, [], { rng: new Rng(cfg.seed).fork('client').fork(c.id).fork(1) });
       const local = adapterTensors(adapter);
       // The wire carries w - w_global (fp32: lossless); the server adds it back.
-      updates.push({ clientId: c.id, samples: c.train.length, metrics: {}, tensors: addScaled(global, subtractTensors(local, global), 1), local });
+      updates.push({
+        clientId: c.id,
+        samples: c.train.length,
+        metrics: {},
+        tensors: addScaled(global, subtractTensors(local, global), 1),
+        local,
+      });
     }
     const expected = fedAvg(global, updates);
     for (const [name, t] of expected) expect(r.global.get(name)!.data).toEqual(t.data);
     // ... and within float rounding of averaging the local weights themselves.
-    const plain = fedAvg(global, updates.map((u) => ({ ...u, tensors: u.local })));
+    const plain = fedAvg(
+      global,
+      updates.map((u) => ({ ...u, tensors: u.local })),
+    );
     for (const [name, t] of plain) {
       const got = r.global.get(name)!.data;
       for (let i = 0; i < t.data.length; i++) expect(Math.abs(got[i]! - t.data[i]!)).toBeLessThan(1e-6);
