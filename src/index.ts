@@ -151,3 +151,19 @@ export { evalTask, type EvalTaskOptions } from './fl/eval-task.js';
 export { LORA_RECIPE, SGD_MOMENTUM } from './fl/recipes.js';
 export { packDocuments, pretrain, type PretrainSummary } from './fl/pretrain.js';
 export { ConfigFileError, PretrainConfigSchema, loadPretrainConfig, type PretrainConfig } from './fl/pretrain-config.js';
+
+// Federation: the run config, the clients' data, the server and client actors, trials in the
+// reference paper's scenarios, and the server state a trial continues from.
+export { FlConfigSchema, applyOverrides, loadFlConfig, parseFlConfig, type FlConfig, type Scenario } from './fl/fl-config.js';
+export { encodeClient, federatedTask, pooledClient, type ClientData, type ClientRecords, type FederatedTask } from './fl/client-data.js';
+export {
+  inProcessConnector,
+  runFederation,
+  type ConnectTransport,
+  type FederationDeps,
+  type FederationResult,
+} from './actors/federation.js';
+export { runTrial, type TrialDeps, type TrialReport } from './actors/trial.js';
+export { FederationError, ServerActor, type ServerEvent, type ServerSettings } from './actors/server-actor.js';
+export { ClientActor, type ClientActorOptions } from './actors/client-actor.js';
+export { parseFederationState, type FederationState, type RoundRecord } from './actors/federation-state.js';

@@ -159,3 +159,31 @@ describe('hostile messages on the update subjects', () => {
     expect(encodeGlobal(attacked.global)).toBe(encodeGlobal(overNats.global));
   });
 });
+
+describe('a nats-server restart mid-run', () => {
+  it("is survived by reconnecting and resending, with the clean run's results", async () => {
+    expect(overNats, 'the parity test runs first').toBeDefined();
+    const restartCfg: FlConfig = { ...cfg, round: { ...cfg.round, deadline_s: 10, retries: 3 } };
+    let restarted: Promise<void> | undefined;
+    const statuses: string[] = [];
+    const connect: ConnectTransport = (name, hooks) =>
+      NatsTransport.connect({
+        connection: { servers: [server.url] },
+        name: `restart-${name}`,
+        reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+        ...hooks,
+        onStatus: (s) => {
+          if (name === 'server') statuses.push(s.type);
+          hooks.onStatus?.(s);
+        },
+      });
+    const onEvent = (e: ServerEvent): void => {
+      if (e.type === 'round-started' && e.round === 2 && e.attempt === 0) restarted ??= server.restart();
+    };
+    const r = await runFederation(restartCfg, { model: m, clients: tinyClients(m, cfg), connect, onEvent });
+    await restarted;
+    expect(statuses).toContain('reconnected');
+    expect(valLosses(r)).toEqual(valLosses(overNats));
+    expect(encodeGlobal(r.global)).toBe(encodeGlobal(overNats.global));
+  });
+});
