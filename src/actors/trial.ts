@@ -76,9 +76,12 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
   const started = performance.now();
   const task = deps.task ?? federatedTask(config.data.task, config.data.seed);
   const { model, tokenizer } = deps.model;
+  // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
+  const limit = config.eval.valid_limit;
+  const clientsOfTask = task.clients.map((c) => (limit === undefined ? c : { ...c, validation: c.validation.slice(0, limit) }));
   const runs: TrialRun[] = [];
-  for (const p of plan(config.scenario, task, config.trial)) {
-    const clients = p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len, config.eval.valid_limit));
+  for (const p of plan(config.scenario, { ...task, clients: clientsOfTask }, config.trial)) {
+    const clients = p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len));
     const result = await runFederation(
       { ...config, trial: p.trial },
       {
