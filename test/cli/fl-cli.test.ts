@@ -4,12 +4,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyModelDir } from '../actors/fl-fixtures.js';
+import { natsServerForTests } from '../helpers/nats-server.js';
 import { expectUserError, fedhpo, fedhpoWithin } from './run-cli.js';
 
 let dir: Awaited<ReturnType<typeof tinyModelDir>>;
 let config: string;
+let nats: { url: string; stop: () => Promise<void> };
 beforeAll(async () => {
   dir = await tinyModelDir();
+  nats = await natsServerForTests({ maxPayload: 32 * 1024 });
   config = join(dir.root, 'fl.yaml');
   await writeFile(
     config,
@@ -26,6 +29,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  await nats?.stop();
   await dir?.dispose();
 });
 
