@@ -34,23 +34,18 @@ afterAll(async () => {
 });
 
 describe('fedhpo fl run', () => {
-  it('--json prints the summary as the last stdout line, with progress on stderr and outputs in --out', async () => {
+  it('--json prints the summary as the last stdout line, progress on stderr, outputs in --out; --nats gives the same numbers', async () => {
     const out = join(dir.root, 'run');
-    const r = await fedhpoWithin(
-      110_000,
-      'fl',
-      'run',
-      '--config',
-      config,
-      '--set',
-      'rounds=1',
-      '--set',
-      'train.lr=0.02',
-      '--out',
-      out,
-      '--json',
-    );
+    const args = ['fl', 'run', '--config', config, '--set', 'rounds=1', '--set', 'train.lr=0.02', '--json'];
+    const [r, viaNats] = await Promise.all([
+      fedhpoWithin(110_000, ...args, '--out', out),
+      fedhpoWithin(110_000, ...args, '--out', join(dir.root, 'run-nats'), '--nats', nats.url),
+    ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(viaNats.code, viaNats.stderr).toBe(0);
+    expect(viaNats.stderr).toContain(`through NATS ${nats.url}`);
+    const last = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(last(viaNats.stdout).valLoss).toEqual(last(r.stdout).valLoss);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(summary.scenario).toBe('fed');
     expect(summary.valLoss).toHaveLength(2);
