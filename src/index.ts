@@ -152,6 +152,56 @@ export { LORA_RECIPE, SGD_MOMENTUM } from './fl/recipes.js';
 export { packDocuments, pretrain, type PretrainSummary } from './fl/pretrain.js';
 export { ConfigFileError, PretrainConfigSchema, loadPretrainConfig, type PretrainConfig } from './fl/pretrain-config.js';
 
+// HPO: search spaces, the Strategy and Pruner plug-in interfaces, what a strategy builds on (sampling,
+// Pareto ranking, successive-halving arithmetic), the conformance suite, and the built-in registry.
+export type { JsonValue } from './engine/json.js';
+export {
+  SpaceError,
+  checkConfig,
+  configKey,
+  fromUnit,
+  inParam,
+  paramValues,
+  parseSpace,
+  spaceSize,
+  toUnit,
+  type Config,
+  type ParamSpec,
+  type ParamValue,
+  type SearchSpace,
+} from './hpo/space.js';
+export {
+  minimizedValues,
+  reachedRound,
+  type FidelityRange,
+  type Objective,
+  type Pruner,
+  type PrunerContext,
+  type PrunerFactory,
+  type Strategy,
+  type StrategyContext,
+  type StrategyFactory,
+  type StudyView,
+  type Suggestion,
+  type TrialParent,
+  type TrialRecord,
+  type TrialStatus,
+} from './hpo/strategy.js';
+export { hasUntried, sampleConfig, sampleUntried, sampleValue, triedKeys } from './hpo/sampling.js';
+export { dominates, nonDominatedFronts, rankTrials } from './hpo/pareto.js';
+export { hyperbandBrackets, promotionCount, rungFidelities, type BracketPlan } from './hpo/halving.js';
+export {
+  CONFORMANCE_SPACES,
+  checkStrategyConformance,
+  formatConformanceReport,
+  type ConformanceCheck,
+  type ConformanceFailure,
+  type ConformanceOptions,
+  type ConformanceReport,
+} from './hpo/conformance.js';
+export { STRATEGIES, loadStrategy, resolveStrategy, type BuiltinStrategy, type ResolvedStrategy } from './hpo/strategies/index.js';
+export { PRUNERS, loadPruner, type BuiltinPruner } from './hpo/pruners/index.js';
+
 // Federation: the run config, the clients' data, the server and client actors, trials in the
 // reference paper's scenarios, and the server state a trial continues from.
 export { FlConfigSchema, applyOverrides, loadFlConfig, parseFlConfig, type FlConfig, type Scenario } from './fl/fl-config.js';

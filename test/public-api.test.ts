@@ -83,6 +83,42 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** A plug-in author's strategy in TypeScript, checked by the exported conformance suite. */
+const STRATEGY_CONSUMER = `
+import { Rng, checkStrategyConformance, configKey, hasUntried, loadStrategy, parseSpace, sampleUntried, triedKeys, type ConformanceReport,
+  type JsonValue, type RngState, type Strategy, type StrategyContext, type StrategyFactory, type StudyView, type Suggestion } from 'fedhpo';
+import LocalSearch from './my-strategy.js';
+
+const mine: StrategyFactory = (ctx: StrategyContext): Strategy => {
+  let rng = new Rng(ctx.seed);
+  return {
+    name: 'typed-random',
+    multiObjective: true,
+    ask(study: StudyView, n: number): Suggestion[] {
+      const taken = triedKeys(study, ctx.fidelity.max);
+      const out: Suggestion[] = [];
+      while (out.length < n) {
+        const config = sampleUntried(study.space, rng, taken);
+        if (!config) break;
+        taken.add(configKey(study.space, config));
+        out.push({ config, fidelity: ctx.fidelity.max });
+      }
+      return out;
+    },
+    tell() {},
+    isDone: (study) => !hasUntried(study.space, triedKeys(study, ctx.fidelity.max)),
+    state: (): JsonValue => ({ rng: rng.state() as unknown as JsonValue }),
+    restore(state: JsonValue) {
+      rng = Rng.fromState((state as { rng: unknown }).rng as RngState);
+    },
+  };
+};
+const reports: ConformanceReport[] = [await checkStrategyConformance(mine), await checkStrategyConformance(LocalSearch)];
+const space = parseSpace({ 'train.lr': { type: 'float', low: 1e-4, high: 1e-2, log: true } });
+const loaded = await loadStrategy('./my-strategy.js', { space, objectives: [{ name: 'val_loss', direction: 'minimize' }], fidelity: { min: 1, max: 9 }, seed: 0, options: {} });
+console.log(JSON.stringify({ reports: reports.map((r) => [r.strategy, r.failures.length]), loaded: loaded.name }));
+`;
+
 /** Compiles to the declarations only if they carry real types: a report's token count is no string. */
 const WRONG = `
 import { CostMeter } from 'fedhpo';
@@ -125,6 +161,12 @@ beforeAll(async () => {
     JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, files: ['wrong.ts'] }),
   );
   await writeFile(join(consumer, 'consumer.ts'), CONSUMER);
+  await writeFile(join(consumer, 'strategy.ts'), STRATEGY_CONSUMER);
+  await cp(join(ROOT, 'examples', 'my-strategy.js'), join(consumer, 'my-strategy.js'));
+  await writeFile(
+    join(consumer, 'tsconfig.strategy.json'),
+    JSON.stringify({ compilerOptions: { ...compilerOptions, allowJs: true, checkJs: false }, files: ['strategy.ts'] }),
+  );
   await writeFile(join(consumer, 'wrong.ts'), WRONG);
 });
 
@@ -154,6 +196,20 @@ describe('the public entry point (fedhpo)', () => {
       meteredRuns: 2,
       tasks: ['arith', 'code', 'instruct'],
       dataErrorIsUserError: true,
+    });
+  });
+
+  it("runs a plug-in author's strategy and examples/my-strategy.js through the exported conformance suite", async () => {
+    const c = await run(TSC, ['-p', 'tsconfig.strategy.json'], consumer);
+    expect(c.stdout + c.stderr, 'strategy compile').toBe('');
+    const r = await run(process.execPath, ['out/strategy.js'], consumer);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      reports: [
+        ['typed-random', 0],
+        ['local-search', 0],
+      ],
+      loaded: 'local-search',
     });
   });
 

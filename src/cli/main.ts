@@ -8,6 +8,7 @@ import { evalCommand } from './eval.js';
 import { flCommands } from './fl.js';
 import { modelCommands } from './model.js';
 import { pretrainCommand } from './pretrain.js';
+import { strategiesCommand } from './strategies.js';
 import { trainCommand } from './train.js';
 import { failureMessage } from './util.js';
 import { UserError } from '../engine/errors.js';
@@ -18,7 +19,7 @@ const base = yargs(hideBin(process.argv))
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand].reduce((y, add) => add(y), base);
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand].reduce((y, add) => add(y), base);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()

@@ -8,14 +8,15 @@
 // The generator itself lives in xoshiro.js, shared with the engine worker (dropout masks).
 import { advance, nextU32 } from './xoshiro.js';
 
-export interface RngState {
+/** A type alias (not an interface) so it is assignable to JsonValue: strategies store it as JSON. */
+export type RngState = {
   /** xoshiro128** state words (uint32). */
   s: number[];
   /** 128-bit stream identity (uint32 words) that fork() derives from. */
   key: number[];
   /** Second Box-Muller deviate waiting to be returned by normal(), if any. */
   spare: number | null;
-}
+};
 
 const TWO_NEG_32 = 2 ** -32;
 const TAG_SEED = 0x5eed0001;

@@ -15,7 +15,11 @@ export interface Objective {
 
 export type TrialStatus = 'running' | 'complete' | 'failed' | 'diverged' | 'pruned';
 
-/** Where a continued trial starts: its parent trial and the round reached there (checkpoint). */
+/**
+ * Where a continued trial starts: its parent trial and the round of the parent's checkpoint it
+ * continues from (normally the round the parent reached: a complete parent's fidelity, a pruned
+ * parent's last round). The child trains rounds round+1 .. its fidelity and is charged only those.
+ */
 export interface TrialParent {
   readonly id: number;
   readonly round: number;
@@ -43,7 +47,7 @@ export interface TrialRecord {
   readonly meta?: JsonValue;
 }
 
-/** What a strategy asks for: a config at a fidelity, optionally continuing an earlier trial. */
+/** What a strategy asks for: a config at a fidelity (whole rounds), optionally continuing an earlier trial. */
 export interface Suggestion {
   readonly config: Config;
   readonly fidelity: number;
@@ -51,7 +55,12 @@ export interface Suggestion {
   readonly meta?: JsonValue;
 }
 
-/** The study as a strategy sees it. `trials` holds every trial so far (running ones too), by id. */
+/**
+ * The study as a strategy sees it. `trials` holds every trial so far (running ones too), by id.
+ * Contract: every suggestion an `ask` returns is a trial of the view the strategy sees next (the
+ * scheduler registers it, `meta` echoed), so a strategy may derive its progress from the view and
+ * keep in its state only what the view cannot tell (RNG position, cursors).
+ */
 export interface StudyView {
   readonly space: SearchSpace;
   readonly objectives: readonly Objective[];
@@ -102,6 +111,22 @@ export interface Pruner {
   readonly name: string;
   /** Whether `trial` (running, its curve up to `round`) should stop now, judged against the other trials. */
   shouldPrune(trial: TrialRecord, round: number, study: StudyView): boolean;
+}
+
+/** What a pruner is built from: the study's objectives and fidelity, and its own settings. */
+export interface PrunerContext {
+  readonly objectives: readonly Objective[];
+  readonly fidelity: FidelityRange;
+  readonly options: Readonly<Record<string, JsonValue>>;
+}
+
+export type PrunerFactory = (ctx: PrunerContext) => Pruner;
+
+/** The last round a trial holds a checkpoint of: a complete trial's fidelity, a pruned trial's last curve round. */
+export function reachedRound(t: TrialRecord): number | undefined {
+  if (t.status === 'complete') return t.fidelity;
+  if (t.status === 'pruned') return t.curve?.length ? t.curve[t.curve.length - 1]!.round : undefined;
+  return undefined;
 }
 
 /** The objective values of `t` with every objective turned into "smaller is better". */
