@@ -188,7 +188,7 @@ export {
   type TrialStatus,
 } from './hpo/strategy.js';
 export { hasUntried, sampleConfig, sampleUntried, sampleValue, triedKeys } from './hpo/sampling.js';
-export { dominates, nonDominatedFronts, rankTrials } from './hpo/pareto.js';
+export { dominates, nonDominatedFronts, paretoOrder } from './hpo/pareto.js';
 export { hyperbandBrackets, promotionCount, rungFidelities, type BracketPlan } from './hpo/halving.js';
 export {
   CONFORMANCE_SPACES,
@@ -201,6 +201,61 @@ export {
 } from './hpo/conformance.js';
 export { STRATEGIES, loadStrategy, resolveStrategy, type BuiltinStrategy, type ResolvedStrategy } from './hpo/strategies/index.js';
 export { PRUNERS, loadPruner, type BuiltinPruner } from './hpo/pruners/index.js';
+// Rank analysis, plots and the study report, over a plain StudyData (loadStudyData reads a study directory).
+export {
+  BYTES_SENT,
+  SCORE,
+  VAL_LOSS,
+  metricByRound,
+  metricValue,
+  type RoundValue,
+  type StudyData,
+  type AnalyzedTrial,
+} from './hpo/study-data.js';
+export { loadStudyData, studyDataOf } from './hpo/study-journal.js';
+export {
+  averageRanks,
+  kendallTauB,
+  spearman,
+  type PValueChoice,
+  type PValueMethod,
+  type RankCorrelation,
+} from './hpo/rank-stats.js';
+export {
+  bestTrial,
+  crossFidelityAgreement,
+  crossFidelityTable,
+  lossScoreAgreement,
+  lossScoreAgreementByRound,
+  rankAgreement,
+  rankTrials,
+  topKOverlap,
+  type AgreementOptions,
+  type FidelityAgreement,
+  type RankAgreement,
+  type RankedTrial,
+  type RoundAgreement,
+  type TopKOverlap,
+} from './hpo/ranking.js';
+export { IMPORTANCE_METHOD, paramImportance, type ParamImportance } from './hpo/importance.js';
+export { paretoFront } from './hpo/pareto.js';
+export { syntheticStudy, type SyntheticStudyOptions } from './hpo/synthetic-study.js';
+export type { ChartFormat, Marginalize } from './plot/chart-options.js';
+// The chart builders (src/plot/*.ts) return Vega-Lite specs, whose types need the DOM lib: not exported here.
+export { REPORT_FILE, writeReport, type ReportOptions, type WrittenReport } from './plot/report.js';
+
+// Studies: configs, the TrialRunner a trial backend implements, the synthetic test objective, running one.
+export { StudyConfigSchema, loadStudyConfig, parseStudyConfig, type StudyConfig } from './hpo/study-config.js';
+export type {
+  Metrics,
+  RoundDecision,
+  TrialOutcome,
+  TrialOutcomeStatus,
+  TrialRequest,
+  TrialRunner,
+} from './hpo/trial-runner.js';
+export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
+export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
 // reference paper's scenarios, and the server state a trial continues from.

@@ -35,6 +35,7 @@ import {
   type CostReport, type EvalReport, type FinetuneOptions, type LlamaConfig, type LoraConfig, type ModelSource,
   type RunOptions, type TaskRecord, type Tokenizer, type TrainerConfig, type TrainerHooks, type TrainResult,
   type OptimizerConfig, type Reference, type EvalTaskOptions, type LoadedModel,
+  loadStudyData, lossScoreAgreement, writeReport, type RankCorrelation, type StudyData,
 } from 'fedhpo';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -52,6 +53,9 @@ same<EvalTaskOptions['model'], ModelSource>(true);
 same<Parameters<typeof scoreOutput>[1], Reference>(true);
 same<(typeof TASK_NAMES)[number], 'arith' | 'code' | 'instruct'>(true);
 same<RunOptions['meter'], CostMeter | undefined>(true);
+same<Parameters<typeof writeReport>[1], StudyData>(true);
+same<Awaited<ReturnType<typeof loadStudyData>>, StudyData>(true);
+same<ReturnType<typeof lossScoreAgreement>['kendall'], RankCorrelation>(true);
 same<Awaited<ReturnType<typeof openModel>>['close'], () => Promise<void>>(true);
 const recipe: Omit<FinetuneOptions, 'model' | 'data' | 'outDir'> = LORA_RECIPE;
 const lora: LoraConfig = recipe.lora;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { NatsTransport } from '../actors/transport-nats.js';
-import { natsOptionsFromCli, type NatsCliArgs } from '../actors/transport-nats-options.js';
+import type { NatsCliArgs } from '../actors/transport-nats-options.js';
 import type { ConnectTransport } from '../actors/federation.js';
 import type { RoundRecord } from '../actors/federation-state.js';
 import { runTrial } from '../actors/trial.js';
@@ -13,9 +13,10 @@ import { closeSandboxPool } from '../eval/sandbox.js';
 import { applyOverrides, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS } from '../fl/fl-config.js';
 import { loadYamlFile } from '../fl/pretrain-config.js';
 import { withModel } from '../model/source.js';
+import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 
 function flRunOptions(y: Argv) {
-  return y
+  return withNatsFlags(y)
     .option('config', { type: 'string', demandOption: true, describe: 'federated run config (YAML)' })
     .option('scenario', { choices: SCENARIOS, describe: 'fed (N clients), global (one client, all data) or local (each client alone)' })
     .option('set', {
@@ -26,16 +27,7 @@ function flRunOptions(y: Argv) {
     })
     .option('out', { type: 'string', describe: "output directory (default: the config's out, else runs/fl-<task>-<scenario>)" })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary as the last stdout line' })
-    .option('verbose', { type: 'boolean', default: false, describe: "log the actors' messages (rejections, retries) on stderr" })
-    .option('nats', { type: 'string', describe: 'send every message through this nats-server (nats://host:port)' })
-    .option('nats-token', { type: 'string', describe: 'NATS token (or FEDHPO_NATS_TOKEN)' })
-    .option('nats-user', { type: 'string', describe: 'NATS user (password: --nats-password or FEDHPO_NATS_PASSWORD)' })
-    .option('nats-password', { type: 'string', describe: 'NATS password' })
-    .option('nats-nkey', { type: 'string', describe: 'file holding an nkey user seed' })
-    .option('nats-creds', { type: 'string', describe: 'NATS .creds file' })
-    .option('nats-tls-ca', { type: 'string', describe: 'PEM CA bundle to verify the server' })
-    .option('nats-tls-cert', { type: 'string', describe: 'PEM client certificate (with --nats-tls-key)' })
-    .option('nats-tls-key', { type: 'string', describe: 'PEM client key' });
+    .option('verbose', { type: 'boolean', default: false, describe: "log the actors' messages (rejections, retries) on stderr" });
 }
 
 type FlRunArgs = Awaited<ReturnType<typeof flRunOptions>['argv']>;
@@ -48,20 +40,7 @@ export async function configFromArgs(a: Pick<FlRunArgs, 'config' | 'set' | 'scen
 }
 
 function natsConnector(a: NatsCliArgs): ConnectTransport | undefined {
-  // Only the --nats* flags: natsOptionsFromCli names any other key it is given as needing --nats.
-  const flags: NatsCliArgs = {
-    nats: a.nats,
-    natsToken: a.natsToken,
-    natsUser: a.natsUser,
-    natsPassword: a.natsPassword,
-    natsNkey: a.natsNkey,
-    natsCreds: a.natsCreds,
-    natsTlsCa: a.natsTlsCa,
-    natsTlsCert: a.natsTlsCert,
-    natsTlsKey: a.natsTlsKey,
-  };
-  for (const k of Object.keys(flags) as (keyof NatsCliArgs)[]) if (flags[k] === undefined) delete flags[k];
-  const connection = natsOptionsFromCli(flags, process.env);
+  const connection = natsFromArgs(a);
   if (!connection) return undefined;
   return (name, hooks) => NatsTransport.connect({ connection, name: `fedhpo-${name}`, ...hooks });
 }

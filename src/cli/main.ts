@@ -7,9 +7,12 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { flCommands } from './fl.js';
 import { modelCommands } from './model.js';
+import { plotCommands, reportCommand } from './plot.js';
 import { pretrainCommand } from './pretrain.js';
 import { strategiesCommand } from './strategies.js';
+import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 import { failureMessage } from './util.js';
 import { UserError } from '../engine/errors.js';
 
@@ -18,8 +21,13 @@ const base = yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\nFederated hyperparameter optimization for LoRA fine-tuning of language models.')
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
+  .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
+  .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
   .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
-const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand].reduce((y, add) => add(y), base);
+const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
+  (y, add) => add(y),
+  base,
+);
 await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()

@@ -60,7 +60,7 @@ export function crowdingDistances(points: readonly (readonly number[])[], front:
  * Trials with finite values for every objective, best first: by front, then crowding distance
  * (larger first), then id. Trials without usable values (failed, diverged, NaN) are left out.
  */
-export function rankTrials(objectives: readonly Objective[], trials: readonly TrialRecord[]): TrialRecord[] {
+export function paretoOrder(objectives: readonly Objective[], trials: readonly TrialRecord[]): TrialRecord[] {
   const usable = trials.flatMap((t) => {
     const v = minimizedValues(objectives, t);
     return v?.length === objectives.length && v.every(Number.isFinite) ? [{ t, v }] : [];
@@ -72,4 +72,10 @@ export function rankTrials(objectives: readonly Objective[], trials: readonly Tr
     const order = [...front].sort((a, b) => crowding.get(b)! - crowding.get(a)! || usable[a]!.t.id - usable[b]!.t.id);
     return order.map((i) => usable[i]!.t);
   });
+}
+
+/** Indices of the non-dominated points, in input order, each metric minimized or maximized as `directions` says. */
+export function paretoFront(points: readonly (readonly number[])[], directions: readonly Objective['direction'][]): number[] {
+  const minimized = points.map((p) => directions.map((d, i) => (d === 'minimize' ? p[i]! : -p[i]!)));
+  return (nonDominatedFronts(minimized)[0] ?? []).sort((a, b) => a - b);
 }

@@ -51,7 +51,6 @@ export function checkParamSpec(name: string, p: ParamSpec): void {
   const fail = (msg: string): never => {
     throw new SpaceError(`${name}: ${msg}`);
   };
-  if (!PARAM_NAME.test(name)) fail('a hyperparameter is named by a dotted config path such as train.lr');
   if (p.type === 'categorical') {
     const keys = p.choices.map((c) => JSON.stringify(c));
     if (new Set(keys).size !== keys.length) fail('choices must be distinct');
@@ -74,6 +73,8 @@ export function parseSpace(raw: Readonly<Record<string, unknown>>, where = 'spac
       const at = [name, ...issue.path.map(String)].join('.');
       throw new SpaceError(`${where}.${at}: ${issue.message}`);
     }
+    if (!PARAM_NAME.test(name))
+      throw new SpaceError(`${where}.${name}: a hyperparameter is named by a dotted config path such as train.lr`);
     checkParamSpec(`${where}.${name}`, r.data);
     space.set(name, r.data);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crowdingDistances, dominates, nonDominatedFronts, rankTrials } from '../../src/hpo/pareto.js';
+import { crowdingDistances, dominates, nonDominatedFronts, paretoOrder } from '../../src/hpo/pareto.js';
 import type { Objective, TrialRecord } from '../../src/hpo/strategy.js';
 
 const trial = (id: number, values?: number[], status: TrialRecord['status'] = 'complete'): TrialRecord => ({
@@ -44,9 +44,9 @@ describe('Pareto ranking', () => {
   it('ranks trials by the first objective with one, earlier ids first on ties, leaving out unusable values', () => {
     const loss: Objective[] = [{ name: 'val_loss', direction: 'minimize' }];
     const trials = [trial(0, [3]), trial(1, [1]), trial(2, [Number.NaN]), trial(3, undefined, 'failed'), trial(4, [1]), trial(5, [2])];
-    expect(rankTrials(loss, trials).map((t) => t.id)).toEqual([1, 4, 5, 0]);
+    expect(paretoOrder(loss, trials).map((t) => t.id)).toEqual([1, 4, 5, 0]);
     const score: Objective[] = [{ name: 'score', direction: 'maximize' }];
-    expect(rankTrials(score, trials).map((t) => t.id)).toEqual([0, 5, 1, 4]);
+    expect(paretoOrder(score, trials).map((t) => t.id)).toEqual([0, 5, 1, 4]);
   });
 
   it('ranks several objectives by front, then crowding, with directions applied', () => {
@@ -56,6 +56,6 @@ describe('Pareto ranking', () => {
     ];
     // Minimized: (1,-1) (2,-3) (3,-4) (4,-5) on the first front; (3,-2) behind.
     const trials = [trial(0, [1, 1]), trial(1, [2, 3]), trial(2, [3, 4]), trial(3, [4, 5]), trial(4, [3, 2])];
-    expect(rankTrials(objectives, trials).map((t) => t.id)).toEqual([0, 3, 1, 2, 4]);
+    expect(paretoOrder(objectives, trials).map((t) => t.id)).toEqual([0, 3, 1, 2, 4]);
   });
 });

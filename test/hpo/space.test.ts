@@ -57,3 +57,12 @@ describe('search spaces', () => {
     expect(fromUnit(lr, 7)).toBe(1e-2);
   });
 });
+
+describe('parseSpace with a file as where', () => {
+  it('names the file and the key, and accepts any path as where', () => {
+    expect(() => parseSpace({ 'train.lr': { type: 'float', low: 0.1, high: 0.2 } }, 'configs/my study.yaml: space')).not.toThrow();
+    expect(() => parseSpace({ 'train.lr': { type: 'float', low: 2, high: 1 } }, 'a/b.yaml: space')).toThrow(
+      /^a\/b\.yaml: space\.train\.lr: low/,
+    );
+  });
+});

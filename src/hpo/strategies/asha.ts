@@ -8,7 +8,7 @@ import type { JsonValue } from '../../engine/json.js';
 import { Rng } from '../../engine/rng.js';
 import { rungFidelities } from '../halving.js';
 import { eta, parseOptions } from '../options.js';
-import { rankTrials } from '../pareto.js';
+import { paretoOrder } from '../pareto.js';
 import { hasUntried, sampleUntried, triedKeys } from '../sampling.js';
 import { configKey } from '../space.js';
 import type { Strategy, StrategyContext, StrategyFactory, StudyView, Suggestion, TrialRecord } from '../strategy.js';
@@ -46,7 +46,7 @@ export class Asha implements Strategy {
     for (let k = this.rungs.length - 2; k >= 0; k--) {
       const rung = [...rungs[k]!.values()];
       const ended = rung.filter((t) => t.status === 'complete' || t.status === 'pruned').length;
-      const top = rankTrials(
+      const top = paretoOrder(
         this.ctx.objectives,
         rung.filter((t) => t.status === 'complete'),
       ).slice(0, Math.floor(ended / this.eta));

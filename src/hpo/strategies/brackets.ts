@@ -7,7 +7,7 @@
 import type { JsonValue } from '../../engine/json.js';
 import { Rng } from '../../engine/rng.js';
 import { type BracketPlan, promotionCount } from '../halving.js';
-import { rankTrials } from '../pareto.js';
+import { paretoOrder } from '../pareto.js';
 import { hasUntried, sampleUntried, triedKeys } from '../sampling.js';
 import { configKey } from '../space.js';
 import type { Strategy, StrategyContext, StudyView, Suggestion, TrialRecord } from '../strategy.js';
@@ -80,7 +80,7 @@ export class BracketStrategy implements Strategy {
       const rung = [...rungs[k]!.values()];
       if (rung.some((t) => t.status === 'running')) return { kind: 'wait' };
       if (k === rungs.length - 1) break;
-      const ranked = rankTrials(
+      const ranked = paretoOrder(
         this.ctx.objectives,
         rung.filter((t) => t.status === 'complete'),
       );

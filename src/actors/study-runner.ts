@@ -1,0 +1,90 @@
+// Runs a study end to end: starts it (or resumes it from its journal), picks where trials run (this
+// process, or trial workers over NATS JetStream), drives it with a SchedulerActor, and returns how it
+// ended. The CLI's `study run` and `study resume` are thin shells over this.
+import type { JournalEvent } from '../hpo/journal-events.js';
+import { Study, type StudyMode } from '../hpo/study.js';
+import type { StudyConfig } from '../hpo/study-config.js';
+import type { StudyState } from '../hpo/study-state.js';
+import { writeStudyOutputs } from '../hpo/study-outputs.js';
+import { trialRunnerFor } from '../hpo/trial-runner-for.js';
+import type { TrialRunner } from '../hpo/trial-runner.js';
+import { InProcessExecutor } from './in-process-executor.js';
+import { runScheduler, type StudyRunResult } from './scheduler-actor.js';
+import type { SchedulerPort, TrialExecutor } from './trial-executor.js';
+import type { NatsConnectOptions } from './transport-nats-options.js';
+import { startWorkQueue } from './work-queue-executor.js';
+
+export interface StudyRunOptions {
+  readonly dir: string;
+  /** A new study; without it the study in `dir` is resumed. */
+  readonly config?: StudyConfig;
+  /** Run trials on workers over NATS JetStream instead of in this process. */
+  readonly nats?: NatsConnectOptions;
+  /** Trials at once (overrides the config's `parallel`). */
+  readonly parallel?: number;
+  /** With `nats`: trial workers to run inside this process as well (others may join from anywhere). */
+  readonly localWorkers?: number;
+  /** How a config becomes a TrialRunner (default: trialRunnerFor). */
+  readonly runnerFor?: (config: StudyConfig) => TrialRunner;
+  readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
+  /** Called once the study is open (new or resumed), before any trial starts. */
+  readonly onOpen?: (study: Study) => void;
+  readonly log?: (line: string) => void;
+  /** Aborting stops the study gracefully (resume continues it). */
+  readonly signal?: AbortSignal;
+}
+
+export interface StudyRunOutcome extends StudyRunResult {
+  readonly state: StudyRunResult['state'];
+  readonly dir: string;
+}
+
+export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> {
+  const mode: StudyMode = opts.nats ? 'workers' : 'in-process';
+  const studyOpts = {
+    mode,
+    ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  };
+  const study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
+  let runner: TrialRunner | undefined;
+  let queue: Awaited<ReturnType<typeof startWorkQueue>> | undefined;
+  try {
+    runner = (opts.runnerFor ?? trialRunnerFor)(study.config);
+    opts.onOpen?.(study);
+    if (study.state.finished) {
+      await writeStudyOutputs(study.dir, study.state, runner);
+      await study.close();
+      return { state: 'finished', reason: study.state.finished.reason, dir: opts.dir };
+    }
+    let executor: (port: SchedulerPort) => TrialExecutor;
+    if (opts.nats) {
+      queue = await startWorkQueue(study, {
+        connection: opts.nats,
+        localWorkers: opts.localWorkers ?? 0,
+        runnerFor: opts.runnerFor ?? trialRunnerFor,
+        log: opts.log,
+      });
+      executor = queue.executor;
+    } else {
+      const r = runner;
+      executor = (port) => new InProcessExecutor(r, port);
+    }
+    const handle = runScheduler(study, { executor, runner });
+    const onAbort = (): void => handle.stop(String(opts.signal?.reason ?? 'stopped'));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await handle.done;
+      return { ...result, dir: opts.dir };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  } catch (e) {
+    await study.close();
+    throw e;
+  } finally {
+    await queue?.close();
+    await runner?.close?.();
+  }
+}

@@ -1,0 +1,100 @@
+// `fedhpo plot landscape|history|curves` and `fedhpo report`: read study directories through
+// loadStudyData, build a chart or the report, print the files written. The plotting modules are
+// imported when a plot command runs: Vega takes most of a second to load, which every other
+// command would pay otherwise.
+import type { Argv } from 'yargs';
+import { loadStudyData } from '../hpo/study-journal.js';
+import type { Chart } from '../plot/chart.js';
+import type { ChartFormat } from '../plot/chart-options.js';
+
+const FORMATS = { png: ['png'], svg: ['svg'], both: ['svg', 'png'] } as const satisfies Record<string, readonly ChartFormat[]>;
+
+const output = <T>(a: Argv<T>) =>
+  a
+    .option('format', { choices: ['png', 'svg', 'both'] as const, default: 'both' as const, describe: 'file format(s) to write' })
+    .option('out', { type: 'string', describe: 'directory to write into (default: the study directory)' });
+
+async function write(chart: Chart, dir: string, format: keyof typeof FORMATS): Promise<void> {
+  const { writeChart } = await import('../plot/chart.js');
+  for (const path of await writeChart(dir, chart, FORMATS[format])) console.log(path);
+}
+
+export function plotCommands(y: Argv): Argv {
+  return y
+    .command(
+      'landscape <dir>',
+      'Rank landscape over two hyperparameters: val-loss rank and score rank side by side',
+      (a) =>
+        output(a)
+          .positional('dir', { type: 'string', demandOption: true, describe: 'study directory (holds journal.jsonl)' })
+          .option('x', { type: 'string', demandOption: true, describe: 'hyperparameter on the x axis, e.g. train.lr' })
+          .option('y', { type: 'string', demandOption: true, describe: 'hyperparameter on the y axis, e.g. lora.r' })
+          .option('marginalize', {
+            choices: ['best', 'mean'] as const,
+            default: 'best' as const,
+            describe: 'how a cell combines the other hyperparameters',
+          })
+          .option('max-bins', { type: 'number', default: 8, describe: 'bins for continuous hyperparameters' }),
+      async (a) => {
+        const study = await loadStudyData(a.dir);
+        const { landscapeChart } = await import('../plot/landscape.js');
+        const chart = landscapeChart(study, { x: a.x, y: a.y, marginalize: a.marginalize, maxBins: a['max-bins'] });
+        await write(chart, a.out ?? a.dir, a.format);
+      },
+    )
+    .command(
+      'history <dirs..>',
+      'Best value so far vs rounds spent, one line per study (several studies on one chart)',
+      (a) =>
+        output(a)
+          .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'study directories' })
+          .option('metric', { type: 'string', describe: 'metric to follow (default: the primary objective)' }),
+      async (a) => {
+        const studies = [];
+        for (const dir of a.dirs) studies.push(await loadStudyData(dir));
+        const { historyChart } = await import('../plot/history.js');
+        await write(historyChart(studies, { metric: a.metric }), a.out ?? a.dirs[0]!, a.format);
+      },
+    )
+    .command(
+      'curves <dir>',
+      'Per-round learning curves of every trial (pruned ones end in a marker)',
+      (a) => output(a).positional('dir', { type: 'string', demandOption: true, describe: 'study directory' }),
+      async (a) => {
+        const study = await loadStudyData(a.dir);
+        const { curvesChart } = await import('../plot/curves.js');
+        await write(curvesChart(study), a.out ?? a.dir, a.format);
+      },
+    )
+    .demandCommand(1, 'name a plot: landscape, history or curves');
+}
+
+export function reportCommand(y: Argv): Argv {
+  return y.command(
+    'report <dir>',
+    'Write DIR/report.html: correlations, best config, every plot and a sortable table of trials (self-contained)',
+    (a) =>
+      a
+        .positional('dir', { type: 'string', demandOption: true, describe: 'study directory (holds journal.jsonl)' })
+        .option('marginalize', {
+          choices: ['best', 'mean'] as const,
+          default: 'best' as const,
+          describe: 'landscape cells: best or mean over the other hyperparameters',
+        })
+        .option('plots', {
+          choices: ['none', 'png', 'svg', 'both'] as const,
+          default: 'none' as const,
+          describe: 'also write every plot beside the report',
+        }),
+    async (a) => {
+      const study = await loadStudyData(a.dir);
+      const { writeReport } = await import('../plot/report.js');
+      const r = await writeReport(a.dir, study, {
+        marginalize: a.marginalize,
+        chartFiles: a.plots === 'none' ? [] : FORMATS[a.plots],
+      });
+      for (const f of r.files) console.log(f);
+      console.log(r.path);
+    },
+  );
+}

@@ -1,0 +1,164 @@
+// `fedhpo study ...`: run a study from a YAML config, resume one from its directory, and read one
+// (status, best, export). Trials are synthetic (`trial.kind: synthetic`, a test objective) until the
+// federated runner is plugged in at trialRunnerFor (src/hpo/trial-runner-for.ts).
+import { writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Argv } from 'yargs';
+import { runStudy, type StudyRunOutcome } from '../actors/study-runner.js';
+import type { NatsCliArgs } from '../actors/transport-nats-options.js';
+import { readJournal } from '../hpo/journal.js';
+import { loadStudyConfig } from '../hpo/study-config.js';
+import { studyTable, toCsv } from '../hpo/study-export.js';
+import { bestDocument, type StudySummary, studySummary } from '../hpo/study-outputs.js';
+import { StudyState } from '../hpo/study-state.js';
+import { natsFromArgs, withNatsFlags } from './nats-flags.js';
+import { studyProgress } from './study-progress.js';
+import { UsageError } from './util.js';
+
+const log = (line: string): void => console.error(line);
+
+/** Replays a study read-only (a torn last line, e.g. one being written right now, is left alone). */
+async function readStudy(dir: string): Promise<StudyState> {
+  const { events } = await readJournal(dir);
+  return StudyState.replay(events, join(dir, 'journal.jsonl'));
+}
+
+function defaultOut(config: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return join('studies', `${basename(config, extname(config))}-${stamp}`);
+}
+
+function positiveWorkers(n: number | undefined): number | undefined {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--workers ${n}: want a whole number >= 1`);
+  return n;
+}
+
+/** Runs or resumes with progress; Ctrl-C (or SIGTERM) stops gracefully, a second one exits at once. */
+async function drive(opts: Parameters<typeof runStudy>[0]): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stop.signal.aborted) process.exit(130);
+    log(`${sig}: stopping the study (resume it with: fedhpo study resume ${opts.dir})`);
+    stop.abort(`stopped by ${sig}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = studyProgress(log);
+  let result: StudyRunOutcome;
+  try {
+    result = await runStudy({ ...opts, signal: stop.signal, onEvent: progress.onEvent, log });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  printSummary(studySummary(await readStudy(result.dir)), result.dir);
+  if (result.state === 'stopped') process.exitCode = 130;
+}
+
+function printSummary(s: StudySummary, dir: string): void {
+  const r = s.budget.rounds;
+  console.log(
+    `study      ${s.study_id}${s.name ? ` (${s.name})` : ''} in ${dir}: ${s.state}${s.finish_reason ? ` (${s.finish_reason})` : ''}`,
+  );
+  console.log(`strategy   ${s.strategy}; objectives ${s.objectives.map((o) => `${o.name} (${o.direction})`).join(', ')}`);
+  const t = s.trials;
+  console.log(
+    `trials     ${t.total}: ${t.complete} complete, ${t.failed} failed, ${t.diverged} diverged, ${t.pruned} pruned, ${t.running + t.queued} unfinished`,
+  );
+  console.log(
+    `budget     ${r.spent}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
+      `${s.budget.trials.asked}${s.budget.trials.limit !== null ? `/${s.budget.trials.limit}` : ''} trials, ${s.budget.wall_time.seconds} s`,
+  );
+  for (const b of s.best)
+    console.log(
+      `best       trial ${b.trial}: ${Object.entries(b.values)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} @ ${b.fidelity} rounds; ${Object.entries(b.hyperparameters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+}
+
+export function studyCommands(y: Argv): Argv {
+  return y
+    .command(
+      'run <config>',
+      'Run a study from a YAML config (synthetic trials: trial.kind synthetic)',
+      (a) =>
+        withNatsFlags(
+          a
+            .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML)' })
+            .option('out', { type: 'string', describe: 'study directory (default studies/<config>-<time>)' })
+            .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
+            .option('workers', {
+              type: 'number',
+              describe: 'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
+            }),
+        ),
+      async (a) => {
+        const config = await loadStudyConfig(a.config, a.set);
+        const nats = natsFromArgs(a as NatsCliArgs);
+        const workers = positiveWorkers(a.workers);
+        const dir = a.out ?? defaultOut(a.config);
+        log(`study directory ${dir}`);
+        await drive({
+          dir,
+          config,
+          ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}),
+        });
+      },
+    )
+    .command(
+      'resume <dir>',
+      'Continue a study from its journal (after a crash, kill -9 or Ctrl-C)',
+      (a) =>
+        withNatsFlags(
+          a.positional('dir', { type: 'string', demandOption: true }).option('workers', { type: 'number', describe: 'as for study run' }),
+        ),
+      async (a) => {
+        const nats = natsFromArgs(a as NatsCliArgs);
+        const workers = positiveWorkers(a.workers);
+        await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
+      },
+    )
+    .command(
+      'status <dir>',
+      'Trials, budget spent and best so far (read-only; works while the study runs)',
+      (a) => a.positional('dir', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const summary = studySummary(await readStudy(a.dir));
+        if (a.json) console.log(JSON.stringify(summary));
+        else printSummary(summary, a.dir);
+      },
+    )
+    .command(
+      'best <dir>',
+      'The best trial (or the Pareto front) and its full trial config',
+      (a) => a.positional('dir', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const state = await readStudy(a.dir);
+        const best = studySummary(state).best;
+        if (!best.length) throw new UsageError(`${a.dir}: no trial has completed yet`);
+        if (a.json) return console.log(JSON.stringify({ best, config: bestDocument(state) }));
+        printSummary(studySummary(state), a.dir);
+        console.log(JSON.stringify(bestDocument(state), null, 2));
+      },
+    )
+    .command(
+      'export <dir>',
+      'One row per trial: hyperparameters by dotted name, objectives, status, rounds, costs',
+      (a) =>
+        a
+          .positional('dir', { type: 'string', demandOption: true })
+          .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
+          .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
+      async (a) => {
+        const table = studyTable(await readStudy(a.dir));
+        const text = a.format === 'csv' ? toCsv(table) : `${JSON.stringify(table.rows)}\n`;
+        if (a.output) await writeFile(a.output, text);
+        else process.stdout.write(text);
+      },
+    )
+    .demandCommand(1, 'name a study command: run, resume, status, best, export');
+}

@@ -1,0 +1,161 @@
+// The study journal, DIR/journal.jsonl: append-only, one event per line, each line on disk (fsync)
+// before the scheduler acts on it. Its only writer is the scheduler. A process killed mid-write leaves
+// at most one torn last line (no newline yet): reading drops it and truncates the file there — that
+// event was never acted on, since acting waits for the fsync that would have written the newline.
+// Anything unreadable before the last line is damage, and reading refuses it, naming the line.
+import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../engine/errors.js';
+import { previewJson } from '../engine/json.js';
+import { type JournalEvent, JournalEventSchema, type NewJournalEvent } from './journal-events.js';
+
+export const JOURNAL_FILE = 'journal.jsonl';
+
+export class JournalError extends UserError {
+  override name = 'JournalError';
+}
+
+export interface JournalContents {
+  readonly events: JournalEvent[];
+  /** The torn last line that was dropped (1-based line number and its bytes), if any. */
+  readonly torn?: { readonly line: number; readonly bytes: number };
+}
+
+/** Parses journal bytes: complete lines become events; an unterminated last line is reported as torn. */
+export function parseJournal(bytes: Uint8Array, file: string): JournalContents & { readonly completeBytes: number } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const completeBytes = buf.lastIndexOf(0x0a) + 1;
+  const lines = buf.subarray(0, completeBytes).toString('utf8').split('\n').slice(0, -1);
+  const events: JournalEvent[] = lines.map((text, i) => parseLine(text, i + 1, file));
+  if (events.length && events[0]!.kind !== 'study.started') throw new JournalError(`${file} line 1: a journal starts with study.started`);
+  const tornBytes = buf.byteLength - completeBytes;
+  return { events, completeBytes, ...(tornBytes ? { torn: { line: lines.length + 1, bytes: tornBytes } } : {}) };
+}
+
+function parseLine(text: string, line: number, file: string): JournalEvent {
+  const where = `${file} line ${line}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new JournalError(`${where}: corrupt (not JSON: ${(e as Error).message}); the journal is damaged before its last line`);
+  }
+  const r = JournalEventSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new JournalError(
+      `${where}: not a journal event (${issue.path.join('.') || 'event'}: ${issue.message}): ${previewJson(raw, 120)}`,
+    );
+  }
+  if (r.data.seq !== line) throw new JournalError(`${where}: event number ${r.data.seq} out of order (want ${line})`);
+  return r.data;
+}
+
+/** Reads DIR/journal.jsonl; with `repair`, a torn last line is also cut off the file. */
+export async function readJournal(dir: string, opts: { repair?: boolean } = {}): Promise<JournalContents> {
+  const file = join(dir, JOURNAL_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new JournalError(`${dir}: no study here (${JOURNAL_FILE} is missing)`);
+    throw e;
+  }
+  const { events, completeBytes, torn } = parseJournal(bytes, file);
+  if (!events.length) throw new JournalError(`${file}: empty journal (the study never started)`);
+  if (torn && opts.repair) await truncate(file, completeBytes);
+  return torn ? { events, torn } : { events };
+}
+
+interface Pending {
+  readonly line: string;
+  readonly done: (error?: unknown) => void;
+}
+
+export class Journal {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
+
+  private constructor(
+    readonly file: string,
+    private readonly fh: FileHandle,
+    private seq: number,
+  ) {}
+
+  /** A new journal in `dir` (created if needed); refuses a directory that already holds one. */
+  static async create(dir: string): Promise<Journal> {
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, JOURNAL_FILE);
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new JournalError(`${dir} already holds a study (continue it with: fedhpo study resume ${dir})`);
+      throw e;
+    }
+    await syncDir(dir); // the new file's directory entry survives a crash too
+    return new Journal(file, fh, 0);
+  }
+
+  /** Opens an existing journal for appending after `events` (read with repair first). */
+  static async reopen(dir: string, events: readonly JournalEvent[]): Promise<Journal> {
+    const file = join(dir, JOURNAL_FILE);
+    return new Journal(file, await open(file, 'a'), events.length);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Numbers, timestamps and appends `event`; resolves once it is on disk. Appends made meanwhile share one fsync. */
+  append(event: NewJournalEvent): Promise<JournalEvent> {
+    if (this.failure) return Promise.reject(this.failure);
+    const full = { seq: ++this.seq, t: new Date().toISOString(), ...event } as JournalEvent;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ line: `${JSON.stringify(full)}\n`, done: (e) => (e === undefined ? resolve(full) : reject(e)) });
+      this.kick();
+    });
+  }
+
+  /** Starts a drain unless one runs; one that ends with lines queued behind its last check starts the next. */
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length) this.kick();
+    });
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.fh.close();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0);
+      try {
+        if (this.failure) throw this.failure;
+        await this.fh.appendFile(batch.map((p) => p.line).join(''));
+        await this.fh.sync();
+        for (const p of batch) p.done();
+      } catch (e) {
+        // After a failed write the file's end is unknown: nothing more may be appended in this process.
+        this.failure ??= new JournalError(`${this.file}: write failed: ${(e as Error).message}`);
+        for (const p of batch) p.done(this.failure);
+      }
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

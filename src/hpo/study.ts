@@ -1,0 +1,337 @@
+// A study's decisions, journal first: every method that changes the study appends the event, waits for
+// it to be on disk, applies it to the StudyState, and only then acts (tells the strategy, answers a
+// runner, launches a trial). Used by one caller at a time — the SchedulerActor — which owns the
+// timing (parallel trials, workers); this class owns what happens.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { JsonObject } from './config-paths.js';
+import { Journal, readJournal } from './journal.js';
+import type { EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
+import type { Pruner, Strategy, Suggestion } from './strategy.js';
+import { checkSuggestion, finiteOrNaN, guard, journaledResult, StrategyError } from './study-checks.js';
+import { enqueuedConfig, fidelityRange, type StudyConfig, studyObjectives, studySpace } from './study-config.js';
+import { StudyLock } from './study-lock.js';
+import { loadPruner } from './pruners/index.js';
+import { loadStrategy } from './strategies/index.js';
+import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
+import { trialConfigOf } from './trial-config.js';
+import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
+
+export { StrategyError } from './study-checks.js';
+
+export type StudyMode = 'in-process' | 'workers';
+
+/** What the scheduler hands a runner or the work queue to run one attempt of a trial. */
+export interface TrialLaunch {
+  readonly trialId: number;
+  readonly attempt: number;
+  readonly config: JsonObject;
+  readonly fidelity: number;
+  readonly parent?: { readonly trialId: number; readonly round: number; readonly checkpoint: string };
+  readonly dir: string;
+}
+
+export interface StudyOptions {
+  readonly mode: StudyMode;
+  /** Overrides the config's `parallel` (the CLI's --workers). */
+  readonly parallel?: number;
+  /** Every event once it is journaled and applied (progress display, logs). */
+  readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** Where the worker identity of an in-process trial is recorded. */
+export const LOCAL_WORKER = 'in-process';
+
+export class Study {
+  private readonly launched = new Set<number>();
+  /** The strategy suggested nothing while nothing ran: it is out of ideas until a trial finishes. */
+  private nothingToAsk = false;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly state: StudyState,
+    private readonly journal: Journal,
+    private readonly strategy: Strategy,
+    private readonly pruner: Pruner | undefined,
+    private readonly lock: StudyLock,
+    private readonly opts: StudyOptions,
+  ) {}
+
+  /** Starts a new study in `dir` (refused when `dir` already holds one). */
+  static async create(dir: string, config: StudyConfig, opts: StudyOptions): Promise<Study> {
+    const journal = await Journal.create(dir);
+    let lock: StudyLock | undefined;
+    try {
+      lock = await StudyLock.acquire(dir);
+      const { strategy, pruner } = await loadPlugins(config);
+      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await version() } as const;
+      const first = (await journal.append(started)) as EventOf<'study.started'>;
+      const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
+      await study.beginSession();
+      return study;
+    } catch (e) {
+      await journal.close();
+      await lock?.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Continues the study in `dir`: replays its journal (dropping a torn last line), restores the strategy
+   * from its last snapshot and tells it the trials that finished since, and marks trials that were
+   * running in a process that is gone as interrupted (they run again as their next attempt).
+   */
+  static async resume(dir: string, opts: StudyOptions): Promise<Study> {
+    const lock = await StudyLock.acquire(dir);
+    try {
+      const { events, torn } = await readJournal(dir, { repair: true });
+      if (torn) opts.log?.(`journal: dropped a torn last line (line ${torn.line}, ${torn.bytes} bytes): the process died while writing it`);
+      const state = StudyState.fromStart(events[0] as EventOf<'study.started'>);
+      const { strategy, pruner } = await loadPlugins(state.config);
+      const lastAsk = events.reduce((at, e) => (e.kind === 'trials.asked' ? e.seq : at), 0);
+      for (const e of events.slice(1)) {
+        state.apply(e);
+        if (e.kind === 'trials.asked' && e.seq === lastAsk) guard(strategy, 'restore', () => strategy.restore(e.strategy_state));
+        else if (e.kind === 'trial.finished' && e.seq > lastAsk)
+          guard(strategy, 'tell', () => strategy.tell(state.record(state.trials[e.id]!), state.view()));
+      }
+      const study = new Study(dir, state, await Journal.reopen(dir, events), strategy, pruner, lock, opts);
+      if (state.finished) return study;
+      const previous = state.mode;
+      await study.beginSession();
+      // Trials queued for workers survive a scheduler's death (JetStream keeps them); in-process ones died with it.
+      if (!(previous === 'workers' && opts.mode === 'workers')) await study.interruptUnfinished('interrupted: the study process stopped');
+      return study;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  get config(): StudyConfig {
+    return this.state.config;
+  }
+
+  get parallel(): number {
+    return this.opts.parallel ?? this.config.parallel;
+  }
+
+  get strategyName(): string {
+    return this.strategy.name;
+  }
+
+  /**
+   * Asks for new trials while slots are free and the budget allows, journals them, and returns every
+   * attempt that should be running but is not yet launched in this session (new trials and re-runs).
+   */
+  async plan(): Promise<TrialLaunch[]> {
+    if (this.state.finished || this.state.stopped) return [];
+    for (let free = this.parallel - this.state.unfinished.length; free > 0 && !this.stopReason(); ) {
+      const asked = await this.ask(free);
+      if (!asked) break;
+      free -= asked;
+    }
+    const launches: TrialLaunch[] = [];
+    for (const t of this.state.unfinished) {
+      if (this.launched.has(t.id)) continue;
+      this.launched.add(t.id);
+      if (this.opts.mode === 'in-process')
+        await this.append({ kind: 'trial.started', id: t.id, attempt: t.attempt, delivery: 1, worker: LOCAL_WORKER });
+      launches.push(this.launchOf(t));
+    }
+    return launches;
+  }
+
+  /** Why no new trial may start (budget, strategy done or out of ideas), or undefined while one may. */
+  stopReason(): string | undefined {
+    const { budget } = this.config;
+    const s = this.state;
+    if (budget.trials !== undefined && s.trials.length >= budget.trials) return 'budget: trials';
+    if (budget.rounds !== undefined && s.spentRounds + s.committedRounds >= budget.rounds) return 'budget: rounds';
+    if (budget.wall_time !== undefined && this.elapsedSeconds() >= budget.wall_time) return 'budget: wall_time';
+    if (s.enqueuedAsked < this.config.enqueue.length) return undefined;
+    if (guard(this.strategy, 'isDone', () => this.strategy.isDone(s.view()))) return 'strategy done';
+    if (this.nothingToAsk) return 'strategy has nothing more to suggest';
+    return undefined;
+  }
+
+  /** Nothing runs and nothing more may start. */
+  get isComplete(): boolean {
+    return this.state.unfinished.length === 0 && this.stopReason() !== undefined;
+  }
+
+  elapsedSeconds(): number {
+    return this.state.elapsedSeconds + (this.state.session ? Math.max(0, Date.now() - this.state.lastEventAt) / 1000 : 0);
+  }
+
+  /** A worker began an attempt (or a later delivery of it: the earlier worker stopped heart-beating). */
+  async started(id: number, attempt: number, delivery: number, worker: string): Promise<void> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt) return;
+    if (t.status === 'running' && delivery <= t.delivery) return;
+    if (t.status === 'running')
+      await this.append({ kind: 'worker.lost', id, attempt, delivery: t.delivery, worker: t.worker ?? '?', rounds_lost: t.curve.length });
+    await this.append({ kind: 'trial.started', id, attempt, delivery, worker });
+  }
+
+  /** A round's metrics: journaled, then judged by the pruner. A round from a replaced attempt or delivery is told to stop. */
+  async round(id: number, attempt: number, delivery: number, worker: string, round: number, metrics: Metrics): Promise<RoundDecision> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return 'prune';
+    await this.started(id, attempt, delivery, worker);
+    if (t.curve.some((p) => p.round >= round)) return 'continue'; // a repeated message
+    await this.append({ kind: 'trial.round', id, attempt, round, metrics: finiteOrNaN(metrics) });
+    if (!this.pruner || round >= t.fidelity) return 'continue';
+    const pruner = this.pruner;
+    return guard(pruner, 'shouldPrune', () => pruner.shouldPrune(this.state.record(t), round, this.state.view())) ? 'prune' : 'continue';
+  }
+
+  /**
+   * A result: journaled (once — a duplicate or a stale attempt is ignored, returning false), then told
+   * to the strategy. A complete result without finite objectives becomes failed or diverged.
+   */
+  async finished(id: number, attempt: number, delivery: number, worker: string, outcome: TrialOutcome): Promise<boolean> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return false;
+    await this.started(id, attempt, delivery, worker);
+    await this.append({ kind: 'trial.finished', id, attempt, ...journaledResult(this.state.objectives, outcome), worker });
+    await this.told(t);
+    return true;
+  }
+
+  /** JetStream gave up redelivering a trial whose workers kept dying: it fails, the study goes on. */
+  async abandoned(id: number, deliveries: number): Promise<void> {
+    const t = this.state.trials[id];
+    if (!t || FINISHED.has(t.status)) return;
+    const reason = `lost its worker ${deliveries} times (workers.max_deliveries)`;
+    await this.append({
+      kind: 'trial.finished',
+      id,
+      attempt: t.attempt,
+      status: 'failed',
+      reason,
+      metrics: {},
+      curve: [],
+      rounds: 0,
+      costs: {},
+    });
+    await this.told(t);
+  }
+
+  /** Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays with the workers. */
+  async stop(reason: string): Promise<void> {
+    if (this.state.finished || this.state.stopped) return;
+    if (this.opts.mode === 'in-process') await this.interruptUnfinished(`interrupted: ${reason}`);
+    await this.append({ kind: 'session.stopped', reason });
+  }
+
+  /** Journals the end of the study (once). */
+  async finish(): Promise<void> {
+    if (!this.state.finished) await this.append({ kind: 'study.finished', reason: this.stopReason() ?? 'done' });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.journal.close();
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  private async beginSession(): Promise<void> {
+    await this.append({
+      kind: 'session.started',
+      session: this.state.session + 1,
+      mode: this.opts.mode,
+      pid: process.pid,
+      host: hostname(),
+    });
+  }
+
+  private async interruptUnfinished(reason: string): Promise<void> {
+    for (const t of this.state.unfinished) {
+      this.launched.delete(t.id);
+      await this.append({ kind: 'trial.interrupted', id: t.id, attempt: t.attempt, reason, rounds_lost: t.curve.length });
+    }
+  }
+
+  /** One ask (of the enqueued configs first, then the strategy); returns how many trials joined. */
+  private async ask(free: number): Promise<number> {
+    const s = this.state;
+    const { budget, enqueue } = this.config;
+    let n = Math.min(free, budget.trials !== undefined ? budget.trials - s.trials.length : free);
+    if (budget.rounds !== undefined) n = Math.min(n, Math.ceil((budget.rounds - s.spentRounds - s.committedRounds) / s.fidelity.max));
+    if (n <= 0) return 0;
+    let source: 'strategy' | 'enqueue' = 'enqueue';
+    let suggestions: Suggestion[];
+    if (s.enqueuedAsked < enqueue.length) {
+      suggestions = enqueue
+        .slice(s.enqueuedAsked, s.enqueuedAsked + n)
+        .map((c) => ({ config: enqueuedConfig(c), fidelity: s.fidelity.max }));
+    } else {
+      source = 'strategy';
+      suggestions = guard(this.strategy, 'ask', () => this.strategy.ask(s.view(), n));
+      if (!Array.isArray(suggestions) || suggestions.length > n)
+        throw new StrategyError(
+          `strategy ${this.strategy.name}: ask(study, ${n}) returned ${Array.isArray(suggestions) ? suggestions.length : typeof suggestions} suggestions`,
+        );
+      if (!suggestions.length) {
+        this.nothingToAsk = true;
+        return 0;
+      }
+    }
+    const trials = suggestions.map((sg, i) => checkSuggestion(this.state, this.strategy.name, sg, s.trials.length + i));
+    const strategyState = guard(this.strategy, 'state', () => this.strategy.state());
+    await this.append({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
+    return trials.length;
+  }
+
+  private launchOf(t: StudyTrial): TrialLaunch {
+    const parent = t.parent ? this.state.trials[t.parent.id] : undefined;
+    return {
+      trialId: t.id,
+      attempt: t.attempt,
+      config: trialConfigOf(this.config, t.config),
+      fidelity: t.fidelity,
+      ...(t.parent && parent?.checkpoint ? { parent: { trialId: t.parent.id, round: t.parent.round, checkpoint: parent.checkpoint } } : {}),
+      dir: join(this.dir, 'trials', String(t.id)),
+    };
+  }
+
+  private async told(t: StudyTrial): Promise<void> {
+    this.nothingToAsk = false;
+    this.launched.delete(t.id);
+    guard(this.strategy, 'tell', () => this.strategy.tell(this.state.record(t), this.state.view()));
+  }
+
+  private async append(event: NewJournalEvent): Promise<void> {
+    const e = await this.journal.append(event);
+    this.state.apply(e);
+    this.opts.onEvent?.(e, this.state);
+  }
+}
+
+async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; pruner: Pruner | undefined }> {
+  const ctx = { space: studySpace(config), objectives: studyObjectives(config), fidelity: fidelityRange(config), seed: config.seed };
+  // Module paths were made absolute when the config was loaded (resolvePluginPaths), so no cwd matters here.
+  const strategy = await loadStrategy(config.strategy.name, { ...ctx, options: config.strategy.options });
+  const pruner = config.pruner
+    ? await loadPruner(config.pruner.name, { objectives: ctx.objectives, fidelity: ctx.fidelity, options: config.pruner.options })
+    : undefined;
+  return { strategy, pruner };
+}
+
+async function version(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return `fedhpo ${pkg.version ?? '?'}`;
+  } catch {
+    return 'fedhpo';
+  }
+}
