@@ -8,7 +8,7 @@ import type { LoadedModel } from '../model/source.js';
 
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 
-/** sha256 (hex) over the model directory's files, each as its name, length and bytes; for a model built in memory, over its config. */
+/** sha256 (hex) over the model directory's files (each as its name, then its bytes); for a model built in memory, over its config. */
 export async function modelSha256(m: LoadedModel): Promise<string> {
   const h = createHash('sha256');
   if (!m.dir) {
