@@ -266,3 +266,19 @@ export {
   type TabularSummary,
 } from './hpo/testfns.js';
 export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';
+
+// Federation: the run config, the clients' data, the server and client actors, trials in the
+// reference paper's scenarios, and the server state a trial continues from.
+export { FlConfigSchema, applyOverrides, loadFlConfig, parseFlConfig, type FlConfig, type Scenario } from './fl/fl-config.js';
+export { encodeClient, federatedTask, pooledClient, type ClientData, type ClientRecords, type FederatedTask } from './fl/client-data.js';
+export {
+  inProcessConnector,
+  runFederation,
+  type ConnectTransport,
+  type FederationDeps,
+  type FederationResult,
+} from './actors/federation.js';
+export { runTrial, type TrialDeps, type TrialReport } from './actors/trial.js';
+export { FederationError, ServerActor, type ServerEvent, type ServerSettings } from './actors/server-actor.js';
+export { ClientActor, type ClientActorOptions } from './actors/client-actor.js';
+export { parseFederationState, type FederationState, type RoundRecord } from './actors/federation-state.js';

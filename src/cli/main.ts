@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { flCommands } from './fl.js';
 import { modelCommands } from './model.js';
 import { plotCommands, reportCommand } from './plot.js';
 import { pretrainCommand } from './pretrain.js';
@@ -21,7 +22,8 @@ const base = yargs(hideBin(process.argv))
   .command('model', 'Model checkpoints: init, nll', (y) => modelCommands(y))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
-  .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y));
+  .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
+  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
   (y, add) => add(y),
   base,

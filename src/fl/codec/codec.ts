@@ -24,7 +24,7 @@ export class Codec {
   }
 }
 
-export { CodecError, CodecSettingsSchema, DEFAULT_DECODE_LIMITS } from './format.js';
+export { CodecError, CodecSettingsSchema, DEFAULT_DECODE_LIMITS, NonFiniteValueError } from './format.js';
 export type { CodecSettings, Compression, DecodeLimits, Int8Granularity, Precision, ResolvedCodecSettings } from './format.js';
 export { decodeTensors, type DecodedMessage } from './decode.js';
 export { encodeTensors } from './encode.js';

@@ -16,6 +16,7 @@ import {
   GRANULARITY_CODE,
   HEADER_BYTES,
   MAGIC,
+  NonFiniteValueError,
   PRECISION_CODE,
   type ResolvedCodecSettings,
 } from './format.js';
@@ -178,18 +179,19 @@ function readValues(e: Entry, src: Uint8Array): Float32Array {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const out = new Float32Array(e.count);
   const bad = (i: number, what: string) => new CodecError(`codec: tensor '${e.label}' holds ${what} at index ${i}`);
+  const nonFinite = (i: number, what: string) => new NonFiniteValueError(`codec: tensor '${e.label}' holds ${what} at index ${i}`);
   switch (e.dtype) {
     case DTYPE.f32:
       for (let i = 0; i < e.count; i++) {
         const x = view.getFloat32(4 * i, true);
-        if (!Number.isFinite(x)) throw bad(i, String(x));
+        if (!Number.isFinite(x)) throw nonFinite(i, String(x));
         out[i] = x;
       }
       break;
     case DTYPE.f16:
       for (let i = 0; i < e.count; i++) {
         const h = view.getUint16(2 * i, true);
-        if ((h & 0x7c00) === 0x7c00) throw bad(i, 'an fp16 infinity or NaN');
+        if ((h & 0x7c00) === 0x7c00) throw nonFinite(i, 'an fp16 infinity or NaN');
         out[i] = f16ToF32(h);
       }
       break;

@@ -28,6 +28,11 @@ export class CodecError extends UserError {
   override name = 'CodecError';
 }
 
+/** A well-formed message whose values include NaN or an infinity (a receiver may count these apart). */
+export class NonFiniteValueError extends CodecError {
+  override name = 'NonFiniteValueError';
+}
+
 export const MAGIC = Uint8Array.of(0x46, 0x48, 0x54, 0x4e); // "FHTN"
 export const FORMAT_VERSION = 1;
 export const HEADER_BYTES = 20;

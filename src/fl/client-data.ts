@@ -1,0 +1,86 @@
+// The clients' data of a federated run, kept abstract (a ClientData list) so a user's own files plug
+// in beside the built-in tasks. A built-in task's train and validation splits are cut per client
+// the same way (iid, or one client per category: `taskClients` logic), and its test split is
+// grouped into the same shares, so per-client test scores (worst / median / best) can be reported.
+import { encodeExample, type Encoded } from '../data/batching.js';
+import { formatInstruction } from '../data/records.js';
+import { iidSplit, metaSplit } from '../data/splitters.js';
+import { getTask, loadTask } from '../data/tasks/index.js';
+import type { TaskRecord } from '../data/tasks/types.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { UserError } from '../engine/errors.js';
+
+/** One client's records: what it trains on and what it scores the global adapter on. */
+export interface ClientRecords {
+  id: string;
+  train: TaskRecord[];
+  validation: TaskRecord[];
+}
+
+/** One client's data as its actor uses it: encoded once with the model's tokenizer. */
+export interface ClientData {
+  id: string;
+  train: Encoded[];
+  validation: Encoded[];
+}
+
+/** A task's clients and its test split grouped by the same shares (test record index -> client id). */
+export interface FederatedTask {
+  clients: ClientRecords[];
+  test: TaskRecord[];
+  /** For each test record, the client whose share it belongs to. */
+  testShare: string[];
+}
+
+const clientId = (i: number): string => `c${i}`;
+
+/** The built-in task's clients (train and validation split alike) and its test split with shares. */
+export function federatedTask(name: string, seed = 0): FederatedTask {
+  const info = getTask(name);
+  const data = loadTask(name, seed);
+  if (info.splitter === 'iid') {
+    const n = info.clients;
+    const train = iidSplit(data.train, n, seed).clients;
+    const validation = iidSplit(data.validation, n, seed).clients;
+    const testParts = iidSplit(
+      data.test.map((_, i) => i),
+      n,
+      seed,
+    ).clients;
+    const testShare = new Array<string>(data.test.length);
+    testParts.forEach((idx, c) => {
+      for (const i of idx) testShare[i] = clientId(c);
+    });
+    return { clients: train.map((t, c) => ({ id: clientId(c), train: t, validation: validation[c]! })), test: data.test, testShare };
+  }
+  const train = metaSplit(data.train, (r) => r.category);
+  const validation = metaSplit(data.validation, (r) => r.category);
+  if (train.labels.join('\u0000') !== validation.labels.join('\u0000'))
+    throw new UserError(`task ${name}: the validation split does not hold every category of the training split`);
+  const byCategory = new Map(train.labels.map((l, c) => [l, clientId(c)]));
+  return {
+    clients: train.clients.map((t, c) => ({ id: clientId(c), train: t, validation: validation.clients[c]! })),
+    test: data.test,
+    testShare: data.test.map((r) => byCategory.get(r.category) ?? 'other'),
+  };
+}
+
+/** The `global` scenario's single client: every client's training and validation records pooled. */
+export function pooledClient(clients: readonly ClientRecords[], id = 'global'): ClientRecords {
+  return { id, train: clients.flatMap((c) => c.train), validation: clients.flatMap((c) => c.validation) };
+}
+
+function encodeRecord(tok: Tokenizer, r: TaskRecord, seqLen: number): Encoded {
+  return encodeExample(tok, { prompt: formatInstruction(r.instruction, r.input), target: r.output, meta: {} }, seqLen);
+}
+
+/** Encodes a client's records once; `validLimit` keeps the first N validation records. */
+export function encodeClient(tok: Tokenizer, c: ClientRecords, seqLen: number, validLimit?: number): ClientData {
+  if (!c.train.length) throw new UserError(`client ${c.id}: no training records`);
+  const validation = validLimit === undefined ? c.validation : c.validation.slice(0, validLimit);
+  return {
+    id: c.id,
+    train: c.train.map((r) => encodeRecord(tok, r, seqLen)),
+    validation: validation.map((r) => encodeRecord(tok, r, seqLen)),
+  };
+}

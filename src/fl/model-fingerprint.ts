@@ -1,0 +1,26 @@
+// The identity of a base model as the server and its clients compare it when a client joins: the
+// sha256 of the model directory's files (config, weights, tokenizer), so a client with another base
+// (or another revision of it) is refused before it trains anything.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedModel } from '../model/source.js';
+
+const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
+
+/** sha256 (hex) over the model directory's files (each as its name, then its bytes); for a model built in memory, over its config. */
+export async function modelSha256(m: LoadedModel): Promise<string> {
+  const h = createHash('sha256');
+  if (!m.dir) {
+    h.update(`in-memory model\0${JSON.stringify(m.model.cfg)}`);
+    return h.digest('hex');
+  }
+  for (const name of MODEL_FILES) {
+    const file = join(m.dir, name);
+    if (!existsSync(file)) continue;
+    h.update(`${name}\0`);
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
