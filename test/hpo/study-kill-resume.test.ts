@@ -49,11 +49,13 @@ describe('study resume after kill -9', () => {
     let p = spawnFedhpo(['study', 'run', file, '--out', dir]);
     for (let session = 1; ; session++) {
       await sessionStarted(dir, session, p);
+      let killed = false;
       if (kills.length < 3) {
         const ms = Math.round(30 + random() * 450);
         await sleep(ms);
         if (p.proc.exitCode === null) kills.push(ms);
         p.kill('SIGKILL');
+        killed = true;
       }
       const exit = await p.exited;
       const events = await journalEvents(dir);
@@ -64,7 +66,9 @@ describe('study resume after kill -9', () => {
           completed.set(e.id, values);
         }
       if (events.some((e) => e.kind === 'study.finished')) {
-        expect(exit, p.output()).toEqual({ code: 0, signal: null });
+        // A kill may land between the journal's last line and the process's exit: the study is
+        // finished all the same. Without a kill, it must have exited cleanly.
+        if (!killed) expect(exit, p.output()).toEqual({ code: 0, signal: null });
         break;
       }
       expect(session, 'too many sessions').toBeLessThan(10);
