@@ -150,24 +150,7 @@ export class ClientActor {
     this.computed.rounds++;
     const codec: CodecSettings = { ...msg.codec };
     const tensors = encodeTensors(result.delta, codec);
-    this.lastUpdate = {
-      round: msg.round,
-      send: (attempt) =>
-        this.send(
-          encodeMessage(
-            {
-              v: MESSAGE_VERSION,
-              kind: 'update',
-              from: this.id,
-              round: msg.round,
-              attempt,
-              samples: result.samples,
-              metrics: result.metrics,
-            },
-            tensors,
-          ),
-        ),
-    };
+    this.lastUpdate = this.updateReply(msg.round, result.samples, result.metrics, tensors);
     this.lastUpdate.send(msg.attempt);
   }
 
@@ -187,24 +170,29 @@ export class ClientActor {
       }),
     );
     this.computed.evaluations++;
-    this.lastEval = {
-      round: msg.round,
+    this.lastEval = this.evalReply(msg.round, r.lossSum, r.tokens, r.samples, r.seconds);
+    this.lastEval.send(msg.attempt);
+  }
+
+  // The cached replies are built here, not inline in onRound/onEvaluate: a closure there would keep
+  // the whole handler scope alive (the decoded global, the fp32 delta), ~3 adapter copies per client
+  // (bench:fl memory: 544 -> 288 MB growth for 99 more clients).
+  private updateReply(round: number, samples: number, metrics: Record<string, number>, tensors: Uint8Array): CachedReply {
+    return {
+      round,
+      send: (attempt) =>
+        this.send(encodeMessage({ v: MESSAGE_VERSION, kind: 'update', from: this.id, round, attempt, samples, metrics }, tensors)),
+    };
+  }
+
+  private evalReply(round: number, lossSum: number, tokens: number, samples: number, seconds: number): CachedReply {
+    return {
+      round,
       send: (attempt) =>
         this.send(
-          encodeMessage({
-            v: MESSAGE_VERSION,
-            kind: 'eval-result',
-            from: this.id,
-            round: msg.round,
-            attempt,
-            lossSum: r.lossSum,
-            tokens: r.tokens,
-            samples: r.samples,
-            seconds: r.seconds,
-          }),
+          encodeMessage({ v: MESSAGE_VERSION, kind: 'eval-result', from: this.id, round, attempt, lossSum, tokens, samples, seconds }),
         ),
     };
-    this.lastEval.send(msg.attempt);
   }
 
   private decodeGlobal(payload: Uint8Array): NamedTensors {
