@@ -68,7 +68,8 @@ await withModel({ dir: base.model, threads: base.threads }, async (loaded) => {
     out.transport = t;
     console.log(
       `round time: in-process ${t.in_process_round_s} s, NATS (${t.nats}) ${t.nats_round_s} s, ratio ${t.ratio} ` +
-        `(median of ${t.rounds_each} rounds each; same final loss: ${t.same_final_loss})`,
+        `(median of ${t.rounds_each} rounds each); minimum ${t.in_process_min_round_s} s vs ${t.nats_min_round_s} s, ratio ${t.min_ratio}; ` +
+        `same final loss: ${t.same_final_loss}`,
     );
   }
 });
