@@ -445,3 +445,16 @@ export async function scoreCode(
   const r = await runCodeCandidates(extractCodeCandidates(output, reference.entry), reference.entry, reference.tests, opts);
   return r.passed ? 1 : 0;
 }
+
+/**
+ * pass@1 of one generation against test code: the program is `prefix` (the prompt the generation
+ * continues) + `output`, cut to its definitions (extractCodeCandidates); 1 when runScriptTest passes.
+ */
+export async function scoreScript(
+  output: string,
+  reference: { entry: string; test: string; prefix: string },
+  opts?: SandboxOptions,
+): Promise<0 | 1> {
+  const r = await runScriptTest(extractCodeCandidates(reference.prefix + output, reference.entry), reference.test, opts);
+  return r.passed ? 1 : 0;
+}

@@ -3,9 +3,9 @@
 // the same way (iid, or one client per category: `taskClients` logic), and its test split is
 // grouped into the same shares, so per-client test scores (worst / median / best) can be reported.
 import { encodeExample, type Encoded } from '../data/batching.js';
-import { formatInstruction } from '../data/records.js';
 import { iidSplit, metaSplit } from '../data/splitters.js';
 import { getTask, loadTask } from '../data/tasks/index.js';
+import { promptOf } from '../data/tasks/prompt.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { UserError } from '../engine/errors.js';
@@ -71,7 +71,7 @@ export function pooledClient(clients: readonly ClientRecords[], id = 'global'): 
 }
 
 function encodeRecord(tok: Tokenizer, r: TaskRecord, seqLen: number): Encoded {
-  return encodeExample(tok, { prompt: formatInstruction(r.instruction, r.input), target: r.output, meta: {} }, seqLen);
+  return encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen);
 }
 
 /** Encodes a client's records once; `validLimit` keeps the first N validation records. */
