@@ -8,6 +8,7 @@ import { getTask, loadTask } from '../data/tasks/index.js';
 import { promptOf } from '../data/tasks/prompt.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import type { Metric } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 
 /** One client's records: what it trains on and what it scores the global adapter on. */
@@ -30,6 +31,10 @@ export interface FederatedTask {
   test: TaskRecord[];
   /** For each test record, the client whose share it belongs to. */
   testShare: string[];
+  /** How the test split is scored: 'loss' is token accuracy (no generation); default the records' own scores. */
+  metric?: Metric;
+  /** "file:line: reason" of the records of a user's files that were left out. */
+  skipped?: string[];
 }
 
 const clientId = (i: number): string => `c${i}`;

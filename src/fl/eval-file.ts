@@ -43,11 +43,11 @@ export async function loadEvalFile(file: string, metric: MetricChoice = 'auto', 
   return { file, format: parsed.format, metric: m, records, skipped };
 }
 
-/** Scores loaded records with their metric: generation + score, or loss and token accuracy. */
+/** Scores records with their metric: 'loss' is loss and token accuracy, anything else generation + each record's score. */
 export function evaluateUserRecords(
   model: LlamaModel,
   tok: Tokenizer,
-  data: Pick<UserEvalData, 'metric' | 'records'>,
+  data: { metric: Metric | 'auto-by-record'; records: TaskRecord[] },
   o: EvalOptions,
 ): Promise<EvalReport> {
   return data.metric === 'loss' ? evaluateTokenAccuracy(model, tok, data.records, o) : evaluateRecords(model, tok, data.records, o);
