@@ -1,7 +1,8 @@
 // A study's `trial` document for federated trials: an FL config (the schema of `fedhpo fl run`'s
 // config, src/fl/fl-config.ts) with an optional `kind: federated` (absent means federated too).
 // `rounds` is not the document's to choose: every trial trains to the fidelity the strategy asked
-// for, so the runner sets it. The `local` scenario (N separate federations) has no single adapter
+// for, so the runner sets it (best.json then holds the rounds the best trial reached, so
+// `fedhpo fl run --config best.json` runs it again). The `local` scenario (N separate federations) has no single adapter
 // to continue or export, so studies run `fed` or `global` trials only.
 import { UserError } from '../engine/errors.js';
 import { type FlConfig, parseFlConfig } from '../fl/fl-config.js';
@@ -19,8 +20,7 @@ export function isFederatedTrial(trial: JsonObject): boolean {
 
 /** A trial's full config document -> the validated FL config of one federation trained to `rounds`. */
 export function federatedTrialConfig(doc: JsonObject, rounds: number, where: string): FlConfig {
-  const { kind: _kind, ...rest } = cloneJson(doc);
-  const config = parseFlConfig({ ...rest, rounds }, where);
+  const config = parseFlConfig({ ...cloneJson(doc), rounds }, where);
   if (config.scenario === 'local')
     throw new UserError(
       `${where}: scenario: local runs one federation per client (no single adapter to continue or export); a study's trials are fed or global`,

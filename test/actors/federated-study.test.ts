@@ -64,9 +64,10 @@ describe('a study of federated trials', () => {
     const bestTrial = state.trials[0]!.values![0]! <= state.trials[2]!.values![0]! ? 0 : 2;
     expect(best.train.lr).toBe(state.trials[bestTrial]!.config['train.lr']);
     expect(best.train.weight_decay).toBe(10);
-    // best.json is an FL config as `fedhpo fl run --config` takes it (with rounds added).
-    const { kind: _kind, ...fl } = best;
-    expect(parseFlConfig({ ...fl, rounds: 2 }, 'best.json').lora.r).toBe(state.trials[bestTrial]!.config['lora.r']);
+    // best.json is an FL config as `fedhpo fl run --config` takes it, with the rounds the trial reached.
+    const fl = parseFlConfig(best, 'best.json');
+    expect(fl.lora.r).toBe(state.trials[bestTrial]!.config['lora.r']);
+    expect(fl.rounds).toBe(2);
     const adapter = await LoraAdapter.load(join(dir, 'best'), await loadLlamaConfig(model.modelDir));
     expect(adapter.config.r).toBe(state.trials[bestTrial]!.config['lora.r']);
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
