@@ -86,6 +86,8 @@ export function dataName(d: DataConfig): string {
 
 export const FlConfigSchema = z
   .object({
+    /** What a study's trial document says it is (the same document: a study's best.json runs as is). */
+    kind: z.literal('federated').optional(),
     /** Base model directory (HF layout); the shipped base by default. */
     model: z.string().min(1).default(SHIPPED_BASE_MODEL),
     data: DataConfigSchema,
