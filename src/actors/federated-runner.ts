@@ -14,7 +14,8 @@
 // refused for non-finite numbers) is a diverged one.
 import { join } from 'node:path';
 import { closeSandboxPool } from '../eval/sandbox.js';
-import { type ClientData, encodeClient, type FederatedTask, federatedTask, pooledClient } from '../fl/client-data.js';
+import { type ClientData, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
+import { federatedData } from '../fl/client-files.js';
 import type { FlConfig } from '../fl/fl-config.js';
 import { scoreTestSplit } from '../fl/test-score.js';
 import type { Metrics, TrialOutcome, TrialRequest, TrialRunner } from '../hpo/trial-runner.js';
@@ -42,7 +43,7 @@ const NON_FINITE_REJECTIONS = new Set(['non-finite', 'schema']);
 export class FederatedTrialRunner implements TrialRunner {
   readonly name = 'federated';
   private readonly models = new Map<string, { dir: string; threads: number; model: Promise<SharedModel> }>();
-  private readonly data = new Map<string, TrialData>();
+  private readonly data = new Map<string, Promise<TrialData>>();
 
   constructor(private readonly opts: FederatedRunnerOptions = {}) {}
 
@@ -65,7 +66,7 @@ export class FederatedTrialRunner implements TrialRunner {
     try {
       const config = federatedTrialConfig(req.config, req.fidelity, `trial ${req.trialId}`);
       const shared = await this.model(config);
-      const data = this.trialData(config, shared);
+      const data = await this.trialData(config, shared);
       const flConfig: FlConfig = { ...config, trial: `t${req.trialId}` };
       let state = req.parent ? await this.parentState(req.parent, flConfig) : undefined;
       if (req.fidelity <= start) throw new Error(`fidelity ${req.fidelity} is not beyond the parent's round ${start}`);
@@ -116,6 +117,7 @@ export class FederatedTrialRunner implements TrialRunner {
         batchSize: config.eval.batch_size,
         maxNewTokens: config.eval.max_new_tokens,
         seqLen: config.train.seq_len,
+        metric: data.task.metric,
       });
       const metrics = {
         ...curve.at(-1)!.metrics,
@@ -162,16 +164,22 @@ export class FederatedTrialRunner implements TrialRunner {
     return held.model;
   }
 
-  /** The task's clients encoded for this model, once per (model, task, seed, sequence length, validation limit, scenario). */
-  private trialData(config: FlConfig, shared: SharedModel): TrialData {
+  /**
+   * The clients' data (a built-in task or the user's files) encoded for this model, once per
+   * (model, data config, sequence length, validation limit, scenario). A user's files are read once
+   * per process: edit them and start a new study.
+   */
+  private trialData(config: FlConfig, shared: SharedModel): Promise<TrialData> {
     const key = JSON.stringify([shared.sha256, config.data, config.train.seq_len, config.eval.valid_limit ?? null, config.scenario]);
     let d = this.data.get(key);
     if (!d) {
-      const task = federatedTask(config.data.task, config.data.seed);
-      const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
-      const tok = shared.model.tokenizer;
-      d = { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
+      d = federatedData(config.data).then((task) => {
+        const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
+        const tok = shared.model.tokenizer;
+        return { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
+      });
       this.data.set(key, d);
+      d.catch(() => this.data.delete(key));
     }
     return d;
   }
