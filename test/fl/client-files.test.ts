@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSplit } from '../../src/data/split-file.js';
 import { federatedData } from '../../src/fl/client-files.js';
-import { type DataConfig, DataConfigSchema, parseFlConfig } from '../../src/fl/fl-config.js';
+import { type DataConfig, DataConfigSchema, loadFlConfig, parseFlConfig } from '../../src/fl/fl-config.js';
 import { dollyRecords, toJsonl, writeUserData } from '../helpers/user-data.js';
 
 let dir: string;
@@ -98,5 +98,10 @@ describe('federated clients from files', () => {
       metric: 'auto',
       valid_fraction: 0.1,
     });
+  });
+
+  it('the example fl config over files is valid', async () => {
+    const c = await loadFlConfig('configs/examples/fl-gsm8k-files.yaml');
+    expect(c.data).toMatchObject({ clients: 'my-data/gsm8k/clients', test: 'my-data/gsm8k/test.jsonl', metric: 'auto' });
   });
 });
