@@ -5,6 +5,7 @@
 // `fedhpo fl run --config best.json` runs it again). The `local` scenario (N separate federations) has no single adapter
 // to continue or export, so studies run `fed` or `global` trials only.
 import { UserError } from '../engine/errors.js';
+import { federatedData } from '../fl/client-files.js';
 import { type FlConfig, parseFlConfig } from '../fl/fl-config.js';
 import { cloneJson, type JsonObject } from '../hpo/config-paths.js';
 import { fromUnit } from '../hpo/space.js';
@@ -36,4 +37,13 @@ export function federatedTrialConfig(doc: JsonObject, rounds: number, where: str
 export function checkFederatedStudy(study: StudyConfig, where: string): FlConfig {
   const middle = Object.fromEntries([...studySpace(study)].map(([name, spec]) => [name, fromUnit(spec, 0.5)]));
   return federatedTrialConfig(trialConfigOf(study, middle), 1, `${where}: trial`);
+}
+
+/**
+ * As checkFederatedStudy, and when the trials train on a user's files, reads them once (split.json,
+ * formats, metric) so a wrong path or a bad file stops the study at once, naming the key and the file.
+ */
+export async function checkFederatedStudyData(study: StudyConfig, where: string): Promise<void> {
+  const config = checkFederatedStudy(study, where);
+  if (config.data.clients !== undefined) await federatedData(config.data);
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
+import { checkFederatedStudyData, isFederatedTrial } from '../actors/federated-trial-config.js';
 import { runStudy, type StudyRunOutcome } from '../actors/study-runner.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
 import { JOURNAL_FILE, readJournal } from '../hpo/journal.js';
@@ -120,6 +121,7 @@ export function studyCommands(y: Argv): Argv {
         ),
       async (a) => {
         const config = await loadStudyConfig(a.config, a.set);
+        if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = positiveWorkers(a.workers);
         const dir = a.out ?? defaultOut(a.config);

@@ -12,7 +12,7 @@ import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { TINY } from '../actors/fl-fixtures.js';
 import { replayStudy, tempDir } from '../helpers/study-fixtures.js';
 import { type UserDataFiles, writeUserData } from '../helpers/user-data.js';
-import { fedhpoWithin } from './run-cli.js';
+import { expectUserError, fedhpoWithin } from './run-cli.js';
 
 const FORMATS = [
   { format: 'gsm8k', split: ['--splitter', 'iid', '--clients', '3'], clients: 3, metric: 'accuracy' },
@@ -127,4 +127,19 @@ describe('a user’s own files through split, fl run and a study', () => {
       }
     });
   }
+
+  it('a study over files that are not there stops at once, naming the key and the path', async () => {
+    const missing = join(dir, 'no-such-split');
+    const r = await fedhpoWithin(
+      60_000,
+      'study',
+      'run',
+      'configs/examples/study-gsm8k-files.yaml',
+      '--out',
+      join(dir, 'study-missing'),
+      '--set',
+      `trial.data.clients=${missing}`,
+    );
+    expectUserError(r, `data.clients: ${missing} is not a split directory`);
+  });
 });
