@@ -2,7 +2,7 @@
 // client per round: `fed` (the task's N clients), `global` (one client holding every client's
 // data), `local` (N one-client federations, each client alone on its own data). Every resulting
 // adapter is scored on the same test split; `local` reports the mean over clients and each client.
-import { type ClientRecords, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
+import { answerless, type ClientRecords, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
 import { federatedData } from '../fl/client-files.js';
 import { dataName, type FlConfig, type Scenario } from '../fl/fl-config.js';
 import { scoreTestSplit, spreadOf, type TestScore } from '../fl/test-score.js';
@@ -18,8 +18,8 @@ export interface TrialDeps {
   /** After each completed round of each federation (`run` is 'fed', 'global' or the client of a local run). */
   onRound?: (run: string, record: RoundRecord) => void;
   log?: (line: string) => void;
-  /** Told each record of the user's files that was left out ("file:line: reason"). */
-  onSkipped?: (line: string) => void;
+  /** Told what the run leaves out: records of the user's files ("skipped file:line: reason"), answers cut by train.seq_len. */
+  warn?: (line: string) => void;
 }
 
 /** One federation of the trial with its test score. */
@@ -78,7 +78,7 @@ function plan(scenario: Scenario, task: FederatedTask, trial: string): PlannedRu
 export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<TrialReport> {
   const started = performance.now();
   const task = deps.task ?? (await federatedData(config.data));
-  for (const line of task.skipped ?? []) deps.onSkipped?.(line);
+  for (const line of task.skipped ?? []) deps.warn?.(`skipped ${line}`);
   const { model, tokenizer } = deps.model;
   // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
   const limit = config.eval.valid_limit;
@@ -86,6 +86,10 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
   const runs: TrialRun[] = [];
   for (const p of plan(config.scenario, { ...task, clients: clientsOfTask }, config.trial)) {
     const clients = p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len));
+    for (const c of clients) {
+      const cut = answerless(c);
+      if (cut) deps.warn?.(`client ${c.id}: ${cut} with no answer token within train.seq_len ${config.train.seq_len} (raise it)`);
+    }
     const result = await runFederation(
       { ...config, trial: p.trial },
       {

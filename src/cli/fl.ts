@@ -83,7 +83,7 @@ export function flCommands(y: Argv): Argv {
               model,
               ...(connect ? { connect } : {}),
               onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
-              onSkipped: (line) => console.error(`skipped ${line}`),
+              warn: (line) => console.error(line),
               ...(a.verbose ? { log: (line: string) => console.error(line) } : {}),
             });
             await writeTrialOutputs(out, r, config, config.model);

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSplit } from '../../src/data/split-file.js';
+import { ByteTokenizer } from '../../src/data/tokenizer.js';
+import { answerless, encodeClient } from '../../src/fl/client-data.js';
 import { federatedData } from '../../src/fl/client-files.js';
 import { type DataConfig, DataConfigSchema, loadFlConfig, parseFlConfig } from '../../src/fl/fl-config.js';
 import { dollyRecords, toJsonl, writeUserData } from '../helpers/user-data.js';
@@ -103,5 +105,12 @@ describe('federated clients from files', () => {
   it('the example fl config over files is valid', async () => {
     const c = await loadFlConfig('configs/examples/fl-gsm8k-files.yaml');
     expect(c.data).toMatchObject({ clients: 'my-data/gsm8k/clients', test: 'my-data/gsm8k/test.jsonl', metric: 'auto' });
+  });
+
+  it('says which records lose every answer token to the sequence length', async () => {
+    const task = await federatedData(data({ clients: join(dir, 'gsm-split'), test: join(dir, 'gsm8k', 'test.jsonl') }));
+    const tok = new ByteTokenizer();
+    expect(answerless(encodeClient(tok, task.clients[0]!, 512))).toBeUndefined();
+    expect(answerless(encodeClient(tok, task.clients[0]!, 100))).toBe('7 of 7 training records, 1 of 1 validation records');
   });
 });
