@@ -167,5 +167,12 @@ describe('script tests cannot be forged', () => {
     expect(await runScriptTest([WRONG], test)).toMatchObject({ passed: false, error: 'assertion failed: deepEqual(0, 3) failed' });
   });
 
+  it('a memory bomb ends only the sandbox process: the test fails and the next job runs in a fresh process', async () => {
+    const bomb = 'function add() { const a = []; for (;;) a.push(new Array(1 << 20).fill(1)); }';
+    const r = await runScriptTest([bomb], REQUIRE_TEST, { timeoutMs: 10_000 });
+    expect(r.passed).toBe(false);
+    expect(r.error).toMatch(/memory limit exceeded|timed out/);
+  });
+
   it('the sandbox stays healthy after every attempt', expectHealthy);
 });
