@@ -85,6 +85,21 @@ describe('user records', () => {
     expect(() => parseUserRecords(toJsonl([multiplE]), 'm.jsonl', { train: true })).toThrow("no 'canonical_solution' to train on");
   });
 
+  it('HumanEval-X js as it ships (no entry_point, an arrow function, console.assert tests) scores through the sandbox', async () => {
+    const rec = {
+      task_id: 'JavaScript/1',
+      prompt: '/* Return the sum of the list.\n  >>> sumList([1, 2])\n  3\n  */\nconst sumList = (numbers) => {\n',
+      declaration: '\nconst sumList = (numbers) => {\n',
+      canonical_solution: '  return numbers.reduce((a, b) => a + b, 0);\n}\n',
+      test: 'const testSumList = () => {\n  console.assert(sumList([1, 2]) === 3)\n  console.assert(sumList([]) === 0)\n}\n\ntestSumList()\n',
+      example_test: '',
+    };
+    const [r] = parseUserRecords(toJsonl([rec]), 'x.jsonl').records;
+    expect(r!.reference).toMatchObject({ kind: 'script', entry: 'sumList' });
+    expect(await scoreOutput(rec.canonical_solution, r!.reference)).toBe(1);
+    expect(await scoreOutput('  return numbers.length;\n}\n', r!.reference)).toBe(0);
+  });
+
   it('the metric follows the format; a metric the format cannot give is refused naming the file', () => {
     expect(metricFor('gsm8k', 'auto', 'f')).toBe('accuracy');
     expect(metricFor('humaneval-js', 'auto', 'f')).toBe('pass@1');

@@ -107,6 +107,19 @@ describe('federated clients from files', () => {
     expect(c.data).toMatchObject({ clients: 'my-data/gsm8k/clients', test: 'my-data/gsm8k/test.jsonl', metric: 'auto' });
   });
 
+  it('metric loss scores the test file by token accuracy; a test file with no reference answers cannot give a loss', async () => {
+    const f = await writeUserData(dir, 'gsm8k');
+    expect(await federatedData(data({ clients: join(dir, 'gsm-split'), test: f.test, metric: 'loss' }))).toMatchObject({ metric: 'loss' });
+    const he = await writeUserData(dir, 'humaneval-js');
+    const out = join(dir, 'he-split');
+    await dataSplit({ input: he.train, splitter: 'iid', clients: 2, seed: 0, out });
+    const noSolution = join(dir, 'he-no-solution.jsonl');
+    await writeFile(noSolution, toJsonl([{ prompt: 'function f(x){\n', tests: 'assert.ok(f(1))' }]));
+    await expect(federatedData(data({ clients: out, test: noSolution, metric: 'loss' }))).rejects.toThrow(
+      `data.test: ${noSolution}: no record has a reference answer to compute a loss on`,
+    );
+  });
+
   it('says which records lose every answer token to the sequence length', async () => {
     const task = await federatedData(data({ clients: join(dir, 'gsm-split'), test: join(dir, 'gsm8k', 'test.jsonl') }));
     const tok = new ByteTokenizer();
