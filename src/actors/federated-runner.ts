@@ -28,6 +28,8 @@ import { checkpointAdapter, readTrialCheckpoint, writeTrialCheckpoint } from './
 export interface FederatedRunnerOptions {
   /** Server and client log lines (rejections, retries); silent by default. */
   log?: (line: string) => void;
+  /** The clients' records and test split of a trial (default: the config's built-in task): where a user's own data plugs in. */
+  taskFor?: (config: FlConfig) => FederatedTask;
 }
 
 /** A task's clients as one trial's actors use them, with the test split they are scored on. */
@@ -167,7 +169,7 @@ export class FederatedTrialRunner implements TrialRunner {
     const key = JSON.stringify([shared.sha256, config.data, config.train.seq_len, config.eval.valid_limit ?? null, config.scenario]);
     let d = this.data.get(key);
     if (!d) {
-      const task = federatedTask(config.data.task, config.data.seed);
+      const task = this.opts.taskFor ? this.opts.taskFor(config) : federatedTask(config.data.task, config.data.seed);
       const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
       const tok = shared.model.tokenizer;
       d = { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
