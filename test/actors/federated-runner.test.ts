@@ -152,6 +152,18 @@ describe('FederatedTrialRunner', () => {
     }
   });
 
+  it("a client that fails ends the trial at once as failed, with the client's reason (no wait for the round deadline)", async () => {
+    const started = Date.now();
+    const doc = tinyTrialDoc(dir.modelDir, {
+      train: { local_steps: 2, batch_size: 4, seq_len: 2048, lr: 0.01 },
+      round: { deadline_s: 600, quorum: 1, retries: 0, join_timeout_s: 30 },
+    });
+    const o = await runner.run(request(45, doc, 2).req);
+    expect(o.status).toBe('failed');
+    expect(o.reason).toMatch(/^client c\d failed in round 1: .*seqLen 2048 is over the model's max_position_embeddings 512/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
   it('a bad config or a missing parent checkpoint is a failed trial with the reason', async () => {
     const bad = await runner.run(request(40, tinyTrialDoc(dir.modelDir, { lora: { r: 0 } }), 1).req);
     expect(bad.status).toBe('failed');
