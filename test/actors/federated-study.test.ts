@@ -11,6 +11,7 @@ import { parseStudyConfig } from '../../src/hpo/study-config.js';
 import { loadLlamaConfig } from '../../src/model/config.js';
 import { LoraAdapter } from '../../src/peft/lora.js';
 import { replayStudy, tempDir } from '../helpers/study-fixtures.js';
+import { NatsServer } from '../helpers/nats-server.js';
 import { tinyModelDir, tinyTrialDoc } from './fl-fixtures.js';
 
 let model: Awaited<ReturnType<typeof tinyModelDir>>;
@@ -72,6 +73,30 @@ describe('a study of federated trials', () => {
     expect(adapter.config.r).toBe(state.trials[bestTrial]!.config['lora.r']);
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ state: 'finished', trials: { total: 3, complete: 2, diverged: 1 } });
+  });
+
+  it('runs on a trial worker over NATS JetStream the same as in process', async () => {
+    const server = await NatsServer.start({ jetstream: true });
+    try {
+      const doc = studyDoc({ enqueue: [{ 'train.lr': 0.01, 'lora.r': 4 }], budget: { trials: 1 }, parallel: 1 });
+      const inProcess = join(await tempDir(), 'local');
+      await runStudy({ dir: inProcess, config: parseStudyConfig(doc, 'local') });
+      const queued = join(await tempDir(), 'queued');
+      const result = await runStudy({
+        dir: queued,
+        config: parseStudyConfig(doc, 'queued'),
+        nats: { servers: [server.url] },
+        localWorkers: 1,
+      });
+      expect(result).toMatchObject({ state: 'finished', reason: 'budget: trials' });
+      const [a, b] = [(await replayStudy(inProcess)).trials[0]!, (await replayStudy(queued)).trials[0]!];
+      expect(b.status, b.reason).toBe('complete');
+      expect(b.curve.map((p) => p.metrics.val_loss)).toEqual(a.curve.map((p) => p.metrics.val_loss));
+      expect(b.metrics!.score).toBe(a.metrics!.score);
+      await LoraAdapter.load(join(queued, 'best'), await loadLlamaConfig(model.modelDir));
+    } finally {
+      await server.dispose();
+    }
   });
 
   it('successive halving continues a promoted trial from its lower rung checkpoint', async () => {
