@@ -39,7 +39,8 @@ export function evalCommand(y: Argv): Argv {
         .option('by', { type: 'string', describe: '--data: report the score per value of this field (default: category, if present)' })
         .conflicts('task', 'data')
         .check((v) => {
-          if (v.task === undefined && v.data === undefined) throw new Error('name --task or --data');
+          if (v.task === undefined && v.data === undefined) throw new UsageError('name --task (a built-in task) or --data (a data file)');
+          if (v.task !== undefined && (v.by !== undefined || v.metric !== 'auto')) throw new UsageError('--metric and --by go with --data');
           return true;
         })
         .option('split', { choices: ['train', 'validation', 'test'] as const, default: EVAL_DEFAULTS.split })

@@ -25,23 +25,23 @@ export async function evaluateTokenAccuracy(
   const batches = makeBatches(encoded, { batchSize: o.batchSize ?? EVAL_DEFAULTS.batchSize, seqLen, shuffle: false, padId: tok.padId });
   const { loss } = await model.meanLoss(batches, o.adapter, { meter });
   const results: EvalReport['results'] = [];
+  // Micro averages (over answer tokens), overall and per category alike; a sample's score is its own share.
+  const tally = new Map<string, { samples: number; hits: number; tokens: number }>();
   let hits = 0;
   let counted = 0;
   for (let index = 0; index < encoded.length; index++) {
     const e = encoded[index]!;
+    const category = items[index]!.category;
     const { correct, total } = await rankedFirst(model, e.ids.slice(0, -1), e.labels, o.adapter, meter, model.cfg.vocab_size);
     hits += correct;
     counted += total;
-    results.push({ index, category: items[index]!.category, output: '', score: total ? correct / total : 0 });
+    const t = tally.get(category) ?? { samples: 0, hits: 0, tokens: 0 };
+    tally.set(category, { samples: t.samples + 1, hits: t.hits + correct, tokens: t.tokens + total });
+    results.push({ index, category, output: '', score: total ? correct / total : 0 });
     o.onProgress?.(index + 1, encoded.length);
   }
   const byCategory: EvalReport['byCategory'] = {};
-  for (const r of results) {
-    const c = (byCategory[r.category] ??= { samples: 0, score: 0 });
-    c.samples += 1;
-    c.score += r.score;
-  }
-  for (const c of Object.values(byCategory)) c.score /= c.samples;
+  for (const [c, t] of tally) byCategory[c] = { samples: t.samples, score: t.tokens ? t.hits / t.tokens : 0 };
   return {
     samples: results.length,
     score: counted ? hits / counted : 0,

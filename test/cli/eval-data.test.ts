@@ -63,7 +63,7 @@ describe('fedhpo eval --data', () => {
     expect(g).toMatchObject({ format: 'gsm8k', metric: 'loss', samples: 3, generatedTokens: 0 });
   });
 
-  it('refuses a metric the format cannot give, and --task with --data', async () => {
+  it('refuses a metric the format cannot give, --task with --data, neither, and --by with --task', async () => {
     expectUserError(
       await fedhpo('eval', '--model', model, '--data', join(dir, 'gsm.jsonl'), '--metric', 'pass@1'),
       `${join(dir, 'gsm.jsonl')}: metric pass@1 needs HumanEval-style JavaScript`,
@@ -71,5 +71,7 @@ describe('fedhpo eval --data', () => {
     const both = await fedhpo('eval', '--model', model, '--data', join(dir, 'gsm.jsonl'), '--task', 'arith');
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/mutually exclusive/);
+    expectUserError(await fedhpo('eval', '--model', model), 'name --task (a built-in task) or --data (a data file)');
+    expectUserError(await fedhpo('eval', '--model', model, '--task', 'arith', '--by', 'x'), '--metric and --by go with --data');
   });
 });
