@@ -73,6 +73,10 @@ describe('a study of federated trials', () => {
     expect(adapter.config.r).toBe(state.trials[bestTrial]!.config['lora.r']);
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ state: 'finished', trials: { total: 3, complete: 2, diverged: 1 } });
+    // Two complete trials with a val_loss and a score: their two rankings compared.
+    expect(summary.rank_agreement.n).toBe(2);
+    expect(Math.abs(summary.rank_agreement.spearman)).toBeLessThanOrEqual(1);
+    expect(summary.best[0].score).toBe(state.trials[bestTrial]!.metrics!.score);
   });
 
   it('runs on a trial worker over NATS JetStream the same as in process', async () => {
