@@ -2,6 +2,7 @@
 // model: it writes its journal, best.json (an FL config) and best/ (an adapter that loads), and a
 // diverging trial is recorded as diverged while the study goes on. Successive halving promotes a
 // trial by continuing its federation from the checkpoint of its lower rung.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,17 @@ describe('a study of federated trials', () => {
     expect(adapter.config.r).toBe(state.trials[bestTrial]!.config['lora.r']);
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ state: 'finished', trials: { total: 3, complete: 2, diverged: 1 } });
+    // Two complete trials with a val_loss and a score: their two rankings compared.
+    expect(summary.rank_agreement.n).toBe(2);
+    expect(Math.abs(summary.rank_agreement.spearman)).toBeLessThanOrEqual(1);
+    expect(summary.best[0].score).toBe(state.trials[bestTrial]!.metrics!.score);
+  });
+
+  it('a misspelt trial key stops the study before its directory is made, naming the key', async () => {
+    const dir = join(await tempDir(), 'typo');
+    const config = parseStudyConfig(studyDoc({ trial: { ...tinyTrialDoc(model.modelDir), rounds_: 3 } }), 'typo study');
+    await expect(runStudy({ dir, config })).rejects.toThrow(/trial: invalid config\n {2}rounds_: unknown key/);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('runs on a trial worker over NATS JetStream the same as in process', async () => {
