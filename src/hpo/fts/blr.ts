@@ -10,9 +10,11 @@ export class BayesianLinearRegression {
     /** Posterior mean of the weights. */
     readonly mean: Float64Array,
     /** Lower Cholesky factor L of the posterior precision A. */
-    private readonly precisionFactor: Matrix,
-    private readonly covariance: Matrix,
+    private readonly precision: CholeskyDecomposition,
   ) {}
+
+  /** Σ = A⁻¹, computed on first use (sampling needs only the factor). */
+  private covariance: Matrix | undefined;
 
   /** Fits on feature rows `phi` (n x M) and targets `y` (n). With n = 0 this is the prior. */
   static fit(phi: readonly ArrayLike<number>[], y: ArrayLike<number>, features: number, noiseVariance: number): BayesianLinearRegression {
@@ -30,8 +32,7 @@ export class BayesianLinearRegression {
           .div(noiseVariance)
       : Matrix.zeros(m, 1);
     const mean = chol.solve(rhs).getColumn(0);
-    const covariance = chol.solve(Matrix.eye(m, m));
-    return new BayesianLinearRegression(Float64Array.from(mean), chol.lowerTriangularMatrix, covariance);
+    return new BayesianLinearRegression(Float64Array.from(mean), chol);
   }
 
   get features(): number {
@@ -43,12 +44,12 @@ export class BayesianLinearRegression {
     const m = this.features;
     const z = Float64Array.from({ length: m }, () => rng.normal());
     // Solve Lᵀ u = z (back substitution): u = L⁻ᵀ z.
-    const L = this.precisionFactor;
+    const L = this.precision.lowerTriangularMatrix.to2DArray();
     const u = new Float64Array(m);
     for (let i = m - 1; i >= 0; i--) {
       let s = z[i]!;
-      for (let k = i + 1; k < m; k++) s -= L.get(k, i) * u[k]!;
-      u[i] = s / L.get(i, i);
+      for (let k = i + 1; k < m; k++) s -= L[k]![i]! * u[k]!;
+      u[i] = s / L[i]![i]!;
     }
     return Float64Array.from(this.mean, (mu, i) => mu + u[i]!);
   }
@@ -58,6 +59,7 @@ export class BayesianLinearRegression {
     let mean = 0;
     for (let i = 0; i < phi.length; i++) mean += phi[i]! * this.mean[i]!;
     const p = Matrix.columnVector(Array.from(phi));
+    this.covariance ??= this.precision.solve(Matrix.eye(this.features, this.features));
     const variance = p.transpose().mmul(this.covariance).mmul(p).get(0, 0);
     return { mean, variance: Math.max(variance, 0) };
   }
