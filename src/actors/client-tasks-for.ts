@@ -118,7 +118,7 @@ export async function clientTasksFor(
   deps: ClientTasksDeps = {},
 ): Promise<ClientTaskRunner & { close(): Promise<void> }> {
   const c = config.client_tasks;
-  const ids = c ? clientTaskIds(c) : ['c0', 'c1', 'c2'];
+  const ids = clientTaskIds(c);
   if (c?.remote && !deps.nats && !deps.connect)
     throw new UserError('client_tasks.remote: clients in separate processes are reached through NATS: run the study with --nats');
   const connect = connectorOf(deps);

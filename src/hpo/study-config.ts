@@ -120,9 +120,10 @@ export function resolvePluginPaths(config: StudyConfig, cwd: string): StudyConfi
 
 export type ClientTasksConfig = z.output<typeof StudyConfigSchema.shape.client_tasks>;
 
-/** The client ids of a study's client_tasks section (a count n means c0 .. c<n-1>). */
-export function clientTaskIds(c: NonNullable<ClientTasksConfig>): string[] {
-  return typeof c.clients === 'number' ? Array.from({ length: c.clients }, (_, i) => `c${i}`) : [...new Set(c.clients)];
+/** The client ids of a study's client_tasks section (a count n means c0 .. c<n-1>; no section: c0, c1, c2). */
+export function clientTaskIds(c: ClientTasksConfig): string[] {
+  const clients = c?.clients ?? 3;
+  return typeof clients === 'number' ? Array.from({ length: clients }, (_, i) => `c${i}`) : [...new Set(clients)];
 }
 
 export function studySpace(config: StudyConfig): SearchSpace {
