@@ -1,12 +1,14 @@
 // `fedhpo study ...`: run a study from a YAML config, resume one from its directory, and read one
-// (status, best, export). Trials are synthetic (`trial.kind: synthetic`, a test objective) until the
-// federated runner is plugged in at trialRunnerFor (src/hpo/trial-runner-for.ts).
+// (status, best, export). Trials are real federations of the config's `trial` FL document (or, with
+// `trial.kind: synthetic`, a test objective): trialRunnerFor (src/hpo/trial-runner-for.ts) decides.
+// A finished run or resume ends by writing report.html and every plot beside the journal.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { runStudy, type StudyRunOutcome } from '../actors/study-runner.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
-import { readJournal } from '../hpo/journal.js';
+import { JOURNAL_FILE, readJournal } from '../hpo/journal.js';
 import { loadStudyConfig } from '../hpo/study-config.js';
 import { studyTable, toCsv } from '../hpo/study-export.js';
 import { bestDocument, type StudySummary, studySummary } from '../hpo/study-outputs.js';
@@ -23,9 +25,9 @@ async function readStudy(dir: string): Promise<StudyState> {
   return StudyState.replay(events, join(dir, 'journal.jsonl'));
 }
 
+/** studies/<config name>: a second run over it is refused with the way on (resume, or --out). */
 function defaultOut(config: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join('studies', `${basename(config, extname(config))}-${stamp}`);
+  return join('studies', basename(config, extname(config)));
 }
 
 function positiveWorkers(n: number | undefined): number | undefined {
@@ -53,7 +55,27 @@ async function drive(opts: Parameters<typeof runStudy>[0]): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   printSummary(studySummary(await readStudy(result.dir)), result.dir);
-  if (result.state === 'stopped') process.exitCode = 130;
+  if (result.state === 'stopped') {
+    process.exitCode = 130;
+    return;
+  }
+  await writeReportFiles(result.dir);
+}
+
+/** report.html and the plots; a plotting problem is reported in one line and never undoes the study. */
+async function writeReportFiles(dir: string): Promise<void> {
+  const started = performance.now();
+  try {
+    // Imported here: Vega takes most of a second to load, which the read-only commands would pay too.
+    const { writeStudyReport } = await import('../plot/report.js');
+    const r = await writeStudyReport(dir);
+    console.log(`report     ${r.path} and ${r.files.length} plot files (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    log(
+      `fedhpo: the study is complete, but its report failed: ${e instanceof Error ? e.message : String(e)} (retry: fedhpo report ${dir} --plots both)`,
+    );
+    process.exitCode = 1;
+  }
 }
 
 function printSummary(s: StudySummary, dir: string): void {
@@ -84,12 +106,12 @@ export function studyCommands(y: Argv): Argv {
   return y
     .command(
       'run <config>',
-      'Run a study from a YAML config (synthetic trials: trial.kind synthetic)',
+      'Run a study from a YAML config (federated trials; ends with report.html and plots)',
       (a) =>
         withNatsFlags(
           a
             .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML)' })
-            .option('out', { type: 'string', describe: 'study directory (default studies/<config>-<time>)' })
+            .option('out', { type: 'string', describe: 'study directory (default studies/<config name>)' })
             .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
             .option('workers', {
               type: 'number',
@@ -101,6 +123,10 @@ export function studyCommands(y: Argv): Argv {
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = positiveWorkers(a.workers);
         const dir = a.out ?? defaultOut(a.config);
+        if (existsSync(join(dir, JOURNAL_FILE)))
+          throw new UsageError(
+            `${dir} already holds a study: see it with fedhpo study status ${dir}, continue it with fedhpo study resume ${dir}, or give --out DIR for a new one`,
+          );
         log(`study directory ${dir}`);
         await drive({
           dir,

@@ -45,6 +45,8 @@ export const TrainSettingsSchema = z
 
 export const FlConfigSchema = z
   .object({
+    /** What a study's trial document says it is (the same document: a study's best.json runs as is). */
+    kind: z.literal('federated').optional(),
     /** Base model directory (HF layout); the shipped base by default. */
     model: z.string().min(1).default(SHIPPED_BASE_MODEL),
     /** A built-in task; its generator seed (the task's records, not the run's seed). */

@@ -82,13 +82,18 @@ export function studySummary(state: StudyState): StudySummary {
 export function bestDocument(state: StudyState): JsonObject | { pareto_front: JsonValue[] } | undefined {
   const best = bestTrials(state.objectives, state.trials);
   if (!best.length) return undefined;
-  if (state.objectives.length === 1) return trialConfigOf(state.config, best[0]!.config);
+  if (state.objectives.length === 1) return bestConfig(state, best[0]!);
   return {
     pareto_front: best.map((t) => {
       const e = bestEntry(state, t);
-      return { trial: e.trial, values: e.values, config: trialConfigOf(state.config, t.config) };
+      return { trial: e.trial, values: e.values, config: bestConfig(state, t) };
     }),
   };
+}
+
+/** A trial's full config with `rounds` set to the rounds it was trained to: what `fl run --config` reproduces. */
+function bestConfig(state: StudyState, t: StudyTrial): JsonObject {
+  return { ...trialConfigOf(state.config, t.config), rounds: t.fidelity };
 }
 
 /** Rewrites summary.json and best.json, and asks the runner for the best trial's adapter in best/. */
