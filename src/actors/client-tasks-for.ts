@@ -2,8 +2,8 @@
 // ClientTaskCoordinator on the transport (in-process by default, NATS with --nats) and, unless the
 // clients are remote (separate `fedhpo clients serve` processes), one TaskClientActor per client in
 // this process, each on its own transport connection. On the synthetic objective each client's local
-// objective is the synthetic bowl with its own optimum; federated trials bring their clients' own
-// data once the federated trial runner exists.
+// objective is the synthetic bowl with its own optimum; in a federated study it is LoRA fine-tuning
+// on the client's own records of the built-in task (LoraLocalObjective), on the shared base model.
 import { createHash } from 'node:crypto';
 import { UserError } from '../engine/errors.js';
 import type { ClientTaskReply, ClientTaskRequest, ClientTaskRunner } from '../hpo/client-task.js';
@@ -13,6 +13,12 @@ import type { LocalObjective } from '../hpo/client-tasks/task.js';
 import { clientTaskIds, type StudyConfig, studySpace } from '../hpo/study-config.js';
 import { type ActorSystemRef, startActorSystem, stopActorSystem } from './actor-system.js';
 import { ClientTaskCoordinator } from './client-task-coordinator.js';
+import { ComputeLock } from './compute-lock.js';
+import { checkFederatedStudy, isFederatedTrial } from './federated-trial-config.js';
+import { LoraLocalObjective } from './lora-local-objective.js';
+import { acquireModel, releaseModel } from './shared-models.js';
+import { federatedTask } from '../fl/client-data.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { type ConnectTransport, inProcessConnector } from './federation.js';
 import { TaskClientActor } from './task-client-actor.js';
 import type { Transport } from './transport.js';
@@ -35,7 +41,48 @@ export interface ClientTasksDeps {
   readonly objectiveFor?: (clientId: string) => LocalObjective;
   /** Sees every message a local client publishes (tests: privacy checks). */
   readonly onClientSend?: (clientId: string, subject: string, bytes: Uint8Array) => void;
+  /** Federated studies: trainer hooks on every local step of every local client (tests: privacy checks). */
+  readonly trainerHooks?: (clientId: string) => TrainerHooks[];
+  /** Sees every local trial's validation loss of a local client (tests: privacy checks). */
+  readonly onLocalLoss?: (clientId: string, loss: number) => void;
+  /** What hellos must carry (default: the synthetic stand-in, or a federated study's base model sha256). */
+  readonly modelSha256?: string;
   readonly log?: (line: string) => void;
+}
+
+/** A federated study's clients with their own data on one shared base model (they train in turn). */
+export interface FederatedClients {
+  readonly ids: string[];
+  readonly modelSha256: string;
+  objectiveFor(id: string): LocalObjective;
+  close(): Promise<void>;
+}
+
+export async function federatedClients(config: StudyConfig, deps: ClientTasksDeps = {}): Promise<FederatedClients> {
+  const fl = checkFederatedStudy(config, 'study config');
+  const shared = await acquireModel(fl.model, fl.threads);
+  const task = federatedTask(fl.data.task, fl.data.seed);
+  const lock = new ComputeLock();
+  return {
+    ids: task.clients.map((c) => c.id),
+    modelSha256: shared.sha256,
+    objectiveFor: (id) => {
+      const records = task.clients.find((c) => c.id === id);
+      if (!records) throw new UserError(`client ${id}: not a client of task ${fl.data.task} (${task.clients.map((c) => c.id).join(', ')})`);
+      return new LoraLocalObjective({
+        study: config,
+        model: shared.model,
+        records,
+        lock,
+        ...(deps.trainerHooks ? { hooks: deps.trainerHooks(id) } : {}),
+        ...(deps.onLocalLoss ? { onLoss: (loss: number) => deps.onLocalLoss!(id, loss) } : {}),
+      });
+    },
+    close: async () => {
+      await lock.idle();
+      await releaseModel(fl.model, fl.threads);
+    },
+  };
 }
 
 export function clientTasksScope(config: StudyConfig): TrialScope {
@@ -56,7 +103,7 @@ function connectorOf(deps: ClientTasksDeps): ConnectTransport {
 export function syntheticObjectiveFor(config: StudyConfig, id: string, onLoss?: (loss: number) => void): LocalObjective {
   if (config.trial.kind !== 'synthetic')
     throw new UserError(
-      `client tasks: trial.kind ${JSON.stringify(config.trial.kind)}: clients with their own data need the federated trial runner; only synthetic studies run client tasks so far`,
+      `client tasks: trial.kind ${JSON.stringify(config.trial.kind)}: not the synthetic objective (federated studies' clients train on their own data: federatedClients)`,
     );
   const c = config.client_tasks;
   return new SyntheticLocalObjective(
@@ -91,7 +138,7 @@ export class LocalTaskClients {
           scope,
           clientId: id,
           host: new ClientTaskHost(id, objective),
-          modelSha256: SYNTHETIC_MODEL_SHA256,
+          modelSha256: deps.modelSha256 ?? SYNTHETIC_MODEL_SHA256,
           ...(deps.onClientSend ? { onSend: (subject: string, bytes: Uint8Array) => deps.onClientSend!(id, subject, bytes) } : {}),
           ...(deps.log ? { log: deps.log } : {}),
         });
@@ -118,9 +165,11 @@ export async function clientTasksFor(
   deps: ClientTasksDeps = {},
 ): Promise<ClientTaskRunner & { close(): Promise<void> }> {
   const c = config.client_tasks;
-  const ids = clientTaskIds(c);
   if (c?.remote && !deps.nats && !deps.connect)
     throw new UserError('client_tasks.remote: clients in separate processes are reached through NATS: run the study with --nats');
+  const fed = isFederatedTrial(config.trial) ? await federatedClients(config, deps) : undefined;
+  const ids = c?.clients !== undefined || !fed ? clientTaskIds(c) : fed.ids;
+  const modelSha256 = deps.modelSha256 ?? fed?.modelSha256 ?? SYNTHETIC_MODEL_SHA256;
   const connect = connectorOf(deps);
   const system = startActorSystem();
   let coordinator: ClientTaskCoordinator | undefined;
@@ -130,14 +179,21 @@ export async function clientTasksFor(
     transport,
     scope: clientTasksScope(config),
     clients: ids,
-    modelSha256: SYNTHETIC_MODEL_SHA256,
+    modelSha256,
     deadlineSeconds: c?.deadline ?? 600,
     joinTimeoutSeconds: c?.join_timeout ?? 60,
     retries: c?.retries ?? 1,
     ...(deps.log ? { log: deps.log } : {}),
   });
   await coordinator.ready;
-  const clients = c?.remote ? undefined : await LocalTaskClients.start(config, ids, { ...deps, connect });
+  const clients = c?.remote
+    ? undefined
+    : await LocalTaskClients.start(config, ids, {
+        ...deps,
+        connect,
+        modelSha256,
+        ...(fed && !deps.objectiveFor ? { objectiveFor: (id: string) => fed.objectiveFor(id) } : {}),
+      });
   const co = coordinator;
   return {
     run: (request: ClientTaskRequest): Promise<ClientTaskReply[]> => co.run(request),
@@ -146,6 +202,7 @@ export async function clientTasksFor(
       await clients?.close();
       stopActorSystem(system);
       await transport.close().catch(() => undefined);
+      await fed?.close();
     },
   };
 }

@@ -3,7 +3,8 @@
 // client-task scope, answer until stopped (Ctrl-C, SIGTERM) or --max-seconds.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Argv } from 'yargs';
-import { clientTasksScope, LocalTaskClients } from '../actors/client-tasks-for.js';
+import { clientTasksScope, federatedClients, LocalTaskClients } from '../actors/client-tasks-for.js';
+import { isFederatedTrial } from '../actors/federated-trial-config.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
 import { UserError } from '../engine/errors.js';
 import { clientTaskIds, loadStudyConfig } from '../hpo/study-config.js';
@@ -25,7 +26,8 @@ export function clientsCommands(y: Argv): Argv {
       const config = await loadStudyConfig(a.config, a.set);
       const nats = natsFromArgs(a as NatsCliArgs);
       if (!nats) throw new UserError('clients serve: give --nats (the study reaches its clients through a NATS server)');
-      const all = clientTaskIds(config.client_tasks);
+      const fed = isFederatedTrial(config.trial) ? await federatedClients(config) : undefined;
+      const all = config.client_tasks?.clients !== undefined || !fed ? clientTaskIds(config.client_tasks) : fed.ids;
       const ids = a.ids
         ? a.ids
             .split(',')
@@ -34,7 +36,11 @@ export function clientsCommands(y: Argv): Argv {
         : all;
       const unknown = ids.filter((id) => !all.includes(id));
       if (unknown.length) throw new UserError(`clients serve: --ids ${unknown.join(', ')}: not clients of the study (${all.join(', ')})`);
-      const clients = await LocalTaskClients.start(config, ids, { nats, log: (line) => console.error(line) });
+      const clients = await LocalTaskClients.start(config, ids, {
+        nats,
+        log: (line) => console.error(line),
+        ...(fed ? { objectiveFor: (id: string) => fed.objectiveFor(id), modelSha256: fed.modelSha256 } : {}),
+      });
       console.error(`fedhpo: clients ${ids.join(', ')} serving client tasks of scope ${clientTasksScope(config).study}`);
       const stop = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
@@ -45,6 +51,7 @@ export function clientsCommands(y: Argv): Argv {
       }
       const answered = clients.actors.map((c) => `${c.id}: ${c.tasks}`).join(', ');
       await clients.close();
+      await fed?.close();
       console.error(`fedhpo: clients stopped (tasks answered: ${answered})`);
     },
   );

@@ -70,10 +70,12 @@ export const ftsWeightsTask: ClientTask<FtsWeightsArgs, FtsWeightsResult> = {
   compute(a, trials, clientId) {
     const space = parseSpace(a.space, 'fts.weights args.space');
     const rng = new Rng(a.seed).fork('fts-client').fork(clientId).fork(a.iteration);
+    // A local trial that diverged (non-finite loss) says nothing the regression can fit: left out.
+    const fitted = trials.filter((t) => Number.isFinite(t.loss));
     const w = sampleWeights(
       sharedFeatures(space, a),
-      trials.map((t) => unitPoint(space, t.config)),
-      trials.map((t) => t.loss),
+      fitted.map((t) => unitPoint(space, t.config)),
+      fitted.map((t) => t.loss),
       a.noise,
       rng,
     );

@@ -1,0 +1,106 @@
+// Client tasks in studies of real federated trials (the FederatedTrialRunner) on a tiny model and the
+// arith task's three clients: each client's local trials are LoRA fine-tuning on its own records; FTS
+// and FLoRA studies run to the end. Privacy: the true losses an FTS client computes locally — every
+// training step's loss (a trainer hook) and every local validation loss — appear in no message that
+// client sends for its client tasks, neither as JSON numbers nor as float32/float64 bytes.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientTasksFor } from '../../src/actors/client-tasks-for.js';
+import { decodeEnvelope } from '../../src/actors/envelope.js';
+import { runStudy } from '../../src/actors/study-runner.js';
+import { readJournal } from '../../src/hpo/journal.js';
+import { parseStudyConfig } from '../../src/hpo/study-config.js';
+import { tempDir } from '../helpers/study-fixtures.js';
+import { tinyModelDir, tinyTrialDoc } from './fl-fixtures.js';
+
+let model: Awaited<ReturnType<typeof tinyModelDir>>;
+beforeAll(async () => {
+  model = await tinyModelDir();
+});
+afterAll(async () => {
+  await model?.dispose();
+});
+
+function config(strategy: string, options: Record<string, unknown>, trials: number) {
+  return parseStudyConfig(
+    {
+      name: `tiny-${strategy}-${randomBytes(3).toString('hex')}`,
+      seed: 1,
+      space: {
+        'train.lr': { type: 'float', low: 1e-3, high: 3e-2, log: true },
+        'lora.r': { type: 'categorical', choices: [2, 4] },
+      },
+      fidelity: { rounds: 1 },
+      budget: { trials },
+      strategy: { name: strategy, options },
+      client_tasks: { deadline: 120, join_timeout: 60 },
+      trial: tinyTrialDoc(model.modelDir),
+    },
+    'tiny study',
+  );
+}
+
+function carries(bytes: Uint8Array, loss: number): boolean {
+  const has = (needle: Uint8Array) => Buffer.from(bytes).indexOf(Buffer.from(needle)) >= 0;
+  if (has(new Uint8Array(new Float64Array([loss]).buffer)) || has(new Uint8Array(new Float32Array([loss]).buffer))) return true;
+  const numbers: number[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'number') numbers.push(v);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+  };
+  walk(decodeEnvelope(bytes).header);
+  return numbers.some((n) => n === loss || Math.fround(n) === Math.fround(loss));
+}
+
+describe('client tasks with federated trials (tiny model, arith)', () => {
+  it('FTS: clients fit on their own local LoRA trials and send only weight samples (privacy)', async () => {
+    const c = config('fts', { startupTrials: 2, features: 20, localRounds: 1 }, 4);
+    const stepLosses = new Map<string, number[]>();
+    const validLosses = new Map<string, number[]>();
+    const sent: { client: string; bytes: Uint8Array }[] = [];
+    const push = (m: Map<string, number[]>, id: string, v: number) => m.set(id, [...(m.get(id) ?? []), v]);
+    const clientTasks = await clientTasksFor(c, {
+      trainerHooks: (id) => [{ afterStep: (_ctx, step) => push(stepLosses, id, step.loss) }],
+      onLocalLoss: (id, loss) => push(validLosses, id, loss),
+      onClientSend: (client, _subject, bytes) => sent.push({ client, bytes: new Uint8Array(bytes) }),
+    });
+    const dir = join(await tempDir(), 'fts');
+    try {
+      expect(await runStudy({ dir, config: c, clientTasks })).toMatchObject({ state: 'finished', reason: 'budget: trials' });
+    } finally {
+      await clientTasks.close();
+    }
+    const { events } = await readJournal(dir);
+    const tasks = events.flatMap((e) => (e.kind === 'client-task.finished' ? [e] : []));
+    expect(tasks.length).toBeGreaterThanOrEqual(2);
+    expect(tasks[0]!.replies.map((r) => r.client)).toEqual(['c0', 'c1', 'c2']);
+    // The first task fits the 2 start-up trials: 2 local trials x 1 round x 2 local steps per client.
+    expect(tasks[0]!.replies.map((r) => r.local_steps)).toEqual([4, 4, 4]);
+    expect(tasks[0]!.client_rounds).toBe(6);
+    const finished = events.filter((e) => e.kind === 'trial.finished' && e.status === 'complete');
+    expect(finished).toHaveLength(4);
+    // Privacy: every true loss of each client, searched in everything that client sent.
+    for (const id of ['c0', 'c1', 'c2']) {
+      const losses = [...(stepLosses.get(id) ?? []), ...(validLosses.get(id) ?? [])];
+      expect(losses.length).toBeGreaterThanOrEqual(6);
+      const mine = sent.filter((m) => m.client === id);
+      expect(mine.length).toBeGreaterThanOrEqual(tasks.length);
+      expect(losses.filter((l) => mine.some((m) => carries(m.bytes, l)))).toEqual([]);
+    }
+  }, 300_000);
+
+  it('FLoRA (mplm): one local search per client on its own data, then one federated trial', async () => {
+    const c = config('flora', { surface: 'mplm', localTrials: 3, localRounds: 1 }, 5);
+    const dir = join(await tempDir(), 'flora');
+    expect(await runStudy({ dir, config: c })).toMatchObject({ state: 'finished', reason: 'strategy done' });
+    const { events } = await readJournal(dir);
+    const tasks = events.flatMap((e) => (e.kind === 'client-task.finished' ? [e] : []));
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.replies.map((r) => (r.result as { pairs: unknown[] }).pairs.length)).toEqual([3, 3, 3]);
+    const asked = events.flatMap((e) => (e.kind === 'trials.asked' ? e.trials : []));
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.meta).toMatchObject({ flora: 'mplm', by: 'surface', clients: 3 });
+    expect(events.filter((e) => e.kind === 'trial.finished' && e.status === 'complete')).toHaveLength(1);
+  }, 300_000);
+});
