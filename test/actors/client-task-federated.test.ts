@@ -59,7 +59,9 @@ describe('client tasks with federated trials (tiny model, arith)', () => {
     const stepLosses = new Map<string, number[]>();
     const validLosses = new Map<string, number[]>();
     const sent: { client: string; bytes: Uint8Array }[] = [];
-    const push = (m: Map<string, number[]>, id: string, v: number) => m.set(id, [...(m.get(id) ?? []), v]);
+    const push = (m: Map<string, number[]>, id: string, v: number): void => {
+      m.set(id, [...(m.get(id) ?? []), v]);
+    };
     const clientTasks = await clientTasksFor(c, {
       trainerHooks: (id) => [{ afterStep: (_ctx, step) => push(stepLosses, id, step.loss) }],
       onLocalLoss: (id, loss) => push(validLosses, id, loss),
