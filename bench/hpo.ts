@@ -17,7 +17,12 @@ const { values } = parseArgs({
     fraction: { type: 'string', default: '0.25' },
     counts: { type: 'string', default: '50,200,500' },
     // FTS and FLoRA need clients (client tasks): bench/federated-hpo.ts compares them.
-    strategies: { type: 'string', default: Object.keys(STRATEGIES).filter((n) => n !== 'fts' && n !== 'flora').join(',') },
+    strategies: {
+      type: 'string',
+      default: Object.keys(STRATEGIES)
+        .filter((n) => n !== 'fts' && n !== 'flora')
+        .join(','),
+    },
     'skip-timing': { type: 'boolean', default: false },
     'skip-regret': { type: 'boolean', default: false },
     'skip-overhead': { type: 'boolean', default: false },
