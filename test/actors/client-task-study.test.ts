@@ -5,7 +5,7 @@
 // of its true losses (captured where the client computes them), searched as decoded JSON numbers and
 // as raw float32/float64 bytes; the same search does find them in FLoRA's replies, which share
 // (config, loss) pairs by design.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -176,5 +176,32 @@ describe('privacy of FTS clients', () => {
     expect(c0).toHaveLength(5);
     const hits = c0.filter((loss) => sent.some((m) => m.client === 'c0' && findLoss(m.bytes, loss)));
     expect(hits).toEqual(c0);
+  }, 120_000);
+});
+
+describe('resume of a study with client tasks', () => {
+  it('from a cut just after (or before) a client task, asks what the uninterrupted study did', async () => {
+    const full = await tempDir();
+    const config = studyConfig('fts', { startupTrials: 2, features: 30 }, { budget: { rounds: 40 } });
+    await runStudy({ dir: full, config });
+    const text = await readFile(join(full, 'journal.jsonl'), 'utf8');
+    const lines = text.split('\n').slice(0, -1);
+    const taskLines = lines.map((l, i) => (l.includes('"client-task.finished"') ? i : -1)).filter((i) => i >= 0);
+    expect(taskLines.length).toBeGreaterThan(2);
+    const reference = await eventsOf(full);
+    const asked = (events: typeof reference) => events.flatMap((e) => (e.kind === 'trials.asked' ? e.trials : []));
+    const charged = (events: typeof reference) => events.reduce((s, e) => s + (e.kind === 'client-task.finished' ? e.client_rounds : 0), 0);
+    // After the second task's line (its replies are only in the journal: resume tells them again), and before it.
+    for (const cut of [taskLines[1]! + 1, taskLines[1]!]) {
+      const dir = await tempDir();
+      await cp(full, dir, { recursive: true });
+      await writeFile(join(dir, 'journal.jsonl'), `${lines.slice(0, cut).join('\n')}\n`);
+      expect((await runStudy({ dir })).state).toBe('finished');
+      const resumed = await eventsOf(dir);
+      expect(asked(resumed), `cut at line ${cut}`).toEqual(asked(reference));
+      // The resumed session's clients start with an empty cache of local trials: re-fitting the configs
+      // already tried costs them local work again, and that is charged too (never less than before).
+      expect(charged(resumed), `cut at line ${cut}`).toBeGreaterThanOrEqual(charged(reference));
+    }
   }, 120_000);
 });
