@@ -12,7 +12,16 @@ import { runStudy } from '../../src/actors/study-runner.js';
 import { readJournal } from '../../src/hpo/journal.js';
 import { parseStudyConfig } from '../../src/hpo/study-config.js';
 import { tempDir } from '../helpers/study-fixtures.js';
-import { tinyModelDir, tinyTrialDoc } from './fl-fixtures.js';
+import { startActorSystem, stopActorSystem } from '../../src/actors/actor-system.js';
+import { ClientActor } from '../../src/actors/client-actor.js';
+import { ClientTaskCoordinator } from '../../src/actors/client-task-coordinator.js';
+import { LoraLocalObjective } from '../../src/actors/lora-local-objective.js';
+import { InProcessBus } from '../../src/actors/transport-in-process.js';
+import { federatedTask } from '../../src/fl/client-data.js';
+import { ClientTaskHost } from '../../src/hpo/client-tasks/registry.js';
+import { spaceJson } from '../../src/hpo/strategies/fts.js';
+import { studySpace } from '../../src/hpo/study-config.js';
+import { Engine, openTiny, tinyClients, tinyConfig, tinyModelDir, tinyTrialDoc } from './fl-fixtures.js';
 
 let model: Awaited<ReturnType<typeof tinyModelDir>>;
 beforeAll(async () => {
@@ -105,4 +114,66 @@ describe('client tasks with federated trials (tiny model, arith)', () => {
     expect(asked[0]!.meta).toMatchObject({ flora: 'mplm', by: 'surface', clients: 3 });
     expect(events.filter((e) => e.kind === 'trial.finished' && e.status === 'complete')).toHaveLength(1);
   }, 300_000);
+});
+
+describe('the ClientActor runs client tasks by name', () => {
+  it('a trial client with a task host answers flora.local-hpo; one without answers task-error', async () => {
+    const engine = new Engine({ threads: 2 });
+    const m = await openTiny(model.modelDir, engine);
+    const study = config('flora', {}, 1);
+    const data = tinyClients(m, tinyConfig(model.modelDir)).slice(0, 2);
+    const records = federatedTask('arith', 0).clients;
+    const bus = new InProcessBus();
+    const system = startActorSystem();
+    const scope = { study: 'ct-actor', trial: 'tasks' };
+    const sha = 'a'.repeat(64);
+    const lines: string[] = [];
+    const coordinator = new ClientTaskCoordinator({
+      system,
+      transport: bus.connect({ name: 'coordinator' }),
+      scope,
+      clients: data.map((d) => d.id),
+      modelSha256: sha,
+      deadlineSeconds: 60,
+      joinTimeoutSeconds: 30,
+      retries: 0,
+      log: (line) => lines.push(line),
+    });
+    await coordinator.ready;
+    const actors = data.map(
+      (d, i) =>
+        new ClientActor({
+          system,
+          transport: bus.connect({ name: d.id }),
+          scope,
+          data: d,
+          model: m.model,
+          padId: m.tokenizer.padId,
+          modelSha256: sha,
+          // Client c0 holds a task host on its own records; c1 has none.
+          ...(i === 0
+            ? { tasks: new ClientTaskHost(d.id, new LoraLocalObjective({ study, model: m, records: records.find((r) => r.id === d.id)! })) }
+            : {}),
+        }),
+    );
+    try {
+      for (const a of actors) a.start();
+      const replies = await coordinator.run({
+        task: 'flora.local-hpo',
+        args: { space: spaceJson(studySpace(study)), seed: 3, trials: 2, rounds: 1 },
+      });
+      expect(replies.map((r) => r.client)).toEqual(['c0']);
+      const pairs = (replies[0]!.result as { pairs: { loss: number }[] }).pairs;
+      expect(pairs).toHaveLength(2);
+      for (const p of pairs) expect(p.loss).toBeGreaterThan(0);
+      expect(replies[0]).toMatchObject({ localSteps: 4, clientRounds: 2 });
+      expect(lines.join('\n')).toMatch(/flora\.local-hpo failed on client c1: client c1 runs no client tasks/);
+    } finally {
+      for (const a of actors) a.stop();
+      await coordinator.close();
+      stopActorSystem(system);
+      await m.close?.();
+      await engine.close();
+    }
+  }, 120_000);
 });
