@@ -32,7 +32,7 @@ export class TaskClientActor {
   private stopped = false;
   /** Server messages refused, by reason. */
   readonly rejected: Record<string, number> = {};
-  /** Tasks answered (computed, not resent). */
+  /** Task messages answered (a retry of the same task is answered from the cache, and counted). */
   tasks = 0;
 
   constructor(private readonly o: TaskClientOptions) {
