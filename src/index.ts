@@ -257,7 +257,7 @@ export { paretoFront } from './hpo/pareto.js';
 export { syntheticStudy, type SyntheticStudyOptions } from './hpo/synthetic-study.js';
 export type { ChartFormat, Marginalize } from './plot/chart-options.js';
 // The chart builders (src/plot/*.ts) return Vega-Lite specs, whose types need the DOM lib: not exported here.
-export { REPORT_FILE, writeReport, type ReportOptions, type WrittenReport } from './plot/report.js';
+export { REPORT_FILE, writeReport, writeStudyReport, type ReportOptions, type WrittenReport } from './plot/report.js';
 
 // Studies: configs, the TrialRunner a trial backend implements, the synthetic test objective, running one.
 export { StudyConfigSchema, loadStudyConfig, parseStudyConfig, type StudyConfig } from './hpo/study-config.js';
@@ -271,6 +271,10 @@ export type {
 } from './hpo/trial-runner.js';
 export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
 export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
+export { trialRunnerFor } from './hpo/trial-runner-for.js';
+export { FederatedTrialRunner, type FederatedRunnerOptions } from './actors/federated-runner.js';
+export { FEDERATED_KIND, federatedTrialConfig } from './actors/federated-trial-config.js';
+export { readTrialCheckpoint, type TrialCheckpoint } from './actors/trial-checkpoint.js';
 export {
   braninGrid,
   hartmann6Continuous,

@@ -92,11 +92,19 @@ function printSummary(s: StudySummary, dir: string): void {
     `budget     ${r.spent}${r.local_rounds ? ` + ${+r.local_rounds.toFixed(2)} local` : ''}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.local_client_rounds ? ` + ${r.local_client_rounds} local` : ''}${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
       `${s.budget.trials.asked}${s.budget.trials.limit !== null ? `/${s.budget.trials.limit}` : ''} trials, ${s.budget.wall_time.seconds} s`,
   );
+  const r2 = s.rank_agreement;
+  if (r2)
+    console.log(
+      `ranks      val_loss rank vs score rank over ${r2.n} complete trials: Spearman ${r2.spearman.toFixed(2)} (p ${r2.spearman_p.toFixed(2)}), ` +
+        `Kendall ${r2.kendall.toFixed(2)} (p ${r2.kendall_p.toFixed(2)})`,
+    );
   for (const b of s.best)
     console.log(
       `best       trial ${b.trial}: ${Object.entries(b.values)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')} @ ${b.fidelity} rounds; ${Object.entries(b.hyperparameters)
+        .join(', ')}${b.score !== null && !('score' in b.values) ? `, score ${b.score}` : ''} @ ${b.fidelity} rounds; ${Object.entries(
+        b.hyperparameters,
+      )
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
     );

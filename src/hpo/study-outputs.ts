@@ -6,7 +6,9 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../engine/json.js';
 import type { JsonObject } from './config-paths.js';
+import { lossScoreAgreement } from './ranking.js';
 import { bestTrials } from './study-best.js';
+import { studyDataOf } from './study-journal.js';
 import type { StudyState, StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
 import type { TrialRunner } from './trial-runner.js';
@@ -15,6 +17,8 @@ export interface BestEntry {
   readonly trial: number;
   readonly fidelity: number;
   readonly values: Record<string, number>;
+  /** The trial's evaluation score (pass@1, accuracy) when it reported one, objective or not. */
+  readonly score: number | null;
   readonly hyperparameters: Record<string, JsonValue>;
 }
 
@@ -40,6 +44,22 @@ export interface StudySummary {
   };
   /** One entry for a single objective; the Pareto front for several. */
   readonly best: BestEntry[];
+  /** Validation-loss rank vs score rank over the complete trials that measured both (null below 2). */
+  readonly rank_agreement: RankAgreementSummary | null;
+}
+
+export interface RankAgreementSummary {
+  readonly n: number;
+  readonly spearman: number;
+  readonly spearman_p: number;
+  readonly kendall: number;
+  readonly kendall_p: number;
+}
+
+function rankAgreementOf(state: StudyState): RankAgreementSummary | null {
+  const a = lossScoreAgreement(studyDataOf(state));
+  if (a.n < 2) return null;
+  return { n: a.n, spearman: a.spearman.value, spearman_p: a.spearman.p, kendall: a.kendall.value, kendall_p: a.kendall.p };
 }
 
 export function bestEntry(state: StudyState, t: StudyTrial): BestEntry {
@@ -47,6 +67,7 @@ export function bestEntry(state: StudyState, t: StudyTrial): BestEntry {
     trial: t.id,
     fidelity: t.fidelity,
     values: Object.fromEntries(state.objectives.map((o, i) => [o.name, t.values![i]!])),
+    score: t.metrics?.score ?? null,
     hyperparameters: { ...t.config },
   };
 }
@@ -75,6 +96,7 @@ export function studySummary(state: StudyState): StudySummary {
       wall_time: { seconds: Math.round(state.elapsedSeconds * 10) / 10, limit: budget.wall_time ?? null },
     },
     best: bestTrials(state.objectives, state.trials).map((t) => bestEntry(state, t)),
+    rank_agreement: rankAgreementOf(state),
   };
 }
 
