@@ -9,6 +9,7 @@ import type { LlamaModel } from '../model/model.js';
 import { type CodecSettings, decodeTensors, encodeTensors } from '../fl/codec/codec.js';
 import type { ClientData } from '../fl/client-data.js';
 import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import type { NamedTensors } from '../fl/tensors.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
@@ -32,6 +33,8 @@ export interface ClientActorOptions {
   computeLock?: ComputeLock;
   /** Runs client tasks (FTS, FLoRA) on this client's data; without it a `task` is answered with task-error. */
   tasks?: ClientTaskHost;
+  /** More trainer hooks on this client's local training (metering; tests that watch every step). */
+  hooks?: TrainerHooks[];
   log?: (line: string) => void;
   /** A message this client failed to handle (its reply will not come): e.g. to end an in-process run at once. */
   onError?: (error: unknown) => void;
@@ -160,6 +163,7 @@ export class ClientActor {
           train: msg.train,
           aggregatorConfig: msg.aggregatorConfig,
           padId: this.o.padId,
+          ...(this.o.hooks ? { hooks: this.o.hooks } : {}),
         }),
       ),
     );

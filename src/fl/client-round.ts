@@ -77,8 +77,9 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
     delta: finite ? trained : zerosLike(trained),
     samples: i.data.train.length,
     metrics: {
-      train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0,
-      last_train_loss: losses.at(-1) ?? 0,
+      ...(t.report_losses === false
+        ? {}
+        : { train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0, last_train_loss: losses.at(-1) ?? 0 }),
       steps: result.steps,
       tokens: cost.tokens,
       compute_s: cost.seconds,

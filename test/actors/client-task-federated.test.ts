@@ -1,13 +1,17 @@
 // Client tasks in studies of real federated trials (the FederatedTrialRunner) on a tiny model and the
 // arith task's three clients: each client's local trials are LoRA fine-tuning on its own records; FTS
-// and FLoRA studies run to the end. Privacy: the true losses an FTS client computes locally — every
-// training step's loss (a trainer hook) and every local validation loss — appear in no message that
-// client sends for its client tasks, neither as JSON numbers nor as float32/float64 bytes.
+// and FLoRA studies run to the end; a ClientActor runs a task by name. Privacy: with the trials'
+// per-client loss reports off (train.report_losses: false), the true losses an FTS client computes —
+// every training step's loss (a trainer hook), in its local trials and in the federated trials, and
+// every local validation loss — appear in no message that client sends (hello, update, eval-result,
+// task-result), neither as JSON numbers nor as float32/float64 bytes.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientTasksFor } from '../../src/actors/client-tasks-for.js';
 import { decodeEnvelope } from '../../src/actors/envelope.js';
+import { FederatedTrialRunner } from '../../src/actors/federated-runner.js';
+import type { ConnectTransport } from '../../src/actors/federation.js';
 import { runStudy } from '../../src/actors/study-runner.js';
 import { readJournal } from '../../src/hpo/journal.js';
 import { parseStudyConfig } from '../../src/hpo/study-config.js';
@@ -31,7 +35,7 @@ afterAll(async () => {
   await model?.dispose();
 });
 
-function config(strategy: string, options: Record<string, unknown>, trials: number) {
+function config(strategy: string, options: Record<string, unknown>, trials: number, fixed: Record<string, unknown> = {}) {
   return parseStudyConfig(
     {
       name: `tiny-${strategy}-${randomBytes(3).toString('hex')}`,
@@ -40,6 +44,7 @@ function config(strategy: string, options: Record<string, unknown>, trials: numb
         'train.lr': { type: 'float', low: 1e-3, high: 3e-2, log: true },
         'lora.r': { type: 'categorical', choices: [2, 4] },
       },
+      fixed,
       fidelity: { rounds: 1 },
       budget: { trials },
       strategy: { name: strategy, options },
@@ -63,22 +68,51 @@ function carries(bytes: Uint8Array, loss: number): boolean {
 }
 
 describe('client tasks with federated trials (tiny model, arith)', () => {
-  it('FTS: clients fit on their own local LoRA trials and send only weight samples (privacy)', async () => {
-    const c = config('fts', { startupTrials: 2, features: 20, localRounds: 1 }, 4);
+  it('FTS with per-client loss reports off: no message a client sends carries one of its true losses', async () => {
+    // train.report_losses: false switches off the ordinary per-client loss metrics of the trials' updates.
+    // Every client trains in every trial (sample rate 1), so each has losses of both kinds to hide.
+    const c = config('fts', { startupTrials: 2, features: 20, localRounds: 1 }, 4, {
+      'train.report_losses': false,
+      'clients.sample_rate': 1,
+    });
     const stepLosses = new Map<string, number[]>();
     const validLosses = new Map<string, number[]>();
-    const sent: { client: string; bytes: Uint8Array }[] = [];
+    const sent: { client: string; subject: string; bytes: Uint8Array }[] = [];
     const push = (m: Map<string, number[]>, id: string, v: number): void => {
       m.set(id, [...(m.get(id) ?? []), v]);
     };
+    // Every step's loss, through a trainer hook: in the clients' local trials and in the federated trials.
+    const trialSteps = new Map<string, number[]>();
+    const hooks = (id: string) => [{ afterStep: (_ctx: unknown, step: { loss: number }) => push(stepLosses, id, step.loss) }];
+    const trialHooks = (id: string) => [
+      { afterStep: (_ctx: unknown, step: { loss: number }) => (push(stepLosses, id, step.loss), push(trialSteps, id, step.loss)) },
+    ];
     const clientTasks = await clientTasksFor(c, {
-      trainerHooks: (id) => [{ afterStep: (_ctx, step) => push(stepLosses, id, step.loss) }],
+      trainerHooks: hooks,
       onLocalLoss: (id, loss) => push(validLosses, id, loss),
-      onClientSend: (client, _subject, bytes) => sent.push({ client, bytes: new Uint8Array(bytes) }),
+      onClientSend: (client, subject, bytes) => sent.push({ client, subject, bytes: new Uint8Array(bytes) }),
     });
+    // The federated trials' clients publish through this bus: everything they send is recorded.
+    const bus = new InProcessBus();
+    const connect: ConnectTransport = async (name, transportHooks) => {
+      const t = bus.connect({ name, ...transportHooks });
+      if (!name.startsWith('client-')) return t;
+      const publish = t.publish.bind(t);
+      t.publish = (subject, payload) => {
+        sent.push({ client: name.slice('client-'.length), subject, bytes: new Uint8Array(payload) });
+        publish(subject, payload);
+      };
+      return t;
+    };
     const dir = join(await tempDir(), 'fts');
     try {
-      expect(await runStudy({ dir, config: c, clientTasks })).toMatchObject({ state: 'finished', reason: 'budget: trials' });
+      const r = await runStudy({
+        dir,
+        config: c,
+        clientTasks,
+        runnerFor: () => new FederatedTrialRunner({ connect, clientHooks: trialHooks }),
+      });
+      expect(r).toMatchObject({ state: 'finished', reason: 'budget: trials' });
     } finally {
       await clientTasks.close();
     }
@@ -91,12 +125,19 @@ describe('client tasks with federated trials (tiny model, arith)', () => {
     expect(tasks[0]!.client_rounds).toBe(6);
     const finished = events.filter((e) => e.kind === 'trial.finished' && e.status === 'complete');
     expect(finished).toHaveLength(4);
+    const kinds = new Set(sent.map((m) => (decodeEnvelope(m.bytes).header as { kind: string }).kind));
+    expect([...kinds].sort()).toEqual(['eval-result', 'hello', 'task-result', 'update']);
+    for (const m of sent) {
+      const h = decodeEnvelope(m.bytes).header as { kind: string; metrics?: Record<string, number> };
+      if (h.kind === 'update') expect(Object.keys(h.metrics!)).not.toContain('train_loss');
+    }
     // Privacy: every true loss of each client, searched in everything that client sent.
     for (const id of ['c0', 'c1', 'c2']) {
+      expect(trialSteps.get(id)).toHaveLength(4 * 2); // 4 trials x 1 round x 2 local steps
       const losses = [...(stepLosses.get(id) ?? []), ...(validLosses.get(id) ?? [])];
-      expect(losses.length).toBeGreaterThanOrEqual(6);
+      expect(losses.length).toBeGreaterThanOrEqual(10);
       const mine = sent.filter((m) => m.client === id);
-      expect(mine.length).toBeGreaterThanOrEqual(tasks.length);
+      expect(mine.length).toBeGreaterThanOrEqual(tasks.length + 8);
       expect(losses.filter((l) => mine.some((m) => carries(m.bytes, l)))).toEqual([]);
     }
   }, 300_000);
