@@ -85,7 +85,12 @@ describe('client tasks with federated trials (tiny model, arith)', () => {
     const trialSteps = new Map<string, number[]>();
     const hooks = (id: string) => [{ afterStep: (_ctx: unknown, step: { loss: number }) => push(stepLosses, id, step.loss) }];
     const trialHooks = (id: string) => [
-      { afterStep: (_ctx: unknown, step: { loss: number }) => (push(stepLosses, id, step.loss), push(trialSteps, id, step.loss)) },
+      {
+        afterStep: (_ctx: unknown, step: { loss: number }) => {
+          push(stepLosses, id, step.loss);
+          push(trialSteps, id, step.loss);
+        },
+      },
     ];
     const clientTasks = await clientTasksFor(c, {
       trainerHooks: hooks,
