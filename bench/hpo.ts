@@ -16,7 +16,13 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '20' },
     fraction: { type: 'string', default: '0.25' },
     counts: { type: 'string', default: '50,200,500' },
-    strategies: { type: 'string', default: Object.keys(STRATEGIES).join(',') },
+    // FTS and FLoRA need clients (client tasks): bench/federated-hpo.ts compares them.
+    strategies: {
+      type: 'string',
+      default: Object.keys(STRATEGIES)
+        .filter((n) => n !== 'fts' && n !== 'flora')
+        .join(','),
+    },
     'skip-timing': { type: 'boolean', default: false },
     'skip-regret': { type: 'boolean', default: false },
     'skip-overhead': { type: 'boolean', default: false },

@@ -223,6 +223,21 @@ export {
   type ConformanceReport,
 } from './hpo/conformance.js';
 export { STRATEGIES, loadStrategy, resolveStrategy, type BuiltinStrategy, type ResolvedStrategy } from './hpo/strategies/index.js';
+// Strategies that ask clients for work (FTS, FLoRA): the capability, the registered client tasks.
+export {
+  type ClientTaskReply,
+  type ClientTaskRequest,
+  type ClientTaskRunner,
+  type ClientTaskStrategy,
+  usesClientTasks,
+} from './hpo/client-task.js';
+export {
+  CLIENT_TASKS,
+  type ClientTask,
+  ClientTaskHost,
+  type LocalObjective,
+  SyntheticLocalObjective,
+} from './hpo/client-tasks/index.js';
 export { PRUNERS, loadPruner, type BuiltinPruner } from './hpo/pruners/index.js';
 // Rank analysis, plots and the study report, over a plain StudyData (loadStudyData reads a study directory).
 export {

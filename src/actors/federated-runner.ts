@@ -17,10 +17,11 @@ import { closeSandboxPool } from '../eval/sandbox.js';
 import { type ClientData, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
 import { federatedData } from '../fl/client-files.js';
 import type { FlConfig } from '../fl/fl-config.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { scoreTestSplit } from '../fl/test-score.js';
 import type { Metrics, TrialOutcome, TrialRequest, TrialRunner } from '../hpo/trial-runner.js';
 import type { FederationState, RoundRecord } from './federation-state.js';
-import { type FederationResult, runFederation } from './federation.js';
+import { type ConnectTransport, type FederationResult, runFederation } from './federation.js';
 import { federatedTrialConfig } from './federated-trial-config.js';
 import { divergenceOf, roundMetrics, runCosts } from './federated-trial-metrics.js';
 import { acquireModel, releaseModel, type SharedModel } from './shared-models.js';
@@ -29,6 +30,10 @@ import { checkpointAdapter, readTrialCheckpoint, writeTrialCheckpoint } from './
 export interface FederatedRunnerOptions {
   /** Server and client log lines (rejections, retries); silent by default. */
   log?: (line: string) => void;
+  /** Each trial's transport connections (default: a private in-process bus per run). */
+  connect?: ConnectTransport;
+  /** Trainer hooks of each client's local training (tests: watch every step's loss). */
+  clientHooks?: (client: string) => TrainerHooks[];
   /** The clients' records and test split of a trial (default: the config's data, a built-in task or the user's files). */
   taskFor?: (config: FlConfig) => FederatedTask;
 }
@@ -151,6 +156,8 @@ export class FederatedTrialRunner implements TrialRunner {
         signal: stop.signal,
         ...(state ? { resume: state } : {}),
         ...(this.opts.log ? { log: this.opts.log } : {}),
+        ...(this.opts.connect ? { connect: this.opts.connect } : {}),
+        ...(this.opts.clientHooks ? { clientHooks: this.opts.clientHooks } : {}),
         onEvent: (e) => {
           if (e.type === 'rejected' && NON_FINITE_REJECTIONS.has(e.reason))
             end(new RoundEnded('diverged', `a client's numbers became non-finite at round ${round} (${e.message.slice(0, 200)})`));

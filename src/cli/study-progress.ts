@@ -29,7 +29,7 @@ function bestText(state: StudyState): string {
 /** The bar's unit: rounds when the budget is in rounds, else trials, else seconds of wall time. */
 function budgetOf(state: StudyState): { total: number; value: number; unit: string } {
   const b = state.config.budget;
-  if (b.rounds !== undefined) return { total: b.rounds, value: state.spentRounds, unit: 'rounds' };
+  if (b.rounds !== undefined) return { total: b.rounds, value: Math.round(state.chargedRounds * 10) / 10, unit: 'rounds' };
   const finished = state.trials.length - state.unfinished.length;
   if (b.trials !== undefined) return { total: b.trials, value: finished, unit: 'trials' };
   return { total: Math.round(b.wall_time ?? 1), value: Math.round(state.elapsedSeconds), unit: 's' };

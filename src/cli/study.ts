@@ -90,7 +90,7 @@ function printSummary(s: StudySummary, dir: string): void {
     `trials     ${t.total}: ${t.complete} complete, ${t.failed} failed, ${t.diverged} diverged, ${t.pruned} pruned, ${t.running + t.queued} unfinished`,
   );
   console.log(
-    `budget     ${r.spent}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
+    `budget     ${r.spent}${r.local_rounds ? ` + ${+r.local_rounds.toFixed(2)} local` : ''}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.local_client_rounds ? ` + ${r.local_client_rounds} local` : ''}${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
       `${s.budget.trials.asked}${s.budget.trials.limit !== null ? `/${s.budget.trials.limit}` : ''} trials, ${s.budget.wall_time.seconds} s`,
   );
   const r2 = s.rank_agreement;

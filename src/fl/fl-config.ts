@@ -41,6 +41,11 @@ export const TrainSettingsSchema = z
     schedule: z.enum(['constant', 'cosine', 'linear']).default('constant'),
     warmup_steps: z.number().int().min(0).default(0),
     min_lr_ratio: z.number().min(0).max(1).default(0),
+    /**
+     * Whether a client's update reports its training losses (train_loss, last_train_loss): the
+     * ordinary per-client metrics. Off for studies that keep clients' losses to themselves (FTS).
+     */
+    report_losses: z.boolean().default(true),
   })
   .strict();
 

@@ -31,7 +31,14 @@ export interface StudySummary {
   readonly objectives: { name: string; direction: string }[];
   readonly trials: Record<string, number> & { total: number };
   readonly budget: {
-    readonly rounds: { spent: number; limit: number | null; lost: number; client_rounds: number };
+    readonly rounds: {
+      spent: number;
+      limit: number | null;
+      lost: number;
+      client_rounds: number;
+      local_client_rounds: number;
+      local_rounds: number;
+    };
     readonly trials: { asked: number; limit: number | null };
     readonly wall_time: { seconds: number; limit: number | null };
   };
@@ -81,6 +88,9 @@ export function studySummary(state: StudyState): StudySummary {
         limit: budget.rounds ?? null,
         lost: state.lostRounds,
         client_rounds: state.trials.reduce((s, t) => s + (t.costs?.client_rounds ?? 0), 0),
+        /** Clients' local work for client tasks (FTS, FLoRA), charged to the budget as local_rounds. */
+        local_client_rounds: state.localClientRounds,
+        local_rounds: state.localRounds,
       },
       trials: { asked: state.trials.length, limit: budget.trials ?? null },
       wall_time: { seconds: Math.round(state.elapsedSeconds * 10) / 10, limit: budget.wall_time ?? null },
