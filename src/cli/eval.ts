@@ -5,6 +5,7 @@ import { isTaskName, TASK_NAMES, TASKS } from '../data/tasks/index.js';
 import { EVAL_DEFAULTS, type EvalReport } from '../eval/evaluate.js';
 import { evalTask } from '../fl/eval-task.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
 
 export function printEvalReport(task: string, split: string, r: EvalReport): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -28,11 +29,11 @@ export function evalCommand(y: Argv): Argv {
         .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
         .option('task', { type: 'string', demandOption: true, describe: `built-in task: ${TASK_NAMES.join(', ')}` })
         .option('split', { choices: ['train', 'validation', 'test'] as const, default: EVAL_DEFAULTS.split })
-        .option('limit', { type: 'number', describe: 'first N samples only' })
-        .option('batch-size', { type: 'number', default: EVAL_DEFAULTS.batchSize })
-        .option('max-new-tokens', { type: 'number', default: EVAL_DEFAULTS.maxNewTokens })
-        .option('seed', { type: 'number', default: EVAL_DEFAULTS.seed, describe: 'task generator seed' })
-        .option('threads', { type: 'number', default: EVAL_DEFAULTS.threads })
+        .option('limit', numberFlag('limit', 'first N samples only'))
+        .option('batch-size', numberFlag('batch-size', '', EVAL_DEFAULTS.batchSize))
+        .option('max-new-tokens', numberFlag('max-new-tokens', '', EVAL_DEFAULTS.maxNewTokens))
+        .option('seed', numberFlag('seed', 'task generator seed', EVAL_DEFAULTS.seed))
+        .option('threads', numberFlag('threads', '', EVAL_DEFAULTS.threads))
         .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
         .option('json', { type: 'boolean', default: false }),
     async (a) => {

@@ -13,8 +13,7 @@ import { strategiesCommand } from './strategies.js';
 import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
 import { workerCommand } from './worker.js';
-import { failureMessage } from './util.js';
-import { UserError } from '../engine/errors.js';
+import { failureMessage, isUserFacing } from './util.js';
 
 const base = yargs(hideBin(process.argv))
   .scriptName('fedhpo')
@@ -32,10 +31,10 @@ await cli
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .help()
-  .fail((msg, err, y) => {
-    if (!err) console.error(`${y.help()}\n\nfedhpo: ${msg}`);
-    else console.error(failureMessage(err));
-    // A user's mistake (bad flag or input) exits 2; a bug (anything but a UserError) exits 1.
-    process.exit(!err || err instanceof UserError ? 2 : 1);
+  .fail((msg, err) => {
+    // One line either way (the command's --help has the rest).
+    console.error(err ? failureMessage(err) : `fedhpo: ${msg.replace(/\s*\n\s*/g, ' ')} (see --help)`);
+    // A user's mistake (bad flag or input) exits 2; a bug exits 1.
+    process.exit(!err || isUserFacing(err) ? 2 : 1);
   })
   .parseAsync();

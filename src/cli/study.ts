@@ -14,6 +14,7 @@ import { StudyState } from '../hpo/study-state.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 import { studyProgress } from './study-progress.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
 
 const log = (line: string): void => console.error(line);
 
@@ -26,11 +27,6 @@ async function readStudy(dir: string): Promise<StudyState> {
 function defaultOut(config: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join('studies', `${basename(config, extname(config))}-${stamp}`);
-}
-
-function positiveWorkers(n: number | undefined): number | undefined {
-  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--workers ${n}: want a whole number >= 1`);
-  return n;
 }
 
 /** Runs or resumes with progress; Ctrl-C (or SIGTERM) stops gracefully, a second one exits at once. */
@@ -91,15 +87,18 @@ export function studyCommands(y: Argv): Argv {
             .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML)' })
             .option('out', { type: 'string', describe: 'study directory (default studies/<config>-<time>)' })
             .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
-            .option('workers', {
-              type: 'number',
-              describe: 'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
-            }),
+            .option(
+              'workers',
+              numberFlag(
+                'workers',
+                'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
+              ),
+            ),
         ),
       async (a) => {
         const config = await loadStudyConfig(a.config, a.set);
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
         log(`study directory ${dir}`);
         await drive({
@@ -114,11 +113,11 @@ export function studyCommands(y: Argv): Argv {
       'Continue a study from its journal (after a crash, kill -9 or Ctrl-C)',
       (a) =>
         withNatsFlags(
-          a.positional('dir', { type: 'string', demandOption: true }).option('workers', { type: 'number', describe: 'as for study run' }),
+          a.positional('dir', { type: 'string', demandOption: true }).option('workers', numberFlag('workers', 'as for study run')),
         ),
       async (a) => {
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
       },
     )
