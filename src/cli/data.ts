@@ -8,6 +8,7 @@ import { isTaskName, loadTask, TASK_NAMES, TASKS } from '../data/tasks/index.js'
 import { dataSplitCommand } from './data-split.js';
 import { UsageError } from './util.js';
 import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 const taskNames = TASK_NAMES;
 
@@ -75,6 +76,7 @@ export function dataCommands(y: Argv): Argv {
           .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl file' }),
       async (a) => {
         taskInfo(a.task);
+        await checkOutputPath(a.out, 'file', '--out');
         const records = loadTask(a.task, a.seed)[a.split];
         await mkdir(dirname(a.out), { recursive: true });
         await writeFile(a.out, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);

@@ -13,6 +13,7 @@ import { LORA_RECIPE } from '../fl/recipes.js';
 import { SHIPPED_BASE_MODEL, withModel } from '../model/source.js';
 import { printSummary, progressFor } from './train.js';
 import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 export function demoCommand(y: Argv): Argv {
   return y.command(
@@ -28,6 +29,7 @@ export function demoCommand(y: Argv): Argv {
         .option('seed', numberFlag('seed', 'seed of the adapter init, shuffling and dropout', LORA_RECIPE.seed))
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON, no progress' }),
     async (a) => {
+      if (a.dir !== undefined) await checkOutputPath(a.dir, 'directory', '--dir');
       const dir = a.dir ?? (await mkdtemp(join(tmpdir(), 'fedhpo-demo-')));
       await mkdir(dir, { recursive: true });
       const say = (line: string) => !a.json && console.log(line);

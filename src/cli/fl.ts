@@ -14,6 +14,7 @@ import { applyOverrides, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS }
 import { loadYamlFile } from '../fl/pretrain-config.js';
 import { withModel } from '../model/source.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 function flRunOptions(y: Argv) {
   return withNatsFlags(y)
@@ -73,6 +74,7 @@ export function flCommands(y: Argv): Argv {
         const config = await configFromArgs(a);
         const connect = natsConnector(a);
         const out = a.out ?? config.out ?? join('runs', `fl-${config.data.task}-${config.scenario}`);
+        await checkOutputPath(out, 'directory', a.out !== undefined ? '--out' : 'out');
         console.error(
           `fl run: ${config.scenario} on ${config.data.task}, ${config.rounds} rounds, seed ${config.seed}, ` +
             `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`,

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { Engine } from '../engine/engine.js';
 import { UserError } from '../engine/errors.js';
-import { readRegularText } from '../engine/files.js';
+import { checkOutputPath, readRegularText } from '../engine/files.js';
 import { parseJsonText, previewJson } from '../engine/json.js';
 import { parseLlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
@@ -54,6 +54,7 @@ export async function modelNll(o: { model: string; adapter?: string | undefined;
 export async function modelInit(o: { config: string; out: string; seed: number }) {
   if (!Number.isSafeInteger(o.seed)) throw new UsageError(`--seed: expected an integer, got ${o.seed}`);
   const cfg = parseLlamaConfig(await readJson(o.config), o.config);
+  await checkOutputPath(o.out, 'directory', '--out');
   await saveCheckpoint(o.out, cfg, initWeights(cfg, o.seed, cfg.initializer_range));
   return cfg;
 }

@@ -15,6 +15,7 @@ import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 import { studyProgress } from './study-progress.js';
 import { UsageError } from './util.js';
 import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 const log = (line: string): void => console.error(line);
 
@@ -153,6 +154,7 @@ export function studyCommands(y: Argv): Argv {
           .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
           .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
       async (a) => {
+        if (a.output) await checkOutputPath(a.output, 'file', '--output');
         const table = studyTable(await readStudy(a.dir));
         const text = a.format === 'csv' ? toCsv(table) : `${JSON.stringify(table.rows)}\n`;
         if (a.output) await writeFile(a.output, text);
