@@ -97,3 +97,24 @@ export function numberFlag(name: NumberFlagName, describe: string, defaultValue?
     ...(defaultValue !== undefined ? { default: defaultValue } : {}),
   };
 }
+
+/**
+ * A flag that takes one value, given twice (`--data a --data b`): yargs would hand the command an
+ * array where it expects a string. Refused by name; flags declared as arrays (--set, --study) repeat.
+ */
+export function refuseRepeatedFlags(argv: Record<string, unknown>, arrayFlags: readonly string[]): void {
+  const repeatable = new Set(arrayFlags);
+  for (const [key, value] of Object.entries(argv)) {
+    if (key === '_' || key === '$0' || !Array.isArray(value) || repeatable.has(key)) continue;
+    // yargs also stores --a-b as aBb: report the flag as typed.
+    if (
+      /[A-Z]/.test(key) &&
+      Object.hasOwn(
+        argv,
+        key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+      )
+    )
+      continue;
+    throw new UsageError(`--${key}: given ${value.length} times; give it once`);
+  }
+}

@@ -13,6 +13,7 @@ import { strategiesCommand } from './strategies.js';
 import { studyCommands } from './study.js';
 import { trainCommand } from './train.js';
 import { workerCommand } from './worker.js';
+import { refuseRepeatedFlags } from './flags.js';
 import { failureMessage, isUserFacing } from './util.js';
 
 const base = yargs(hideBin(process.argv))
@@ -27,7 +28,12 @@ const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategies
   (y, add) => add(y),
   base,
 );
+/** The array flags of the running command: yargs' getOptions() (untyped in @types/yargs) holds its options then. */
+const declaredArrays = (): string[] => (cli as unknown as { getOptions(): { array: string[] } }).getOptions().array;
+
 await cli
+  // async: a middleware's error reaches .fail only as a rejection.
+  .middleware(async (argv) => refuseRepeatedFlags(argv, declaredArrays()))
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .help()

@@ -101,10 +101,12 @@ export function studyCommands(y: Argv): Argv {
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
-        log(`study directory ${dir}`);
+        await checkOutputPath(dir, 'directory', '--out');
         await drive({
           dir,
           config,
+          // Said once the study is open (a directory that already holds a study is refused before).
+          onOpen: () => log(`study directory ${dir}`),
           ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}),
         });
       },
