@@ -58,15 +58,21 @@ function parseLine(text: string, line: number, file: string): JournalEvent {
   return r.data;
 }
 
-/** Reads DIR/journal.jsonl; with `repair`, a torn last line is also cut off the file. */
-export async function readJournal(dir: string, opts: { repair?: boolean } = {}): Promise<JournalContents> {
+/** DIR/journal.jsonl, or a JournalError saying DIR holds no study (DIR missing, a file, or without a journal). */
+export async function journalFileOf(dir: string): Promise<string> {
   const file = join(dir, JOURNAL_FILE);
   try {
     await stat(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      throw new JournalError(`${dir}: no study here (${JOURNAL_FILE} is missing)`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new JournalError(`${dir}: no study here (${JOURNAL_FILE} is missing)`);
   }
+  return file;
+}
+
+/** Reads DIR/journal.jsonl; with `repair`, a torn last line is also cut off the file. */
+export async function readJournal(dir: string, opts: { repair?: boolean } = {}): Promise<JournalContents> {
+  const file = await journalFileOf(dir);
   // Only a regular file of bounded size: a FIFO or a link to /dev/zero would never end.
   const bytes = await readRegularFile(file, { maxBytes: MAX_JOURNAL_BYTES });
   const { events, completeBytes, torn } = parseJournal(bytes, file);

@@ -62,7 +62,11 @@ export function runCases(at: (...p: string[]) => string): HostileCase[] {
       ['study-empty', 'study-garbage', 'study-zero', 'study-fifo', 'study-deep', 'study-dir-journal', 'no-study', 'out-file'] as const
     ).flatMap((dir) =>
       readers(dir).map(
-        ([cmd, args]): HostileCase => [`${cmd}: ${dir}`, args, [dir === 'out-file' || dir === 'no-study' ? at(dir) : journal(dir)]],
+        ([cmd, args]): HostileCase => [
+          `${cmd}: ${dir}`,
+          args,
+          [dir === 'study-empty' || dir === 'out-file' || dir === 'no-study' ? at(dir) : journal(dir)],
+        ],
       ),
     ),
     [
