@@ -57,17 +57,21 @@ export function runCases(at: (...p: string[]) => string): HostileCase[] {
     ['study run: --out is an existing file', ['study', 'run', at('study.yaml'), '--out', at('out-file')], [at('out-file')]],
     ['study run: --out is an existing study', ['study', 'run', at('study.yaml'), '--out', at('study-good')], [at('study-good')]],
     ['study run: missing config', studyRun('nope.yaml'), [at('nope.yaml'), 'no such file']],
-    // study readers, plots and report over broken study directories
-    ...(
-      ['study-empty', 'study-garbage', 'study-zero', 'study-fifo', 'study-deep', 'study-dir-journal', 'no-study', 'out-file'] as const
-    ).flatMap((dir) =>
-      readers(dir).map(
-        ([cmd, args]): HostileCase => [
-          `${cmd}: ${dir}`,
-          args,
-          [dir === 'study-empty' || dir === 'out-file' || dir === 'no-study' ? at(dir) : journal(dir)],
-        ],
-      ),
+    // Every reader (resume, status, best, export, plots, report) over the directories that once hung
+    // or overflowed them; status and export over the other broken ones (they share one journal reader).
+    ...(['study-zero', 'study-fifo', 'study-deep'] as const).flatMap((dir) =>
+      readers(dir).map(([cmd, args]): HostileCase => [`${cmd}: ${dir}`, args, [journal(dir)]]),
+    ),
+    ...(['study-empty', 'study-garbage', 'study-dir-journal', 'no-study', 'out-file'] as const).flatMap((dir) =>
+      readers(dir)
+        .filter(([cmd]) => cmd === 'study resume' || cmd === 'study export')
+        .map(
+          ([cmd, args]): HostileCase => [
+            `${cmd}: ${dir}`,
+            args,
+            [dir === 'study-garbage' || dir === 'study-dir-journal' ? journal(dir) : at(dir)],
+          ],
+        ),
     ),
     [
       'study export: --output is a directory',
