@@ -3,7 +3,7 @@
 // data), `local` (N one-client federations, each client alone on its own data). Every resulting
 // adapter is scored on the same test split; `local` reports the mean over clients and each client.
 import { type ClientRecords, encodeClient, type FederatedTask, federatedTask, pooledClient } from '../fl/client-data.js';
-import type { FlConfig, Scenario } from '../fl/fl-config.js';
+import { checkConfigFitsModel, type FlConfig, type Scenario } from '../fl/fl-config.js';
 import { scoreTestSplit, spreadOf, type TestScore } from '../fl/test-score.js';
 import type { LoadedModel } from '../model/source.js';
 import type { RoundRecord } from './federation-state.js';
@@ -76,6 +76,7 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
   const started = performance.now();
   const task = deps.task ?? federatedTask(config.data.task, config.data.seed);
   const { model, tokenizer } = deps.model;
+  checkConfigFitsModel(config, model.cfg);
   // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
   const limit = config.eval.valid_limit;
   const clientsOfTask = task.clients.map((c) => (limit === undefined ? c : { ...c, validation: c.validation.slice(0, limit) }));

@@ -40,6 +40,22 @@ export function runCases(at: (...p: string[]) => string): HostileCase[] {
     ['fl run: --set constructor.x=1', fl('fl.yaml', '--set', 'constructor.x=1'), ['constructor']],
     ['fl run: --set __proto__.rounds=2', fl('fl.yaml', '--set', '__proto__.rounds=2'), ['__proto__']],
     [
+      'fl run: train.seq_len 1e9',
+      fl('fl.yaml', '--set', 'train.seq_len=1000000000'),
+      ['train.seq_len 1000000000', 'max_position_embeddings 128'],
+    ],
+    ['fl run: eval.batch_size 1e8', fl('fl.yaml', '--set', 'eval.batch_size=100000000'), [at('fl.yaml'), 'eval.batch_size']],
+    [
+      'fl run: aggregator module -> /dev/zero',
+      fl('fl.yaml', '--set', `aggregator.name=${at('data-zero.jsonl')}`),
+      [at('data-zero.jsonl'), 'not a regular file'],
+    ],
+    [
+      'fl run: aggregator module is a FIFO',
+      fl('fl.yaml', '--set', `aggregator.name=${at('data-fifo.jsonl')}`),
+      [at('data-fifo.jsonl'), 'not a regular file'],
+    ],
+    [
       'fl run: --out is an existing file',
       ['fl', 'run', '--config', at('fl.yaml'), '--out', at('out-file')],
       [`--out ${at('out-file')}`, 'not a directory'],
