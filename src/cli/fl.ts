@@ -75,16 +75,22 @@ export function flCommands(y: Argv): Argv {
         const connect = natsConnector(a);
         const out = a.out ?? config.out ?? join('runs', `fl-${config.data.task}-${config.scenario}`);
         await checkOutputPath(out, 'directory', a.out !== undefined ? '--out' : 'out');
-        console.error(
+        const header =
           `fl run: ${config.scenario} on ${config.data.task}, ${config.rounds} rounds, seed ${config.seed}, ` +
-            `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`,
-        );
+          `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`;
+        // Said with the first round, once the model, data and aggregator are in: a bad input stays one line.
+        let started = false;
+        const onRound = (run: string, rec: RoundRecord): void => {
+          if (!started) console.error(header);
+          started = true;
+          console.error(progressLine(run, config.rounds, rec));
+        };
         try {
           const report = await withModel({ dir: config.model, threads: config.threads }, async (model) => {
             const r = await runTrial(config, {
               model,
               ...(connect ? { connect } : {}),
-              onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
+              onRound,
               ...(a.verbose ? { log: (line: string) => console.error(line) } : {}),
             });
             await writeTrialOutputs(out, r, config, config.model);

@@ -40,7 +40,7 @@ export function runCases(at: (...p: string[]) => string): HostileCase[] {
     ['fl run: --set constructor.x=1', fl('fl.yaml', '--set', 'constructor.x=1'), ['constructor']],
     ['fl run: --set __proto__.rounds=2', fl('fl.yaml', '--set', '__proto__.rounds=2'), ['__proto__']],
     [
-      'fl run: train.seq_len 1e9',
+      'fl run: train.seq_len over the model',
       fl('fl.yaml', '--set', 'train.seq_len=1000000000'),
       ['train.seq_len 1000000000', 'max_position_embeddings 128'],
     ],
