@@ -59,6 +59,7 @@ function wanted(rule: NumberRule): string {
   const hi = rule.maxExclusive ? ')' : ']';
   const what = rule.kind === 'integer' ? 'an integer' : 'a number';
   if (rule.min === -MAX_INT && rule.max === MAX_INT) return `${what} (at most 2^53 - 1 in size)`;
+  if (rule.max === MAX_INT) return `${what} >= ${rule.min}`;
   return `${what} in ${lo}${rule.min}, ${rule.max}${hi}`;
 }
 

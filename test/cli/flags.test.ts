@@ -28,6 +28,7 @@ describe('parseNumberFlag', () => {
     ['lora-dropout', 1, '--lora-dropout: expected a number in [0, 1), got 1'],
     ['alpha', '', "--alpha: expected a number in (0, 1000000000000], got ''"],
     ['lr', true, '--lr: expected a number in [0, 1000000], got no value'],
+    ['seq-len', '0', "--seq-len: expected an integer >= 1, got '0'"],
     ['lr', [1, 2], '--lr: given 2 times; give it once'],
   ] as const)('--%s %j is refused', (name, raw, message) => {
     expect(() => parseNumberFlag(name, raw)).toThrow(UsageError);
