@@ -47,11 +47,19 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   };
-  const study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
-  let runner: TrialRunner | undefined;
+  const runnerFor = opts.runnerFor ?? trialRunnerFor;
+  // A new study's trial config is checked before its directory is made: a typo leaves nothing behind.
+  let runner: TrialRunner | undefined = opts.config ? runnerFor(opts.config) : undefined;
+  let study: Study;
+  try {
+    study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
+  } catch (e) {
+    await runner?.close?.();
+    throw e;
+  }
   let queue: Awaited<ReturnType<typeof startWorkQueue>> | undefined;
   try {
-    runner = (opts.runnerFor ?? trialRunnerFor)(study.config);
+    runner ??= runnerFor(study.config);
     opts.onOpen?.(study);
     if (study.state.finished) {
       await writeStudyOutputs(study.dir, study.state, runner);
@@ -63,7 +71,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
       queue = await startWorkQueue(study, {
         connection: opts.nats,
         localWorkers: opts.localWorkers ?? 0,
-        runnerFor: opts.runnerFor ?? trialRunnerFor,
+        runnerFor,
         log: opts.log,
       });
       executor = queue.executor;

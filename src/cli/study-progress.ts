@@ -61,16 +61,31 @@ function barProgress(): StudyProgress {
   };
 }
 
+/** Round lines at most this often: slow (federated) trials show progress, fast ones do not flood the log. */
+const ROUND_LINE_MS = 5000;
+
 function lineProgress(log: (line: string) => void): StudyProgress {
+  let lastRoundLine = Number.NEGATIVE_INFINITY;
   return {
     onEvent(e, state) {
       switch (e.kind) {
         case 'session.started':
           log(`study ${state.studyId}: session ${e.session} (${e.mode}), ${state.trials.length} trials so far`);
           break;
+        case 'trial.round': {
+          // Federated trials take seconds to minutes per round: say where they are.
+          if (Date.now() - lastRoundLine < ROUND_LINE_MS) break;
+          lastRoundLine = Date.now();
+          const t = state.trials[e.id];
+          const o = state.objectives[0]!.name;
+          log(`trial ${e.id} round ${e.round}/${t?.fidelity ?? '?'}: ${o} ${fmt(e.metrics[o])}`);
+          break;
+        }
         case 'trial.finished': {
           const o = state.objectives[0]!;
-          const value = e.values ? `${o.name} ${fmt(e.values[0])}` : (e.reason ?? '');
+          const score =
+            e.status === 'complete' && o.name !== 'score' && e.metrics.score !== undefined ? `, score ${fmt(e.metrics.score)}` : '';
+          const value = e.values ? `${o.name} ${fmt(e.values[0])}${score}` : (e.reason ?? '');
           const b = budgetOf(state);
           log(
             `trial ${e.id} ${e.status}: ${value} (${e.rounds} rounds) | ${counts(state)}, ${b.value}/${b.total} ${b.unit} | ${bestText(state)}`,
