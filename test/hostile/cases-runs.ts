@@ -41,8 +41,8 @@ export function runCases(at: (...p: string[]) => string): HostileCase[] {
     ['fl run: --set __proto__.rounds=2', fl('fl.yaml', '--set', '__proto__.rounds=2'), ['__proto__']],
     [
       'fl run: train.seq_len over the model',
-      fl('fl.yaml', '--set', 'train.seq_len=1000'),
-      ['train.seq_len 1000 ', 'max_position_embeddings 128'],
+      fl('fl.yaml', '--set', 'train.seq_len=2000'),
+      ['train.seq_len 2000 ', 'max_position_embeddings 1024'],
     ],
     ['fl run: eval.batch_size 1e8', fl('fl.yaml', '--set', 'eval.batch_size=100000000'), [at('fl.yaml'), 'eval.batch_size']],
     [

@@ -135,10 +135,12 @@ export async function writeFixtures(root: string): Promise<void> {
   await symlink('/dev/zero', at('data-zero.jsonl'));
   await mkdir(at('data-dir.jsonl'));
 
-  // Federated run configs (fl run --config) and their bad variants.
+  // Federated run configs (fl run --config) and their bad variants, over a copy of the model with room
+  // for the task's prompts (RoPE has no learned positions, so only config.json changes).
+  await variant('model-long', async (d) => writeFile(join(d, 'config.json'), JSON.stringify({ ...CONFIG, max_position_embeddings: 1024 })));
   const fl = (extra = '') =>
-    `model: ${at('model')}\ndata: { task: arith }\nrounds: 1\nthreads: 1\n` +
-    `train: { local_steps: 1, batch_size: 2, seq_len: 64, lr: 0.001 }\neval: { test_limit: 2, valid_limit: 2 }\n${extra}`;
+    `model: ${at('model-long')}\ndata: { task: arith }\nrounds: 1\nthreads: 1\n` +
+    `train: { local_steps: 1, batch_size: 2, seq_len: 1024, lr: 0.001 }\neval: { test_limit: 2, valid_limit: 2 }\n${extra}`;
   await write('fl.yaml', fl());
   await write('fl-malformed.yaml', `${fl()}train: [unclosed\n`);
   await write('fl-unknown.yaml', fl('learning_rate: 3\n'));
