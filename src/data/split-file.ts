@@ -3,8 +3,9 @@
 // name the command's flags, as that is where they come from.
 import { join } from 'node:path';
 import { checkOutputPath, readRegularText } from '../engine/files.js';
-import { DataError, parseRawRecords, type RawRecord, type Skipped, toExample, typeName } from './records.js';
+import { DataError, fieldLabel, parseRawRecords, type RawRecord, type Skipped } from './records.js';
 import { SPLIT_SUMMARY_FILE, writeSplitOutput } from './split-output.js';
+import { formatOf, userRecord } from './user-records.js';
 import { dirichletSplit, formatHistogram, histogram, iidSplit, metaSplit, type Histogram } from './splitters.js';
 
 /** The largest data file read whole (a JS string holds at most ~512 Mi UTF-16 units). */
@@ -65,39 +66,18 @@ export interface DataSplitResult {
 const MISSING = '(missing)';
 
 /**
- * The label of a record: the field `by` (or, if absent and `by` has dots, the nested path),
- * stringified if a number or boolean. Missing, null and blank values give undefined; objects and
- * arrays give an Error.
- */
-export function fieldLabel(rec: Record<string, unknown>, by: string): string | undefined | Error {
-  let v: unknown = rec[by];
-  if (!Object.hasOwn(rec, by) && by.includes('.')) {
-    v = rec;
-    for (const part of by.split('.')) {
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, part)) {
-        v = undefined;
-        break;
-      }
-      v = (v as Record<string, unknown>)[part];
-    }
-  } else if (!Object.hasOwn(rec, by)) v = undefined;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return new Error(`field '${by}' must be a string, number or boolean, got ${typeName(v)}`);
-}
-
-/**
- * The records `fedhpo train` can learn from, as train reads them (text, Alpaca/Dolly, GSM8K or
- * prompt/completion, detected per record): a GSM8K question without its answer is a bad line, not
+ * The records a federated run can use, read as `fl run` reads a client's file: the format is the
+ * first record's (GSM8K, Dolly, HumanEval-js, or text/instruction records as `train` reads them),
+ * and a record missing its format's fields (a GSM8K question without its answer) is a bad line, not
  * a client's record. Throws DataError when none is left.
  */
-function trainableRecords(parsed: { records: RawRecord[]; skipped: Skipped[] }, file: string) {
+function usableRecords(parsed: { records: RawRecord[]; skipped: Skipped[] }, file: string) {
+  const format = formatOf(parsed.records[0]!.value);
   const records: RawRecord[] = [];
   const skipped = [...parsed.skipped];
   for (const r of parsed.records) {
     try {
-      toExample(r.value);
+      userRecord(r.value, format);
       records.push(r);
     } catch (e) {
       skipped.push({ line: r.line, reason: (e as Error).message });
@@ -106,7 +86,7 @@ function trainableRecords(parsed: { records: RawRecord[]; skipped: Skipped[] }, 
   skipped.sort((a, b) => a.line - b.line);
   if (!records.length) {
     const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
-    throw new DataError(`${file}: no valid records (${skipped.length} skipped; ${first.join('; ')})`);
+    throw new DataError(`${file}: no valid ${format} records (${skipped.length} skipped; ${first.join('; ')})`);
   }
   return { records, skipped };
 }
@@ -137,7 +117,7 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
   // Before the input is read: an output path that cannot be a directory fails at once.
   await checkOutputPath(o.out, 'directory', '--out');
   const text = await readRegularText(o.input, { maxBytes: MAX_INPUT_BYTES });
-  const { records, skipped } = trainableRecords(parseRawRecords(text, o.input), o.input);
+  const { records, skipped } = usableRecords(parseRawRecords(text, o.input), o.input);
   const skippedLines = skipped.map((s) => `${o.input}:${s.line}: ${s.reason}`);
 
   const labelOf = new Map<RawRecord, string>();
