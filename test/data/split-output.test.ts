@@ -1,5 +1,5 @@
-// `data split` never loses a user's file (issue 8, defect 10) and keeps only records train can
-// learn from (defect 13). Reproductions: `--in sp/client_4.jsonl --out sp` deleted its own input
+// `data split` never loses a user's file (issue 8, defect 10) and keeps only records of the file's
+// format, as fl run reads a client's file (defect 13). Reproductions: `--in sp/client_4.jsonl --out sp` deleted its own input
 // and exited 0; a GSM8K record without `answer` went into a client file.
 import { createHash } from 'node:crypto';
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
