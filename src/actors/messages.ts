@@ -9,7 +9,7 @@
 // schema by whoever asked (checkClientTaskResult).
 import { z } from 'zod';
 import { nestedDeeperThan } from '../engine/json.js';
-import { TrainSettingsSchema } from '../fl/fl-config.js';
+import { MAX_BATCH_SIZE, TrainSettingsSchema } from '../fl/fl-config.js';
 import { PROJECTIONS } from '../model/llama.js';
 import { decodeEnvelope, EnvelopeError, encodeEnvelope } from './envelope.js';
 
@@ -71,7 +71,7 @@ export const EvaluateSchema = z
     round,
     attempt,
     lora: LoraSchema,
-    batchSize: z.number().int().min(1).max(4096),
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
     seqLen: z.number().int().min(1),
   })
   .strict();

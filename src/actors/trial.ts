@@ -4,7 +4,7 @@
 // adapter is scored on the same test split; `local` reports the mean over clients and each client.
 import { answerless, type ClientRecords, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
 import { federatedData } from '../fl/client-files.js';
-import { dataName, type FlConfig, type Scenario } from '../fl/fl-config.js';
+import { checkConfigFitsModel, dataName, type FlConfig, type Scenario } from '../fl/fl-config.js';
 import { scoreTestSplit, spreadOf, type TestScore } from '../fl/test-score.js';
 import type { LoadedModel } from '../model/source.js';
 import type { RoundRecord } from './federation-state.js';
@@ -80,6 +80,7 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
   const task = deps.task ?? (await federatedData(config.data));
   for (const line of task.skipped ?? []) deps.warn?.(`skipped ${line}`);
   const { model, tokenizer } = deps.model;
+  checkConfigFitsModel(config, model.cfg);
   // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
   const limit = config.eval.valid_limit;
   const clientsOfTask = task.clients.map((c) => (limit === undefined ? c : { ...c, validation: c.validation.slice(0, limit) }));

@@ -8,6 +8,7 @@ import { METRICS, type MetricChoice } from '../data/user-records.js';
 import { evalFile } from '../fl/eval-file.js';
 import { evalTask } from '../fl/eval-task.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
 
 /** `scoreName` defaults to the built-in task's score name. */
 export function printEvalReport(task: string, split: string, r: EvalReport, scoreName?: string): void {
@@ -44,11 +45,11 @@ export function evalCommand(y: Argv): Argv {
           return true;
         })
         .option('split', { choices: ['train', 'validation', 'test'] as const, default: EVAL_DEFAULTS.split })
-        .option('limit', { type: 'number', describe: 'first N samples only' })
-        .option('batch-size', { type: 'number', default: EVAL_DEFAULTS.batchSize })
-        .option('max-new-tokens', { type: 'number', default: EVAL_DEFAULTS.maxNewTokens })
-        .option('seed', { type: 'number', default: EVAL_DEFAULTS.seed, describe: 'task generator seed' })
-        .option('threads', { type: 'number', default: EVAL_DEFAULTS.threads })
+        .option('limit', numberFlag('limit', 'first N samples only'))
+        .option('batch-size', numberFlag('batch-size', '', EVAL_DEFAULTS.batchSize))
+        .option('max-new-tokens', numberFlag('max-new-tokens', '', EVAL_DEFAULTS.maxNewTokens))
+        .option('seed', numberFlag('seed', 'task generator seed', EVAL_DEFAULTS.seed))
+        .option('threads', numberFlag('threads', '', EVAL_DEFAULTS.threads))
         .option('samples', { type: 'boolean', default: false, describe: 'print every generated answer' })
         .option('json', { type: 'boolean', default: false }),
     async (a) => {

@@ -14,6 +14,7 @@ import { applyOverrides, dataName, type FlConfig, loadFlConfig, parseFlConfig, S
 import { loadYamlFile } from '../fl/pretrain-config.js';
 import { withModel } from '../model/source.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 function flRunOptions(y: Argv) {
   return withNatsFlags(y)
@@ -73,16 +74,23 @@ export function flCommands(y: Argv): Argv {
         const config = await configFromArgs(a);
         const connect = natsConnector(a);
         const out = a.out ?? config.out ?? join('runs', `fl-${dataName(config.data)}-${config.scenario}`);
-        console.error(
+        await checkOutputPath(out, 'directory', a.out !== undefined ? '--out' : 'out');
+        const header =
           `fl run: ${config.scenario} on ${config.data.task ?? `the files of ${String(config.data.clients)}`}, ${config.rounds} rounds, seed ${config.seed}, ` +
-            `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`,
-        );
+          `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`;
+        // Said with the first round, once the model, data and aggregator are in: a bad input stays one line.
+        let started = false;
+        const onRound = (run: string, rec: RoundRecord): void => {
+          if (!started) console.error(header);
+          started = true;
+          console.error(progressLine(run, config.rounds, rec));
+        };
         try {
           const report = await withModel({ dir: config.model, threads: config.threads }, async (model) => {
             const r = await runTrial(config, {
               model,
               ...(connect ? { connect } : {}),
-              onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
+              onRound,
               warn: (line) => console.error(line),
               ...(a.verbose ? { log: (line: string) => console.error(line) } : {}),
             });

@@ -17,6 +17,8 @@ import { StudyState } from '../hpo/study-state.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 import { studyProgress } from './study-progress.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 const log = (line: string): void => console.error(line);
 
@@ -29,11 +31,6 @@ async function readStudy(dir: string): Promise<StudyState> {
 /** studies/<config name>: a second run over it is refused with the way on (resume, or --out). */
 function defaultOut(config: string): string {
   return join('studies', basename(config, extname(config)));
-}
-
-function positiveWorkers(n: number | undefined): number | undefined {
-  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--workers ${n}: want a whole number >= 1`);
-  return n;
 }
 
 /** Runs or resumes with progress; Ctrl-C (or SIGTERM) stops gracefully, a second one exits at once. */
@@ -122,25 +119,30 @@ export function studyCommands(y: Argv): Argv {
             .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML)' })
             .option('out', { type: 'string', describe: 'study directory (default studies/<config name>)' })
             .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
-            .option('workers', {
-              type: 'number',
-              describe: 'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
-            }),
+            .option(
+              'workers',
+              numberFlag(
+                'workers',
+                'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
+              ),
+            ),
         ),
       async (a) => {
         const config = await loadStudyConfig(a.config, a.set);
         if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
+        await checkOutputPath(dir, 'directory', '--out');
         if (existsSync(join(dir, JOURNAL_FILE)))
           throw new UsageError(
             `${dir} already holds a study: see it with fedhpo study status ${dir}, continue it with fedhpo study resume ${dir}, or give --out DIR for a new one`,
           );
-        log(`study directory ${dir}`);
         await drive({
           dir,
           config,
+          // Said once the study is open (a directory that already holds a study is refused before).
+          onOpen: () => log(`study directory ${dir}`),
           ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}),
         });
       },
@@ -150,11 +152,11 @@ export function studyCommands(y: Argv): Argv {
       'Continue a study from its journal (after a crash, kill -9 or Ctrl-C)',
       (a) =>
         withNatsFlags(
-          a.positional('dir', { type: 'string', demandOption: true }).option('workers', { type: 'number', describe: 'as for study run' }),
+          a.positional('dir', { type: 'string', demandOption: true }).option('workers', numberFlag('workers', 'as for study run')),
         ),
       async (a) => {
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
       },
     )
@@ -190,6 +192,7 @@ export function studyCommands(y: Argv): Argv {
           .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
           .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
       async (a) => {
+        if (a.output) await checkOutputPath(a.output, 'file', '--output');
         const table = studyTable(await readStudy(a.dir));
         const text = a.format === 'csv' ? toCsv(table) : `${JSON.stringify(table.rows)}\n`;
         if (a.output) await writeFile(a.output, text);

@@ -15,8 +15,7 @@
 //  - text: anything else src/data/records.ts reads ({text}, {prompt, completion}, Alpaca): loss
 //    and token accuracy only.
 // Bad records are skipped with their line; the rest are used.
-import { fieldLabel } from './split-file.js';
-import { DataError, parseRawRecords, type RawRecord, type Skipped, toExample, typeName } from './records.js';
+import { DataError, fieldLabel, parseRawRecords, type RawRecord, type Skipped, toExample, typeName } from './records.js';
 import type { TaskRecord } from './tasks/types.js';
 
 export const USER_FORMATS = ['gsm8k', 'dolly', 'humaneval-js', 'text'] as const;

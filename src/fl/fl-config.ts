@@ -8,11 +8,19 @@ import { METRICS } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import { PROJECTIONS } from '../model/llama.js';
+import type { LlamaConfig } from '../model/config.js';
 import { SHIPPED_BASE_MODEL } from '../model/source.js';
 import { CodecSettingsSchema } from './codec/codec.js';
 import { ConfigFileError, loadYamlFile, parseWithSchema } from './pretrain-config.js';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Bounds far above any run and far below what would exhaust memory: a client refuses a round or an
+ * evaluation message beyond MAX_BATCH_SIZE, so a config beyond it would only wait out the deadline.
+ */
+export const MAX_BATCH_SIZE = 4096;
+const MAX_TOKENS = 2 ** 24;
+const MAX_STEPS = 1e9;
 /** One token of a NATS subject (study and trial name the run's subjects). */
 const subjectToken = z
   .string()
@@ -26,9 +34,10 @@ export type Scenario = (typeof SCENARIOS)[number];
 /** Local training: sent to clients in every round message, so a client needs no config of its own. */
 export const TrainSettingsSchema = z
   .object({
-    local_steps: positiveInt,
-    batch_size: positiveInt,
-    seq_len: positiveInt,
+    local_steps: positiveInt.max(MAX_STEPS),
+    batch_size: positiveInt.max(MAX_BATCH_SIZE),
+    // The model's max_position_embeddings is the bound, checked when the model is known (checkConfigFitsModel).
+    seq_len: positiveInt.max(MAX_TOKENS),
     lr: z.number().min(0),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
     weight_decay: z.number().min(0).default(0),
@@ -37,7 +46,7 @@ export const TrainSettingsSchema = z
     /** SGD only. */
     momentum: z.number().min(0).lt(1).default(0.9),
     clip_norm: z.number().min(0).default(1),
-    grad_accum: positiveInt.default(1),
+    grad_accum: positiveInt.max(65536).default(1),
     schedule: z.enum(['constant', 'cosine', 'linear']).default('constant'),
     warmup_steps: z.number().int().min(0).default(0),
     min_lr_ratio: z.number().min(0).max(1).default(0),
@@ -99,7 +108,7 @@ export const FlConfigSchema = z
     scenario: z.enum(SCENARIOS).default('fed'),
     /** Adapter init, client sampling, batch order and dropout all fork from this. */
     seed: z.number().int().default(0),
-    rounds: positiveInt,
+    rounds: positiveInt.max(1e6),
     /** Names in the run's NATS subjects. */
     study: subjectToken.default('fl'),
     trial: subjectToken.default('t0'),
@@ -150,14 +159,14 @@ export const FlConfigSchema = z
         every: positiveInt.default(1),
         /** Test records scored at the end (generation + the task's score). */
         test_limit: positiveInt.default(100),
-        batch_size: positiveInt.default(16),
-        max_new_tokens: positiveInt.default(64),
+        batch_size: positiveInt.max(MAX_BATCH_SIZE).default(16),
+        max_new_tokens: positiveInt.max(MAX_TOKENS).default(64),
         /** Validation records per client (all when absent). */
         valid_limit: positiveInt.optional(),
       })
       .strict()
       .default({ every: 1, test_limit: 100, batch_size: 16, max_new_tokens: 64 }),
-    threads: positiveInt.default(2),
+    threads: positiveInt.max(256).default(2),
     /** Output directory (metrics.jsonl, summary.json, adapter/). */
     out: z.string().min(1).optional(),
   })
@@ -166,6 +175,18 @@ export const FlConfigSchema = z
 export type FlConfig = z.infer<typeof FlConfigSchema>;
 export type FlConfigInput = z.input<typeof FlConfigSchema>;
 export type TrainSettings = FlConfig['train'];
+
+/**
+ * Refuses a config the model cannot run before any round starts: a sequence length beyond the
+ * positions the model was built for would fail in every client, and the server would wait out its
+ * deadline (600 s) round after round.
+ */
+export function checkConfigFitsModel(c: FlConfig, cfg: LlamaConfig): void {
+  if (c.train.seq_len > cfg.max_position_embeddings)
+    throw new ConfigFileError(
+      `train.seq_len ${c.train.seq_len} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${c.model})`,
+    );
+}
 
 /** Validates a parsed config; errors list each bad key as a dotted path, naming `source`. */
 export function parseFlConfig(raw: unknown, source = 'config'): FlConfig {

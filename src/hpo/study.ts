@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from './config-paths.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal, journalFileOf, readJournal } from './journal.js';
 import type { EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
 import type { Pruner, Strategy, Suggestion } from './strategy.js';
 import { type ClientTaskReply, type ClientTaskRunner, usesClientTasks } from './client-task.js';
@@ -89,6 +89,7 @@ export class Study {
    * running in a process that is gone as interrupted (they run again as their next attempt).
    */
   static async resume(dir: string, opts: StudyOptions): Promise<Study> {
+    await journalFileOf(dir); // before the lock: "no study here" rather than a failure to create its lock file
     const lock = await StudyLock.acquire(dir);
     try {
       const { events, torn } = await readJournal(dir, { repair: true });
