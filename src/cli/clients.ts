@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import { clientTasksScope, federatedClients, LocalTaskClients } from '../actors/client-tasks-for.js';
 import { isFederatedTrial } from '../actors/federated-trial-config.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
+import { numberFlag } from './flags.js';
 import { UserError } from '../engine/errors.js';
 import { clientTaskIds, loadStudyConfig } from '../hpo/study-config.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
@@ -20,7 +21,7 @@ export function clientsCommands(y: Argv): Argv {
           .positional('config', { type: 'string', demandOption: true, describe: 'the study config (YAML) the clients belong to' })
           .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
           .option('ids', { type: 'string', describe: 'comma-separated client ids to run here (default: every client of client_tasks)' })
-          .option('max-seconds', { type: 'number', describe: 'stop after this long (default: until Ctrl-C)' }),
+          .option('max-seconds', numberFlag('max-seconds', 'stop after this long (default: until Ctrl-C)')),
       ),
     async (a) => {
       const config = await loadStudyConfig(a.config, a.set);

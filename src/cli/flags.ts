@@ -47,6 +47,7 @@ export const NUMBER_FLAGS = {
   momentum: real(0, 1, { maxExclusive: true }),
   'clip-norm': real(0, 1e12),
   alpha: real(0, 1e12, { minExclusive: true }),
+  'max-seconds': real(0, 1e9, { minExclusive: true }),
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberFlagName = keyof typeof NUMBER_FLAGS;
