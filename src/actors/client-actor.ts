@@ -4,24 +4,38 @@
 // `evaluate` it scores the received global on its validation split. It keeps its last reply of
 // each kind and sends it again when asked for the same round again (a retry, a server reconnect)
 // instead of recomputing. Everything it needs comes in the messages: a transport, the model and
-// its data are all it holds, so it runs as well in its own process as beside the server.
+// its data are all it holds, so it runs as well in its own process as beside the server. A round it
+// cannot compute (its data unusable at the round's seq_len ...) is reported to the server as an
+// `error`, never dropped silently.
+import { createHash } from 'node:crypto';
+import { UserError } from '../engine/errors.js';
 import type { LlamaModel } from '../model/model.js';
-import { type CodecSettings, decodeTensors, encodeTensors } from '../fl/codec/codec.js';
-import type { ClientData } from '../fl/client-data.js';
+import { CodecError, type CodecSettings, decodeTensors, encodeTensors } from '../fl/codec/codec.js';
+import type { ClientDataSource } from '../fl/client-data.js';
 import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
 import type { NamedTensors } from '../fl/tensors.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
 import { ComputeLock } from './compute-lock.js';
-import { decodeServerMessage, encodeMessage, type EvaluateMsg, MESSAGE_VERSION, MessageRejected, type RoundMsg } from './messages.js';
+import {
+  decodeServerMessage,
+  encodeMessage,
+  type ErrorMsg,
+  type EvaluateMsg,
+  MESSAGE_VERSION,
+  MessageRejected,
+  type RefuseMsg,
+  type RoundMsg,
+  type StopMsg,
+} from './messages.js';
 import { clientUpdateSubject, subjectPatterns, type TrialScope } from './transport-subjects.js';
 
 export interface ClientActorOptions {
   system: ActorSystemRef;
   transport: Transport;
   scope: TrialScope;
-  data: ClientData;
+  data: ClientDataSource;
   model: LlamaModel;
   padId: number;
   /** sha256 of the base model files, told to the server in the hello. */
@@ -29,14 +43,26 @@ export interface ClientActorOptions {
   /** Shared by the clients of one process so they train in turn on the one engine worker. */
   computeLock?: ComputeLock;
   log?: (line: string) => void;
+  /** The server refused this client (another base model, not a client of the trial). */
+  onRefused?: (msg: RefuseMsg) => void;
+  /** The server ended the trial. */
+  onStop?: (msg: StopMsg) => void;
+  /** A round or evaluation failed here (after the `error` went to the server). */
+  onFailed?: (reason: string) => void;
 }
 
 type ClientInbox = { type: 'start' } | { type: 'wire'; subject: string; payload: Uint8Array } | { type: 'reconnected' };
 
-/** A computed reply, kept to be sent again for the same round. */
+/** A computed reply, kept to be sent again for the same request (same round, same global, same settings). */
 interface CachedReply {
-  round: number;
+  key: string;
   send(attempt: number): void;
+}
+
+/** What makes a request the same request: a rerun of a trial under the same name must not get an old reply. */
+function requestKey(msg: RoundMsg | EvaluateMsg, payload: Uint8Array): string {
+  const { attempt: _attempt, ...rest } = msg;
+  return createHash('sha256').update(JSON.stringify(rest)).update(payload).digest('hex');
 }
 
 export class ClientActor {
@@ -113,8 +139,37 @@ export class ClientActor {
       case 'evaluate':
         return this.onEvaluate(msg, payload);
       case 'stop':
-        return this.log(`server stopped the trial: ${msg.reason}`);
+        this.log(`server stopped the trial: ${msg.reason}`);
+        return this.o.onStop?.(msg);
+      case 'refuse':
+        this.log(`refused by the server (${msg.code}): ${msg.reason}`);
+        return this.o.onRefused?.(msg);
     }
+  }
+
+  /** Runs a round's or an evaluation's work; a failure goes to the server as a fatal `error` (and to onFailed). */
+  private async orReport(round: number, what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (e) {
+      const reason = `${what} of round ${round} failed: ${e instanceof UserError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+      this.log(reason);
+      this.reportError(reason, true, round);
+      this.o.onFailed?.(reason);
+    }
+  }
+
+  /** Tells the server this client cannot go on (or had a passing problem, fatal false). */
+  reportError(reason: string, fatal: boolean, round?: number): void {
+    const msg: ErrorMsg = {
+      v: MESSAGE_VERSION,
+      kind: 'error',
+      from: this.id,
+      fatal,
+      reason: reason.slice(0, 2000),
+      ...(round === undefined ? {} : { round }),
+    };
+    this.send(encodeMessage(msg));
   }
 
   private hello(): void {
@@ -124,21 +179,27 @@ export class ClientActor {
         kind: 'hello',
         from: this.id,
         modelSha256: this.o.modelSha256,
-        trainSamples: this.o.data.train.length,
-        validSamples: this.o.data.validation.length,
+        trainSamples: this.o.data.trainSamples,
+        validSamples: this.o.data.validSamples,
       }),
     );
   }
 
   private async onRound(msg: RoundMsg, payload: Uint8Array): Promise<void> {
-    if (this.lastUpdate?.round === msg.round) return this.lastUpdate.send(msg.attempt);
-    const global = this.decodeGlobal(payload);
+    const key = requestKey(msg, payload);
+    if (this.lastUpdate?.key === key) return this.lastUpdate.send(msg.attempt);
+    const global = this.decodeGlobal(payload, 'round', msg.round);
+    if (global) return this.orReport(msg.round, 'training', () => this.train(msg, global, key));
+  }
+
+  private async train(msg: RoundMsg, global: NamedTensors, key: string): Promise<void> {
     const adapter = this.adapterFor(msg.lora);
+    const data = this.o.data.encoded(msg.train.seq_len);
     const result = await this.lock.run(() =>
       trainClientRound({
         model: this.o.model,
         adapter,
-        data: this.o.data,
+        data,
         global,
         round: msg.round,
         seed: msg.seed,
@@ -151,7 +212,7 @@ export class ClientActor {
     const codec: CodecSettings = { ...msg.codec };
     const tensors = encodeTensors(result.delta, codec);
     this.lastUpdate = {
-      round: msg.round,
+      key,
       send: (attempt) =>
         this.send(
           encodeMessage(
@@ -172,14 +233,20 @@ export class ClientActor {
   }
 
   private async onEvaluate(msg: EvaluateMsg, payload: Uint8Array): Promise<void> {
-    if (this.lastEval?.round === msg.round) return this.lastEval.send(msg.attempt);
-    const global = this.decodeGlobal(payload);
+    const key = requestKey(msg, payload);
+    if (this.lastEval?.key === key) return this.lastEval.send(msg.attempt);
+    const global = this.decodeGlobal(payload, 'evaluate', msg.round);
+    if (global) return this.orReport(msg.round, 'evaluation', () => this.evaluate(msg, global, key));
+  }
+
+  private async evaluate(msg: EvaluateMsg, global: NamedTensors, key: string): Promise<void> {
     const adapter = this.adapterFor(msg.lora);
+    const data = this.o.data.encoded(msg.seqLen);
     const r = await this.lock.run(() =>
       evaluateClientRound({
         model: this.o.model,
         adapter,
-        data: this.o.data,
+        data,
         global,
         batchSize: msg.batchSize,
         seqLen: msg.seqLen,
@@ -188,7 +255,7 @@ export class ClientActor {
     );
     this.computed.evaluations++;
     this.lastEval = {
-      round: msg.round,
+      key,
       send: (attempt) =>
         this.send(
           encodeMessage({
@@ -207,8 +274,16 @@ export class ClientActor {
     this.lastEval.send(msg.attempt);
   }
 
-  private decodeGlobal(payload: Uint8Array): NamedTensors {
-    return decodeTensors(payload).tensors;
+  /** The global adapter of a request; undefined (counted, logged: not this client's fault) when the payload is not one. */
+  private decodeGlobal(payload: Uint8Array, kind: string, round: number): NamedTensors | undefined {
+    try {
+      return decodeTensors(payload).tensors;
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.rejected['bad-tensors'] = (this.rejected['bad-tensors'] ?? 0) + 1;
+      this.log(`ignored a ${kind} for round ${round}: ${e.message}`);
+      return undefined;
+    }
   }
 
   /** One adapter object per LoRA shape, reused round after round (its values always come from the global). */

@@ -2,8 +2,8 @@
 // kind, validated on receipt. On the wire each is an envelope (envelope.ts): the JSON header below
 // plus, for kinds that carry tensors, a codec payload.
 //   server -> clients (broadcast):     join, evaluate, stop
-//   server -> one client (direct):     round (only the selected clients download the global)
-//   client -> server (its own subject): hello, update, eval-result
+//   server -> one client (direct):     round (only the selected clients download the global), refuse
+//   client -> server (its own subject): hello, update, eval-result, error
 import { z } from 'zod';
 import { nestedDeeperThan } from '../engine/json.js';
 import { TrainSettingsSchema } from '../fl/fl-config.js';
@@ -73,7 +73,12 @@ export const EvaluateSchema = z
   })
   .strict();
 
-export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000) }).strict();
+/** The trial is over; with `exit`, long-lived client processes (`fl client`) exit too instead of waiting for the next trial. */
+export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000), exit: z.boolean().optional() }).strict();
+
+/** Why the server will not work with this client: a base model of another sha256 (fatal), or an id not in the trial. */
+export const REFUSE_CODES = ['model-mismatch', 'not-in-trial'] as const;
+export const RefuseSchema = z.object({ v, kind: z.literal('refuse'), code: z.enum(REFUSE_CODES), reason: z.string().max(2000) }).strict();
 
 export const HelloSchema = z
   .object({ v, kind: z.literal('hello'), from: id, modelSha256: sha256, trainSamples: count, validSamples: count })
@@ -105,20 +110,27 @@ export const EvalResultSchema = z
   })
   .strict();
 
+/** A client that cannot take part (its data file is bad, a round failed): said instead of silently dying. */
+export const ErrorSchema = z
+  .object({ v, kind: z.literal('error'), from: id, round: round.optional(), fatal: z.boolean(), reason: z.string().min(1).max(2000) })
+  .strict();
+
 export type JoinMsg = z.infer<typeof JoinSchema>;
 export type RoundMsg = z.infer<typeof RoundSchema>;
 export type EvaluateMsg = z.infer<typeof EvaluateSchema>;
 export type StopMsg = z.infer<typeof StopSchema>;
+export type RefuseMsg = z.infer<typeof RefuseSchema>;
+export type ErrorMsg = z.infer<typeof ErrorSchema>;
 export type HelloMsg = z.infer<typeof HelloSchema>;
 export type UpdateMsg = z.infer<typeof UpdateSchema>;
 export type EvalResultMsg = z.infer<typeof EvalResultSchema>;
 
-export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg;
-export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg;
+export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | RefuseMsg;
+export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | ErrorMsg;
 export type FederationMessage = ServerMessage | ClientMessage;
 
-const SERVER_SCHEMAS = { join: JoinSchema, round: RoundSchema, evaluate: EvaluateSchema, stop: StopSchema } as const;
-const CLIENT_SCHEMAS = { hello: HelloSchema, update: UpdateSchema, 'eval-result': EvalResultSchema } as const;
+const SERVER_SCHEMAS = { join: JoinSchema, round: RoundSchema, evaluate: EvaluateSchema, stop: StopSchema, refuse: RefuseSchema } as const;
+const CLIENT_SCHEMAS = { hello: HelloSchema, update: UpdateSchema, 'eval-result': EvalResultSchema, error: ErrorSchema } as const;
 
 /** Kinds that carry a tensor payload (and must). */
 const WITH_TENSORS = new Set(['round', 'evaluate', 'update']);

@@ -18,10 +18,12 @@ import { decodeGlobal, encodeGlobal, type ClientRoundRecord, type FederationStat
 import {
   decodeClientMessage,
   encodeMessage,
+  type ErrorMsg,
   type EvalResultMsg,
   type HelloMsg,
   MESSAGE_VERSION,
   MessageRejected,
+  type RefuseMsg,
   type RejectReason,
   type ServerMessage,
   type UpdateMsg,
@@ -47,6 +49,8 @@ export interface ServerSettings {
   eval: { every: number; batch_size: number };
   /** sha256 of the base model files: a client with another base is refused. */
   modelSha256: string;
+  /** Whether the final `stop` tells long-lived client processes to exit (not when they serve further trials). */
+  dismissClients?: boolean;
 }
 
 export type ServerEvent =
@@ -54,7 +58,8 @@ export type ServerEvent =
   | { type: 'round-started'; round: number; attempt: number; selected: string[] }
   | { type: 'evaluating'; round: number; attempt: number }
   | { type: 'round-done'; record: RoundRecord }
-  | { type: 'rejected'; reason: RejectReason; message: string; subject: string };
+  | { type: 'rejected'; reason: RejectReason; message: string; subject: string }
+  | { type: 'client-error'; client: string; reason: string; fatal: boolean };
 
 export interface ServerActorOptions {
   system: ActorSystemRef;
@@ -86,6 +91,7 @@ type ServerInbox =
   | { type: 'wire'; subject: string; payload: Uint8Array }
   | { type: 'deadline'; token: number }
   | { type: 'reconnected' }
+  | { type: 'join-repeat' }
   | { type: 'snapshot'; reply: (s: FederationState) => void };
 
 type Phase = 'idle' | 'joining' | 'training' | 'evaluating' | 'done';
@@ -103,12 +109,17 @@ interface EvalReply {
 
 /** Log lines kept per round for rejected messages (the counts are complete). */
 const REJECT_LOG_LINES = 20;
+/** While joining, `join` is broadcast again this often, so a client process started after the server still hears it. */
+const JOIN_REPEAT_MS = 1000;
 
 export class ServerActor {
   private readonly s: ServerSettings;
   private readonly mailbox: Mailbox<ServerInbox>;
   private readonly expected: readonly string[];
   private readonly joined = new Set<string>();
+  /** Clients that reported a fatal error (by their `error` message), with its reason: not asked again. */
+  private readonly failed = new Map<string, string>();
+  private joinRepeat: NodeJS.Timeout | undefined;
   private readonly stopAfter: number;
   private phase: Phase = 'idle';
   private global: NamedTensors;
@@ -194,6 +205,7 @@ export class ServerActor {
 
   stop(): void {
     this.clearTimer();
+    this.stopJoinRepeat();
     this.subscription?.unsubscribe();
     this.mailbox.stop();
   }
@@ -211,6 +223,9 @@ export class ServerActor {
         return;
       case 'reconnected':
         return this.republish();
+      case 'join-repeat':
+        if (this.phase === 'joining') this.publishJoin();
+        return;
     }
   }
 
@@ -226,7 +241,13 @@ export class ServerActor {
     this.markReady();
     this.phase = 'joining';
     this.publishJoin();
+    this.joinRepeat = setInterval(() => this.mailbox.post({ type: 'join-repeat' }), JOIN_REPEAT_MS);
     this.setTimer(this.s.round.join_timeout_s);
+  }
+
+  private stopJoinRepeat(): void {
+    if (this.joinRepeat) clearInterval(this.joinRepeat);
+    this.joinRepeat = undefined;
   }
 
   private publishJoin(): void {
@@ -241,15 +262,16 @@ export class ServerActor {
   }
 
   private onHello(h: HelloMsg): void {
-    if (h.modelSha256 !== this.s.modelSha256)
-      throw new MessageRejected(
-        'model-mismatch',
-        `client ${h.from} has base model ${h.modelSha256.slice(0, 12)}…, the server ${this.s.modelSha256.slice(0, 12)}…`,
-      );
+    if (h.modelSha256 !== this.s.modelSha256) {
+      const reason = `client ${h.from} has base model sha256 ${h.modelSha256.slice(0, 12)}…, the server ${this.s.modelSha256.slice(0, 12)}… (another base model or revision)`;
+      this.refuse(h.from, 'model-mismatch', reason);
+      throw new MessageRejected('model-mismatch', reason);
+    }
     const isNew = !this.joined.has(h.from);
     this.joined.add(h.from);
+    this.failed.delete(h.from); // a restarted client is welcome again
     if (this.phase === 'joining') {
-      if (this.joined.size === this.expected.length) this.beginTrial();
+      this.checkJoined();
       return;
     }
     // A client that (re)joins mid-request may have missed it: send it again.
@@ -258,12 +280,65 @@ export class ServerActor {
     if (isNew) this.log(`client ${h.from} joined during round ${this.completed + 1}`);
   }
 
+  /** Tells one client (on its direct subject) why the server will not work with it. */
+  private refuse(client: string, code: RefuseMsg['code'], reason: string): void {
+    const msg: RefuseMsg = { v: MESSAGE_VERSION, kind: 'refuse', code, reason: reason.slice(0, 2000) };
+    this.o.transport.publish(clientDirectSubject(this.s.scope, client, 'refuse'), encodeMessage(msg));
+  }
+
+  /** A client's `error`: logged with its reason; a fatal one takes the client out of the trial (no wait for it). */
+  private async onClientError(e: ErrorMsg): Promise<void> {
+    const at = e.round === undefined ? '' : ` in round ${e.round}`;
+    this.log(`client ${e.from} reported ${e.fatal ? 'a fatal error' : 'an error'}${at}: ${e.reason}`);
+    this.o.onEvent?.({ type: 'client-error', client: e.from, reason: e.reason, fatal: e.fatal });
+    if (!e.fatal) return;
+    this.failed.set(e.from, e.reason);
+    this.joined.delete(e.from);
+    if (this.phase === 'joining') return this.checkJoined();
+    const c = this.phase === 'training' ? this.training : this.phase === 'evaluating' ? this.evaluation : undefined;
+    // Nobody left to wait for: decide now rather than at the deadline (a retry would ask failed clients again).
+    if (c?.missing().length && c.missing().every((m) => this.failed.has(m))) {
+      if (c.accepted().length >= c.quorum) return this.phase === 'training' ? this.finishTraining() : this.finishEval();
+      return this.fail(
+        `round ${c.round}: ${c.accepted().length} of ${c.expected.length} replies, below the quorum of ${c.quorum}; failed: ${this.failedList(c.missing())}`,
+      );
+    }
+  }
+
+  private failedList(ids: readonly string[]): string {
+    return ids.map((id) => `${id} (${this.failed.get(id) ?? 'no reply'})`).join(', ');
+  }
+
+  /** While joining: begin once every client has joined or failed (failing if too few joined). */
+  private checkJoined(): void {
+    if (this.joined.size === this.expected.length) this.beginTrial();
+    else if (this.joined.size + this.failed.size === this.expected.length) this.joinDeadline('before the others failed');
+  }
+
+  /** Joining ends (`when`: the deadline, or every client answered): go on with those who joined if they make the quorum. */
+  private joinDeadline(when: string): void {
+    const missing = this.expected.filter((c) => !this.joined.has(c));
+    const needed = quorumOf(this.s.round.quorum, this.expected.length);
+    if (this.joined.size === 0) this.fail(`no client joined ${when} (expected: ${this.expected.join(', ')})`);
+    else if (this.joined.size < needed)
+      this.fail(
+        `only ${this.joined.size} of ${this.expected.length} clients joined ${when}, round.quorum needs ${needed}; missing: ${this.failedList(missing)}`,
+      );
+    else this.goOnWithout(when, missing);
+  }
+
+  private goOnWithout(when: string, missing: string[]): void {
+    this.log(`${this.joined.size} of ${this.expected.length} clients joined ${when}: going on without ${this.failedList(missing)}`);
+    this.beginTrial();
+  }
+
   private available(): string[] {
     return this.expected.filter((c) => this.joined.has(c));
   }
 
   private beginTrial(): void {
     this.clearTimer();
+    this.stopJoinRepeat();
     this.o.onEvent?.({ type: 'joined', clients: this.available() });
     if (this.completed >= this.stopAfter) this.finish();
     else if (this.completed === 0 && !this.history.some((r) => r.round === 0)) this.beginEval(0, this.newRecord(0, []));
@@ -491,14 +566,7 @@ export class ServerActor {
 
   private async onDeadline(): Promise<void> {
     this.timer = undefined;
-    if (this.phase === 'joining') {
-      if (this.joined.size === 0)
-        return this.fail(`no client joined within ${this.s.round.join_timeout_s} s (expected: ${this.expected.join(', ')})`);
-      this.log(
-        `join deadline: going on with ${this.joined.size} of ${this.expected.length} clients (missing: ${this.expected.filter((c) => !this.joined.has(c)).join(', ')})`,
-      );
-      return this.beginTrial();
-    }
+    if (this.phase === 'joining') return this.joinDeadline(`within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`);
     const c = this.phase === 'training' ? this.training : this.evaluation;
     if (!c) return;
     const d = c.atDeadline();
@@ -558,8 +626,14 @@ export class ServerActor {
   private end(reason: string): void {
     this.phase = 'done';
     this.clearTimer();
+    this.stopJoinRepeat();
     try {
-      this.broadcast({ v: MESSAGE_VERSION, kind: 'stop', reason: reason.slice(0, 2000) });
+      this.broadcast({
+        v: MESSAGE_VERSION,
+        kind: 'stop',
+        reason: reason.slice(0, 2000),
+        ...(this.s.dismissClients ? { exit: true } : {}),
+      });
     } catch {
       // a closed transport: the clients learn nothing more either way
     }
@@ -582,8 +656,13 @@ export class ServerActor {
       const { msg, payload } = decodeClientMessage(bytes);
       if (msg.from !== p.clientId)
         throw new MessageRejected('impersonation', `message from '${msg.from}' on the subject of client '${p.clientId}'`);
-      if (!this.expected.includes(msg.from))
-        throw new MessageRejected('unknown-sender', `client '${msg.from}' is not a client of this trial`);
+      if (!this.expected.includes(msg.from)) {
+        const reason = `client '${msg.from}' is not a client of this trial (its clients: ${this.expected.join(', ')})`;
+        if (msg.kind === 'hello') this.refuse(msg.from, 'not-in-trial', reason);
+        throw new MessageRejected('unknown-sender', reason);
+      }
+      // An error may come before the hello (a client whose data file is bad never says hello).
+      if (msg.kind === 'error') return await this.onClientError(msg);
       if (msg.kind !== 'hello' && !this.joined.has(msg.from))
         throw new MessageRejected('unknown-sender', `client '${msg.from}' sent ${msg.kind} before its hello`);
       if (msg.kind === 'hello') this.onHello(msg);

@@ -1,11 +1,12 @@
 // The ServerActor on its own (no model needed): a client with another base model is refused at its
-// hello, and a trial nobody joins fails with a clear reason instead of waiting forever.
+// hello (and told so on its direct subject), and a trial nobody joins fails with a clear reason instead
+// of waiting forever.
 import { expect, it } from 'vitest';
 import { startActorSystem, stopActorSystem } from '../../src/actors/actor-system.js';
-import { encodeMessage, MESSAGE_VERSION } from '../../src/actors/messages.js';
+import { decodeServerMessage, encodeMessage, MESSAGE_VERSION, type ServerMessage } from '../../src/actors/messages.js';
 import { FederationError, ServerActor, type ServerEvent } from '../../src/actors/server-actor.js';
 import { InProcessBus } from '../../src/actors/transport-in-process.js';
-import { clientUpdateSubject } from '../../src/actors/transport-subjects.js';
+import { clientUpdateSubject, subjectPatterns } from '../../src/actors/transport-subjects.js';
 import { createAggregator } from '../../src/fl/aggregators.js';
 import { parseFlConfig } from '../../src/fl/fl-config.js';
 
@@ -37,12 +38,17 @@ it('refuses a client with another base model, and fails when nobody joins by the
   const run = server.run();
   await server.ready;
   const client = bus.connect({ name: 'client' });
+  const told: ServerMessage[] = [];
+  client.subscribe(subjectPatterns.clientDirect(scope, 'c0'), (m) => void told.push(decodeServerMessage(m.payload).msg));
   client.publish(
     clientUpdateSubject(scope, 'c0'),
     encodeMessage({ v: MESSAGE_VERSION, kind: 'hello', from: 'c0', modelSha256: 'b'.repeat(64), trainSamples: 1, validSamples: 1 }),
   );
   await expect(run).rejects.toThrow(FederationError);
-  await expect(run).rejects.toThrow('no client joined within 0.5 s (expected: c0)');
+  await expect(run).rejects.toThrow('no client joined within 0.5 s (round.join_timeout_s) (expected: c0)');
+  expect(told).toEqual([
+    { v: 1, kind: 'refuse', code: 'model-mismatch', reason: expect.stringContaining('has base model sha256 bbbbbbbbbbbb') },
+  ]);
   expect(events.filter((e) => e.type === 'rejected').map((e) => e.type === 'rejected' && e.reason)).toEqual(['model-mismatch']);
   const state = await server.snapshot();
   expect(state.round).toBe(0);

@@ -1,0 +1,134 @@
+// A long-lived federated client (what `fedhpo fl client` runs): one transport connection, one loaded
+// base model and this client's own data, serving every trial of one study until it is dismissed.
+// It listens for the `join` of any trial of the study and starts a ClientActor for that trial (which
+// says hello; the server checks its base model); the trial's `stop` ends that actor, and a `stop`
+// with `exit` (or stop() on SIGINT/SIGTERM) ends the host. A client whose data could not be loaded
+// still answers the next join, with an `error` naming why, so the server knows instead of waiting.
+import type { ClientDataSource } from '../fl/client-data.js';
+import type { LoadedModel } from '../model/source.js';
+import { type ActorSystemRef, startActorSystem, stopActorSystem } from './actor-system.js';
+import { ClientActor } from './client-actor.js';
+import { ComputeLock } from './compute-lock.js';
+import { encodeMessage, type ErrorMsg, MESSAGE_VERSION } from './messages.js';
+import type { Subscription, Transport, TransportStatus } from './transport.js';
+import { clientUpdateSubject, parseSubject, subjectPatterns } from './transport-subjects.js';
+
+/** Why a client host ended: the CLI exits 0 for `dismissed` and `stopped`, non-zero otherwise. */
+export type ClientHostEnd =
+  | { kind: 'dismissed'; reason: string }
+  | { kind: 'stopped'; reason: string }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'failed'; reason: string };
+
+export interface ClientHostOptions {
+  transport: Transport;
+  study: string;
+  id: string;
+  model: LoadedModel;
+  modelSha256: string;
+  /** The client's data, or why it could not be loaded (reported to the server at the next join). */
+  data: ClientDataSource | { error: string };
+  log?: (line: string) => void;
+}
+
+interface TrialClient {
+  system: ActorSystemRef;
+  actor: ClientActor;
+}
+
+export class ClientHost {
+  /** Resolves once, when the host has ended (and let go of its actors; the transport is the caller's). */
+  readonly ended: Promise<ClientHostEnd>;
+  private resolveEnded!: (e: ClientHostEnd) => void;
+  private readonly trials = new Map<string, TrialClient>();
+  private readonly lock = new ComputeLock();
+  private subscription: Subscription | undefined;
+  private done = false;
+
+  constructor(private readonly o: ClientHostOptions) {
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+  }
+
+  /** Listens for the study's trials; resolves once the subscription has reached the server. */
+  async start(): Promise<void> {
+    this.subscription = this.o.transport.subscribe(subjectPatterns.studyBroadcasts(this.o.study, 'join'), (m) => this.onJoin(m.subject));
+    await this.o.transport.flush();
+    this.log(`waiting for trials of study ${this.o.study}`);
+  }
+
+  /** For the transport's onStatus: every trial's actor says hello again after a reconnect. */
+  onTransportStatus(status: TransportStatus): void {
+    for (const t of this.trials.values()) t.actor.onTransportStatus(status);
+  }
+
+  /** Ends the host (SIGINT/SIGTERM): each current trial's server is told this client is gone, so it need not wait. */
+  stop(reason: string): void {
+    for (const trial of this.trials.keys()) this.sendError(trial, `client stopped: ${reason}`);
+    this.end({ kind: 'stopped', reason });
+  }
+
+  private onJoin(subject: string): void {
+    if (this.done) return;
+    const p = parseSubject(subject);
+    if (p?.kind !== 'server' || p.study !== this.o.study || this.trials.has(p.trial)) return;
+    if ('error' in this.o.data) {
+      this.sendError(p.trial, this.o.data.error);
+      this.end({ kind: 'failed', reason: this.o.data.error });
+      return;
+    }
+    const system = startActorSystem();
+    const trial = p.trial;
+    const actor = new ClientActor({
+      system,
+      transport: this.o.transport,
+      scope: { study: this.o.study, trial },
+      data: this.o.data,
+      model: this.o.model.model,
+      padId: this.o.model.tokenizer.padId,
+      modelSha256: this.o.modelSha256,
+      computeLock: this.lock,
+      ...(this.o.log ? { log: this.o.log } : {}),
+      onStop: (msg) => {
+        this.dropTrial(trial);
+        if (msg.exit) this.end({ kind: 'dismissed', reason: msg.reason });
+      },
+      onRefused: (msg) => {
+        this.dropTrial(trial);
+        // Another base model is this client's problem in every trial; not being in one trial is not.
+        if (msg.code === 'model-mismatch') this.end({ kind: 'refused', reason: msg.reason });
+      },
+      onFailed: (reason) => this.end({ kind: 'failed', reason }),
+    });
+    this.trials.set(trial, { system, actor });
+    this.log(`joining trial ${this.o.study}/${trial}`);
+    actor.start();
+  }
+
+  private sendError(trial: string, reason: string): void {
+    const msg: ErrorMsg = { v: MESSAGE_VERSION, kind: 'error', from: this.o.id, fatal: true, reason: reason.slice(0, 2000) };
+    if (!this.o.transport.isClosed)
+      this.o.transport.publish(clientUpdateSubject({ study: this.o.study, trial }, this.o.id), encodeMessage(msg));
+  }
+
+  private dropTrial(trial: string): void {
+    const t = this.trials.get(trial);
+    if (!t) return;
+    this.trials.delete(trial);
+    t.actor.stop();
+    stopActorSystem(t.system);
+  }
+
+  private end(e: ClientHostEnd): void {
+    if (this.done) return;
+    this.done = true;
+    this.subscription?.unsubscribe();
+    for (const trial of [...this.trials.keys()]) this.dropTrial(trial);
+    this.resolveEnded(e);
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[client ${this.o.id}] ${line}`);
+  }
+}
