@@ -265,6 +265,9 @@ export class ServerActor {
     if (h.modelSha256 !== this.s.modelSha256) {
       const reason = `client ${h.from} has base model sha256 ${h.modelSha256.slice(0, 12)}…, the server ${this.s.modelSha256.slice(0, 12)}… (another base model or revision)`;
       this.refuse(h.from, 'model-mismatch', reason);
+      // Not waited for (as if it had failed) until a client of that id says hello with the right model.
+      if (!this.joined.has(h.from)) this.failed.set(h.from, 'another base model');
+      if (this.phase === 'joining') this.checkJoined();
       throw new MessageRejected('model-mismatch', reason);
     }
     const isNew = !this.joined.has(h.from);
