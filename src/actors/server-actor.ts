@@ -315,24 +315,20 @@ export class ServerActor {
   /** While joining: begin once every client has joined or failed (failing if too few joined). */
   private checkJoined(): void {
     if (this.joined.size === this.expected.length) this.beginTrial();
-    else if (this.joined.size + this.failed.size === this.expected.length) this.joinDeadline('before the others failed');
+    else if (this.joined.size + this.failed.size === this.expected.length) this.joinDeadline();
   }
 
-  /** Joining ends (`when`: the deadline, or every client answered): go on with those who joined if they make the quorum. */
-  private joinDeadline(when: string): void {
+  /** Joining ends (`when`: the deadline, else every client answered): go on with those who joined if they make the quorum. */
+  private joinDeadline(when = ''): void {
     const missing = this.expected.filter((c) => !this.joined.has(c));
     const needed = quorumOf(this.s.round.quorum, this.expected.length);
-    if (this.joined.size === 0) this.fail(`no client joined ${when} (expected: ${this.expected.join(', ')})`);
-    else if (this.joined.size < needed)
-      this.fail(
-        `only ${this.joined.size} of ${this.expected.length} clients joined ${when}, round.quorum needs ${needed}; missing: ${this.failedList(missing)}`,
-      );
-    else this.goOnWithout(when, missing);
-  }
-
-  private goOnWithout(when: string, missing: string[]): void {
-    this.log(`${this.joined.size} of ${this.expected.length} clients joined ${when}: going on without ${this.failedList(missing)}`);
-    this.beginTrial();
+    const joined = `${this.joined.size ? `only ${this.joined.size} of ${this.expected.length}` : 'no'} client${this.joined.size === 1 ? '' : 's'} joined${when}`;
+    if (this.joined.size === 0) this.fail(`${joined}; missing: ${this.failedList(missing)}`);
+    else if (this.joined.size < needed) this.fail(`${joined}, round.quorum needs ${needed}; missing: ${this.failedList(missing)}`);
+    else {
+      this.log(`${this.joined.size} of ${this.expected.length} clients joined${when}: going on without ${this.failedList(missing)}`);
+      this.beginTrial();
+    }
   }
 
   private available(): string[] {
@@ -569,7 +565,7 @@ export class ServerActor {
 
   private async onDeadline(): Promise<void> {
     this.timer = undefined;
-    if (this.phase === 'joining') return this.joinDeadline(`within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`);
+    if (this.phase === 'joining') return this.joinDeadline(` within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`);
     const c = this.phase === 'training' ? this.training : this.evaluation;
     if (!c) return;
     const d = c.atDeadline();

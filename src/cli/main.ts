@@ -23,7 +23,9 @@ const base = yargs(hideBin(process.argv))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
   .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
-  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local), or as separate server and client processes', (y) => flCommands(y));
+  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local), or as separate server and client processes', (y) =>
+    flCommands(y),
+  );
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
   (y, add) => add(y),
   base,
