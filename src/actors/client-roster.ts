@@ -69,7 +69,7 @@ export class ClientRoster {
     const n = this.joined.size;
     const missing = this.describe(this.expected.filter((c) => !this.joined.has(c)));
     const needed = quorumOf(quorum, this.expected.length);
-    const joined = `${n ? `only ${n} of ${this.expected.length}` : 'no'} client${n === 1 ? '' : 's'} joined${when}`;
+    const joined = `${n ? `only ${n} of ${this.expected.length}` : 'no'} clients joined${when}`;
     if (n === 0) return { kind: 'fail', reason: `${joined}; missing: ${missing}` };
     if (n < needed) return { kind: 'fail', reason: `${joined}, round.quorum needs ${needed}; missing: ${missing}` };
     return { kind: 'go-on', line: `${n} of ${this.expected.length} clients joined${when}: going on without ${missing}` };

@@ -213,10 +213,16 @@ export class ServerActor {
     if (!e.fatal) return;
     this.roster.fail(e.from, e.reason);
     if (this.phase === 'joining') return this.checkJoined();
+    return this.decideIfOnlyFailedMissing();
+  }
+
+  /** When the clients still missing have all failed, nobody is left to wait for: decide now, not at the deadline. */
+  private async decideIfOnlyFailedMissing(): Promise<void> {
     const c = this.phase === 'training' ? this.training : this.phase === 'evaluating' ? this.evaluation : undefined;
-    const d = c?.withoutGone((m) => this.roster.isFailed(m)); // nobody left to wait for: decide now
+    const d = c?.withoutGone((m) => this.roster.isFailed(m));
     if (d?.kind === 'proceed') return this.phase === 'training' ? this.finishTraining() : this.finishEval();
-    if (d?.kind === 'fail') return this.fail(`${d.reason}: ${this.roster.describe(c!.missing())}`);
+    if (d?.kind === 'fail')
+      return this.fail(`${this.phase === 'evaluating' ? 'evaluation: ' : ''}${d.reason}: ${this.roster.describe(c!.missing())}`);
   }
 
   /** While joining: begin once every client has joined, or decide once every client has joined or failed. */
@@ -301,7 +307,7 @@ export class ServerActor {
     const delta = admitDelta(this.global, payload, this.limits, `update from client ${u.from} for round ${u.round}`);
     c.accept(u.from, { samples: u.samples, weights: addScaled(this.global, delta, 1), metrics: u.metrics });
     this.record!.clients[u.from]!.uploadBytes += size;
-    if (c.complete) return this.finishTraining();
+    return c.complete ? this.finishTraining() : this.decideIfOnlyFailedMissing();
   }
 
   private async finishTraining(): Promise<void> {
@@ -345,7 +351,7 @@ export class ServerActor {
     for (const id of to ?? this.roster.available()) this.record!.clients[id]!.downloadBytes += bytes.byteLength;
   }
 
-  private onEvalResult(r: EvalResultMsg, size: number): void {
+  private async onEvalResult(r: EvalResultMsg, size: number): Promise<void> {
     const c = this.evaluation;
     if (this.phase !== 'evaluating' || !c) {
       if (r.round <= this.completed) throw new MessageRejected('stale-round', `evaluation for round ${r.round}: round ${r.round} is over`);
@@ -354,7 +360,7 @@ export class ServerActor {
     c.check(r.from, r.round, r.attempt);
     c.accept(r.from, { lossSum: r.lossSum, tokens: r.tokens, samples: r.samples });
     this.record!.clients[r.from]!.uploadBytes += size;
-    if (c.complete) this.finishEval();
+    return c.complete ? this.finishEval() : this.decideIfOnlyFailedMissing();
   }
 
   private finishEval(): void {
@@ -459,7 +465,7 @@ export class ServerActor {
         throw new MessageRejected('unknown-sender', `client '${msg.from}' sent ${msg.kind} before its hello`);
       if (msg.kind === 'hello') this.onHello(msg);
       else if (msg.kind === 'update') await this.onUpdate(msg, payload, bytes.byteLength);
-      else this.onEvalResult(msg, bytes.byteLength);
+      else await this.onEvalResult(msg, bytes.byteLength);
     } catch (e) {
       if (e instanceof MessageRejected) this.reject(e.reason, e.message, subject);
       else if (e instanceof AggregatorError) this.fail(e.message);
