@@ -195,6 +195,7 @@ export class ClientActor {
   private async train(msg: RoundMsg, global: NamedTensors, key: string): Promise<void> {
     const adapter = this.adapterFor(msg.lora);
     const data = this.o.data.encoded(msg.train.seq_len);
+    this.log(`training round ${msg.round} of ${this.o.scope.study}/${this.o.scope.trial} (${msg.train.local_steps} local steps)`);
     const result = await this.lock.run(() =>
       trainClientRound({
         model: this.o.model,
