@@ -1,6 +1,6 @@
 // `fedhpo fl server` and `fl client` as separate processes over a real nats-server whose small
 // max_payload forces chunking: the same per-round validation losses and adapter bytes as `fl run`
-// in one process; a client killed with SIGKILL mid-run is survived by quorum at the deadline; a
+// in one process, and kept clients serve a second trial; a client killed with SIGKILL mid-run is survived by quorum at the deadline; a
 // client with bad data or another base model is named by the server and exits non-zero with one
 // line; an idle client exits cleanly on SIGTERM; a server nobody joins says who is missing.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -82,15 +82,20 @@ async function metricLines(out: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('fl server and fl client processes', () => {
-  it('give the in-process run’s per-round validation losses and adapter bytes (3 clients, sample rate 0.67, int8, chunked)', async () => {
+  it('give the in-process run’s per-round validation losses and adapter bytes (3 clients, sample rate 0.67, int8, chunked); kept clients serve a second trial', async () => {
     const distOut = join(dir.root, 'dist');
     const localOut = join(dir.root, 'local');
-    const srv = server('parity', distOut);
+    const srv = server('parity', distOut, '--keep-clients');
     const clients = ['c0', 'c1', 'c2'].map((id) => client(id, 'parity', ...data(id)));
     const local = fedhpoWithin(240_000, 'fl', 'run', '--config', config, '--set', 'study=parity', '--out', localOut, '--json');
-    const [done, ...ends] = await Promise.all([srv.exited, ...clients.map((c) => c.exited)]);
-    const inProcess = await local;
+    const done = await srv.exited;
     expect(done.code, srv.output()).toBe(0);
+    // Kept: the same client processes serve a second trial of the study, whose end dismisses them.
+    expect(clients.map((c) => c.proc.exitCode)).toEqual([null, null, null]);
+    const again = server('parity', join(dir.root, 'dist-again'), '--set', 'trial=t1', '--set', 'rounds=1');
+    const [againDone, ...ends] = await Promise.all([again.exited, ...clients.map((c) => c.exited)]);
+    const inProcess = await local;
+    expect(againDone.code, again.output()).toBe(0);
     expect(inProcess.code, inProcess.stderr).toBe(0);
     for (const [i, end] of ends.entries()) {
       expect(end.code, clients[i]!.output()).toBe(0);
@@ -112,6 +117,7 @@ describe('fl server and fl client processes', () => {
     const selected = lines.filter((l) => l.type === 'client' && l.selected && (l.round as number) > 0);
     expect(selected.every((l) => (l.download_bytes as number) > MAX_PAYLOAD)).toBe(true);
     expect(JSON.parse(await readFile(join(distOut, 'summary.json'), 'utf8')).valLoss).toEqual(want.valLoss);
+    expect(lastJson(again).valLoss).toEqual(want.valLoss.slice(0, 2)); // the same seed: the same first round
   }, 300_000);
 
   it('a client killed with SIGKILL mid-run: the rounds complete by quorum at the deadline and the run finishes', async () => {
