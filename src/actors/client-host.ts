@@ -41,6 +41,8 @@ export class ClientHost {
   readonly ended: Promise<ClientHostEnd>;
   private resolveEnded!: (e: ClientHostEnd) => void;
   private readonly trials = new Map<string, TrialClient>();
+  /** Trials whose server refused this client (not one of its clients): their repeated joins are ignored. */
+  private readonly notMine = new Set<string>();
   private readonly lock = new ComputeLock();
   private subscription: Subscription | undefined;
   private done = false;
@@ -72,7 +74,7 @@ export class ClientHost {
   private onJoin(subject: string): void {
     if (this.done) return;
     const p = parseSubject(subject);
-    if (p?.kind !== 'server' || p.study !== this.o.study || this.trials.has(p.trial)) return;
+    if (p?.kind !== 'server' || p.study !== this.o.study || this.trials.has(p.trial) || this.notMine.has(p.trial)) return;
     if ('error' in this.o.data) {
       this.sendError(p.trial, this.o.data.error);
       this.end({ kind: 'failed', reason: this.o.data.error });
@@ -98,6 +100,7 @@ export class ClientHost {
         this.dropTrial(trial);
         // Another base model is this client's problem in every trial; not being in one trial is not.
         if (msg.code === 'model-mismatch') this.end({ kind: 'refused', reason: msg.reason });
+        else this.notMine.add(trial);
       },
       onFailed: (reason) => this.end({ kind: 'failed', reason }),
     });

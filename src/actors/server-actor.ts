@@ -44,13 +44,8 @@ import {
 import { clientDirectSubject, serverSubject, subjectPatterns } from './transport-subjects.js';
 import { admitDelta, updateDecodeLimits } from './update-admission.js';
 
-export {
-  FederationError,
-  type ServerActorOptions,
-  type ServerEvent,
-  type ServerResult,
-  type ServerSettings,
-} from './server-settings.js';
+// Re-exported: callers import the actor and its types from here.
+export { FederationError, type ServerActorOptions, type ServerEvent, type ServerResult, type ServerSettings } from './server-settings.js';
 
 type ServerInbox =
   | { type: 'start' }
@@ -232,9 +227,11 @@ export class ServerActor {
   }
 
   /** Joining ends (`when`: the deadline, else every client answered): go on with those who joined if they make the quorum. */
-  private joinDeadline(when = ''): void {
+  private joinDeadline(when = '', timedOut = false): void {
     const outcome = this.roster.joinOutcome(this.s.round.quorum, when);
-    if (outcome.kind === 'fail') this.fail(outcome.reason);
+    // Silent clients at the deadline: most often client processes of another study (or none started).
+    const hint = timedOut ? ` (clients join the trials of study '${this.s.scope.study}': fl client --study)` : '';
+    if (outcome.kind === 'fail') this.fail(`${outcome.reason}${hint}`);
     else {
       if (outcome.kind === 'go-on') this.log(outcome.line);
       this.beginTrial();
@@ -386,7 +383,7 @@ export class ServerActor {
   }
 
   private async onDeadline(): Promise<void> {
-    if (this.phase === 'joining') return this.joinDeadline(` within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`);
+    if (this.phase === 'joining') return this.joinDeadline(` within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`, true);
     const c = this.phase === 'training' ? this.training : this.evaluation;
     if (!c) return;
     const d = c.atDeadline();

@@ -205,7 +205,7 @@ describe('fl server and fl client processes', () => {
     const end = await srv.exited;
     expect(end.code).toBe(2);
     expect(srv.output()).toContain(
-      'fedhpo: no clients joined within 2 s (round.join_timeout_s); missing: c0 (no reply), c1 (no reply), c2 (no reply)',
+      "fedhpo: no clients joined within 2 s (round.join_timeout_s); missing: c0 (no reply), c1 (no reply), c2 (no reply) (clients join the trials of study 'empty': fl client --study)",
     );
   }, 120_000);
 });
