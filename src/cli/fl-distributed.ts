@@ -116,6 +116,8 @@ export function flDistributedCommands(y: Argv): Argv {
       async (a) => {
         const nats = requireNats(a, 'server');
         const config = await configFromArgs(a);
+        if (config.scenario !== 'fed')
+          throw new UsageError(`fl server: scenario ${config.scenario} simulates its clients (use fl run); fl server runs scenario fed`);
         const ids =
           a.clients !== undefined ? splitIds(a.clients) : federatedTask(config.data.task, config.data.seed).clients.map((c) => c.id);
         await runFlTrial(a, config, {

@@ -10,7 +10,7 @@ import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { TINY, tinyModelDir } from '../actors/fl-fixtures.js';
 import { type CliProcess, spawnFedhpo } from '../helpers/cli-process.js';
 import { NatsServer } from '../helpers/nats-server.js';
-import { fedhpo, fedhpoWithin } from './run-cli.js';
+import { expectUserError, fedhpo, fedhpoWithin } from './run-cli.js';
 
 /** Below one adapter message (~5 KB for the tiny model), so every round and evaluate message is chunked. */
 const MAX_PAYLOAD = 2048;
@@ -199,6 +199,22 @@ describe('fl server and fl client processes', () => {
       expect(p.output()).not.toMatch(/^\s+at /m);
     }
   }, 300_000);
+
+  it('usage mistakes exit 2 with one line, before any model is loaded', async () => {
+    const url = ['--nats', nats.url];
+    const [noNats, scenario, ids, id, both] = await Promise.all([
+      fedhpo('fl', 'client', '--id', 'c0', '--data', 'x.jsonl'),
+      fedhpo('fl', 'server', '--config', config, ...url, '--scenario', 'global'),
+      fedhpo('fl', 'server', '--config', config, ...url, '--clients', 'c0,a.b'),
+      fedhpo('fl', 'client', '--id', 'c.0', '--data', 'x.jsonl', ...url),
+      fedhpo('fl', 'client', '--id', 'c0', '--data', 'x.jsonl', '--model', dir.modelDir, '--config', config, ...url),
+    ]);
+    expectUserError(noNats, 'fl client: --nats URL is required');
+    expectUserError(scenario, 'fl server: scenario global simulates its clients (use fl run)');
+    expectUserError(ids, `--clients: client id "a.b": may not contain '.'`);
+    expectUserError(id, `--id "c.0": may not contain '.'`);
+    expectUserError(both, 'give --model DIR or --config FILE, not both');
+  }, 120_000);
 
   it('a server nobody joins fails after round.join_timeout_s naming the missing clients', async () => {
     const srv = server('empty', join(dir.root, 'empty'), '--set', 'round.join_timeout_s=2');
