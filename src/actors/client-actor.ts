@@ -152,8 +152,9 @@ export class ClientActor {
     try {
       await work();
     } catch (e) {
-      const reason = `${what} of round ${round} failed: ${e instanceof UserError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
-      this.log(reason);
+      // One line for the server and the exit; a bug's stack stays in this client's log.
+      const reason = `${what} of round ${round} failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+      this.log(e instanceof Error && !(e instanceof UserError) ? `${reason}\n${e.stack}` : reason);
       this.reportError(reason, true, round);
       this.o.onFailed?.(reason);
     }

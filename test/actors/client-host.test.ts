@@ -7,7 +7,7 @@ import { ClientHost } from '../../src/actors/client-host.js';
 import { inProcessConnector, runFederation, runFederationServer } from '../../src/actors/federation.js';
 import type { ServerEvent } from '../../src/actors/server-actor.js';
 import { InProcessBus } from '../../src/actors/transport-in-process.js';
-import { type ClientData, encodedClientData } from '../../src/fl/client-data.js';
+import { type ClientData, type ClientDataSource, encodedClientData, exampleClientData } from '../../src/fl/client-data.js';
 import { modelSha256 } from '../../src/fl/model-fingerprint.js';
 import type { OpenedModel } from '../../src/model/source.js';
 import { Engine, openTiny, tinyClients, tinyConfig, tinyModelDir } from './fl-fixtures.js';
@@ -29,7 +29,11 @@ afterAll(async () => {
 
 const valLosses = (h: { valLoss: number | null }[]) => h.map((r) => r.valLoss);
 
-async function hosts(bus: InProcessBus, study: string, data: (ClientData | { id: string; error: string })[]): Promise<ClientHost[]> {
+async function hosts(
+  bus: InProcessBus,
+  study: string,
+  data: (ClientData | ClientDataSource | { id: string; error: string })[],
+): Promise<ClientHost[]> {
   return Promise.all(
     data.map(async (d) => {
       const host = new ClientHost({
@@ -38,7 +42,7 @@ async function hosts(bus: InProcessBus, study: string, data: (ClientData | { id:
         id: d.id,
         model: m,
         modelSha256: sha,
-        data: 'error' in d ? { error: d.error } : encodedClientData(d),
+        data: 'error' in d ? { error: d.error } : 'encoded' in d ? d : encodedClientData(d),
       });
       await host.start();
       return host;
@@ -99,5 +103,33 @@ describe('ClientHost', () => {
     good!.stop('SIGTERM received');
     await expect(waiting).rejects.toThrow(/c0 \(client stopped: SIGTERM received\)/);
     expect(await good!.ended).toEqual({ kind: 'stopped', reason: 'SIGTERM received' });
+  }, 120_000);
+
+  it('a round a client cannot compute (its prompts are longer than seq_len) is reported, and the run goes on without it', async () => {
+    const cfg = tinyConfig(dir.modelDir, {
+      study: 'long',
+      trial: 't1',
+      rounds: 1,
+      round: { deadline_s: 60, quorum: 0.5, retries: 0, join_timeout_s: 60 },
+    });
+    const [c0, c1] = tinyClients(m, cfg);
+    const long = { prompt: 'x'.repeat(1000), target: 'y', meta: {} };
+    const bus = new InProcessBus();
+    const [, , tooLong] = await hosts(bus, 'long', [c0!, c1!, exampleClientData(m.tokenizer, 'c2', [long], [long])]);
+    const events: ServerEvent[] = [];
+    const run = await runFederationServer(cfg, {
+      model: m,
+      clientIds: ['c0', 'c1', 'c2'],
+      connect: inProcessConnector(bus),
+      onEvent: (e) => events.push(e),
+    });
+    const reason =
+      'evaluation of round 0 failed: client c2: no training example has an answer token within seq_len 384 (prompts are longer)';
+    expect(events.filter((e) => e.type === 'client-error')).toEqual([{ type: 'client-error', client: 'c2', reason, fatal: true }]);
+    expect(await tooLong!.ended).toEqual({ kind: 'failed', reason });
+    expect(run.history.map((r) => Object.keys(r.clients).filter((c) => r.clients[c]!.validation))).toEqual([
+      ['c0', 'c1'],
+      ['c0', 'c1'],
+    ]);
   }, 120_000);
 });
