@@ -2,16 +2,28 @@
 // base model and this client's own data, serving every trial of one study until it is dismissed.
 // It listens for the `join` of any trial of the study and starts a ClientActor for that trial (which
 // says hello; the server checks its base model); the trial's `stop` ends that actor, and a `stop`
-// with `exit` (or stop() on SIGINT/SIGTERM) ends the host. A client whose data could not be loaded
-// still answers the next join, with an `error` naming why, so the server knows instead of waiting.
+// with `exit` (or stop() on SIGINT/SIGTERM) ends the host, as does a study-wide dismissal
+// (dismissStudyClients: the end of a study whose trials these clients served). A client whose data
+// could not be loaded still answers the next join, with an `error` naming why, so the server knows
+// instead of waiting.
 import type { ClientDataSource } from '../fl/client-data.js';
 import type { LoadedModel } from '../model/source.js';
 import { type ActorSystemRef, startActorSystem, stopActorSystem } from './actor-system.js';
 import { ClientActor } from './client-actor.js';
 import { ComputeLock } from './compute-lock.js';
-import { encodeMessage, type ErrorMsg, MESSAGE_VERSION } from './messages.js';
+import { decodeServerMessage, encodeMessage, type ErrorMsg, MESSAGE_VERSION, MessageRejected } from './messages.js';
+import { stopMessage } from './server-wire.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
-import { clientUpdateSubject, parseSubject, subjectPatterns } from './transport-subjects.js';
+import { clientUpdateSubject, parseSubject, serverSubject, subjectPatterns } from './transport-subjects.js';
+
+/** The trial token of study-wide broadcasts (not a trial: trial names in configs never start with '_'). */
+const STUDY_WIDE = '_study';
+
+/** Tells every client host serving `study` to exit (a `stop` with `exit` on the study-wide `dismiss` subject). */
+export async function dismissStudyClients(transport: Transport, study: string, reason: string): Promise<void> {
+  transport.publish(serverSubject({ study, trial: STUDY_WIDE }, 'dismiss'), encodeMessage(stopMessage(reason, true)));
+  await transport.flush();
+}
 
 /** Why a client host ended: the CLI exits 0 for `dismissed` and `stopped`, non-zero otherwise. */
 export type ClientHostEnd =
@@ -44,7 +56,7 @@ export class ClientHost {
   /** Trials whose server refused this client (not one of its clients): their repeated joins are ignored. */
   private readonly notMine = new Set<string>();
   private readonly lock = new ComputeLock();
-  private subscription: Subscription | undefined;
+  private readonly subscriptions: Subscription[] = [];
   private done = false;
 
   constructor(private readonly o: ClientHostOptions) {
@@ -55,7 +67,11 @@ export class ClientHost {
 
   /** Listens for the study's trials; resolves once the subscription has reached the server. */
   async start(): Promise<void> {
-    this.subscription = this.o.transport.subscribe(subjectPatterns.studyBroadcasts(this.o.study, 'join'), (m) => this.onJoin(m.subject));
+    const { study } = this.o;
+    this.subscriptions.push(
+      this.o.transport.subscribe(subjectPatterns.studyBroadcasts(study, 'join'), (m) => this.onJoin(m.subject)),
+      this.o.transport.subscribe(serverSubject({ study, trial: STUDY_WIDE }, 'dismiss'), (m) => this.onDismiss(m.payload)),
+    );
     await this.o.transport.flush();
     this.log(`waiting for trials of study ${this.o.study}`);
   }
@@ -109,6 +125,16 @@ export class ClientHost {
     actor.start();
   }
 
+  private onDismiss(bytes: Uint8Array): void {
+    try {
+      const { msg } = decodeServerMessage(bytes);
+      if (msg.kind === 'stop' && msg.exit) this.end({ kind: 'dismissed', reason: msg.reason });
+    } catch (e) {
+      if (!(e instanceof MessageRejected)) throw e;
+      this.log(`ignored a study-wide message: ${e.message}`);
+    }
+  }
+
   private sendError(trial: string, reason: string): void {
     const msg: ErrorMsg = { v: MESSAGE_VERSION, kind: 'error', from: this.o.id, fatal: true, reason: reason.slice(0, 2000) };
     if (!this.o.transport.isClosed)
@@ -126,7 +152,7 @@ export class ClientHost {
   private end(e: ClientHostEnd): void {
     if (this.done) return;
     this.done = true;
-    this.subscription?.unsubscribe();
+    for (const s of this.subscriptions.splice(0)) s.unsubscribe();
     for (const trial of [...this.trials.keys()]) this.dropTrial(trial);
     this.resolveEnded(e);
   }

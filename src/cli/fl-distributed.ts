@@ -1,12 +1,12 @@
-// `fedhpo fl server`, `fl client` and `fl clients`: a federated run as separate processes over a
-// nats-server. The server holds the trial (rounds, aggregation, outputs as `fl run` writes them);
+// `fedhpo fl server`, `fl client`, `fl dismiss` and `fl clients`: a federated run as separate
+// processes over a nats-server. The server holds the trial (rounds, aggregation, outputs as `fl run` writes them);
 // each client process loads the base model and its own data files and serves the study's trials
-// until the server dismisses it (or SIGINT/SIGTERM). `fl clients` writes a built-in task's
+// until the server (or `fl dismiss`) dismisses it, or SIGINT/SIGTERM. `fl clients` writes a built-in task's
 // per-client files, so the same data can be given to separate client processes.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { ClientHost, type ClientHostEnd } from '../actors/client-host.js';
+import { ClientHost, type ClientHostEnd, dismissStudyClients } from '../actors/client-host.js';
 import { NatsTransport } from '../actors/transport-nats.js';
 import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
 import { assertSubjectToken } from '../actors/transport-subjects.js';
@@ -156,6 +156,27 @@ export function flDistributedCommands(y: Argv): Argv {
         if (end.kind === 'refused') throw new UserError(`fl client ${a.id}: refused by the server: ${end.reason}`);
         if (end.kind === 'failed') throw new UserError(`fl client ${a.id}: ${end.reason}`);
         console.error(`fl client ${a.id}: ${end.kind === 'dismissed' ? 'dismissed by the server' : 'stopped'} (${end.reason})`);
+      },
+    )
+    .command(
+      'dismiss',
+      'Tell every fl client process serving a study to exit (after trials run with --keep-clients)',
+      (a) =>
+        withNatsFlags(a)
+          .option('study', { type: 'string', describe: "the study (default: the config's, else fl)" })
+          .option('config', { type: 'string', describe: 'a run config, for its study' })
+          .option('reason', { type: 'string', default: 'dismissed', describe: 'told to the clients' }),
+      async (a) => {
+        const nats = requireNats(a, 'dismiss');
+        const study = a.study ?? (a.config !== undefined ? (await loadFlConfig(a.config)).study : 'fl');
+        assertSubjectToken('--study', study);
+        const transport = await NatsTransport.connect({ connection: nats, name: 'fedhpo-dismiss' });
+        try {
+          await dismissStudyClients(transport, study, a.reason);
+        } finally {
+          await transport.close();
+        }
+        console.error(`fl dismiss: told the clients of study ${study} to exit`);
       },
     )
     .command(

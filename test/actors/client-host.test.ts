@@ -3,7 +3,7 @@
 // server's stop dismisses it; a host whose data could not be loaded tells the next trial's server,
 // which goes on without it; stop() (SIGINT/SIGTERM) tells the current trial's server it is gone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientHost } from '../../src/actors/client-host.js';
+import { ClientHost, dismissStudyClients } from '../../src/actors/client-host.js';
 import { inProcessConnector, runFederation, runFederationServer } from '../../src/actors/federation.js';
 import type { ServerEvent } from '../../src/actors/server-actor.js';
 import { InProcessBus } from '../../src/actors/transport-in-process.js';
@@ -132,4 +132,18 @@ describe('ClientHost', () => {
       ['c0', 'c1'],
     ]);
   }, 120_000);
+
+  it('a study-wide dismissal ends every host of that study, and only of that study', async () => {
+    const [c0, c1] = tinyClients(m, tinyConfig(dir.modelDir));
+    const bus = new InProcessBus();
+    const [a, b] = await hosts(bus, 'done', [c0!, c1!]);
+    const [other] = await hosts(bus, 'other', [c0!]);
+    await dismissStudyClients(bus.connect({ name: 'dismiss' }), 'done', 'the study is over');
+    expect(await Promise.all([a!.ended, b!.ended])).toEqual([
+      { kind: 'dismissed', reason: 'the study is over' },
+      { kind: 'dismissed', reason: 'the study is over' },
+    ]);
+    other!.stop('test over');
+    expect(await other!.ended).toEqual({ kind: 'stopped', reason: 'test over' });
+  });
 });

@@ -1,8 +1,9 @@
 // `fedhpo fl server` and `fl client` as separate processes over a real nats-server whose small
 // max_payload forces chunking: the same per-round validation losses and adapter bytes as `fl run`
-// in one process, and kept clients serve a second trial; a client killed with SIGKILL mid-run is survived by quorum at the deadline; a
-// client with bad data or another base model is named by the server and exits non-zero with one
-// line; an idle client exits cleanly on SIGTERM; a server nobody joins says who is missing.
+// in one process, and kept clients serve a second trial until `fl dismiss`; a client killed with
+// SIGKILL while it trains is survived by quorum at the deadline; a client with bad data or another
+// base model is named by the server and exits non-zero with one line; an idle client exits cleanly
+// on SIGTERM; a server nobody joins says who is missing; usage mistakes are one line.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +83,7 @@ async function metricLines(out: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('fl server and fl client processes', () => {
-  it('give the in-process run’s per-round validation losses and adapter bytes (3 clients, sample rate 0.67, int8, chunked); kept clients serve a second trial', async () => {
+  it('give the in-process run’s per-round validation losses and adapter bytes (3 clients, sample rate 0.67, int8, chunked); kept clients serve a second trial until fl dismiss', async () => {
     const distOut = join(dir.root, 'dist');
     const localOut = join(dir.root, 'local');
     const srv = server('parity', distOut, '--keep-clients');
@@ -92,14 +93,17 @@ describe('fl server and fl client processes', () => {
     expect(done.code, srv.output()).toBe(0);
     // Kept: the same client processes serve a second trial of the study, whose end dismisses them.
     expect(clients.map((c) => c.proc.exitCode)).toEqual([null, null, null]);
-    const again = server('parity', join(dir.root, 'dist-again'), '--set', 'trial=t1', '--set', 'rounds=1');
-    const [againDone, ...ends] = await Promise.all([again.exited, ...clients.map((c) => c.exited)]);
+    const again = server('parity', join(dir.root, 'dist-again'), '--set', 'trial=t1', '--set', 'rounds=1', '--keep-clients');
+    expect((await again.exited).code, again.output()).toBe(0);
+    expect(clients.map((c) => c.proc.exitCode)).toEqual([null, null, null]);
+    const dismiss = await fedhpo('fl', 'dismiss', '--study', 'parity', '--nats', nats.url, '--reason', 'study over');
+    expect(dismiss.code, dismiss.stderr).toBe(0);
+    const ends = await Promise.all(clients.map((c) => c.exited));
     const inProcess = await local;
-    expect(againDone.code, again.output()).toBe(0);
     expect(inProcess.code, inProcess.stderr).toBe(0);
     for (const [i, end] of ends.entries()) {
       expect(end.code, clients[i]!.output()).toBe(0);
-      expect(clients[i]!.output()).toContain('dismissed by the server');
+      expect(clients[i]!.output()).toContain('dismissed by the server (study over)');
     }
     const dist = lastJson(srv);
     const want = JSON.parse(inProcess.stdout.trim().split('\n').at(-1)!);
