@@ -20,6 +20,8 @@ export interface TrialDeps {
   connect?: ConnectTransport;
   /** After each completed round of each federation (`run` is 'fed', 'global' or the client of a local run). */
   onRound?: (run: string, record: RoundRecord) => void;
+  /** Every event of each federation's server (joins, client errors, rejected messages ...). */
+  onServerEvent?: (run: string, e: ServerEvent) => void;
   log?: (line: string) => void;
   /** Clients in other processes (their ids; `dismiss`: tell them to exit at the end) instead of simulated ones. */
   remoteClients?: { ids: readonly string[]; dismiss: boolean };
@@ -96,6 +98,7 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
       ...(deps.log ? { log: deps.log } : {}),
       onEvent: (e: ServerEvent) => {
         if (e.type === 'round-done') deps.onRound?.(p.name, e.record);
+        deps.onServerEvent?.(p.name, e);
       },
     };
     const cfg = { ...config, trial: p.trial };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import type { ConnectTransport } from '../actors/federation.js';
 import type { RoundRecord } from '../actors/federation-state.js';
+import type { ServerEvent } from '../actors/server-actor.js';
 import { runTrial, type TrialDeps } from '../actors/trial.js';
 import { trialSummary, writeTrialOutputs } from '../actors/trial-outputs.js';
 import { closeSandboxPool } from '../eval/sandbox.js';
@@ -56,6 +57,14 @@ function progressLine(run: string, rounds: number, rec: RoundRecord): string {
   );
 }
 
+/** Server events worth a line without --verbose (a distributed run's joins, refusals and client failures). */
+function notable(run: string, e: ServerEvent): void {
+  if (e.type === 'joined') console.error(`[${run}] clients joined: ${e.clients.join(', ')}`);
+  else if (e.type === 'client-error') console.error(`[${run}] client ${e.client} ${e.fatal ? 'failed' : 'reported'}: ${e.reason}`);
+  else if (e.type === 'rejected' && (e.reason === 'model-mismatch' || e.reason === 'unknown-sender'))
+    console.error(`[${run}] refused a client (${e.reason}): ${e.message}`);
+}
+
 export interface FlTrialHow {
   connect?: ConnectTransport;
   /** How the trial's messages travel, for the first progress line. */
@@ -78,7 +87,8 @@ export async function runFlTrial(
         ...(how.connect ? { connect: how.connect } : {}),
         ...(how.remoteClients ? { remoteClients: how.remoteClients } : {}),
         onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
-        ...(a.verbose ? { log: (line: string) => console.error(line) } : {}),
+        // --verbose logs everything; otherwise who joined and who was refused or failed, still.
+        ...(a.verbose ? { log: (line: string) => console.error(line) } : { onServerEvent: (run, e) => notable(run, e) }),
       });
       await writeTrialOutputs(out, r, config, config.model);
       return r;

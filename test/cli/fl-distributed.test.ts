@@ -105,6 +105,7 @@ describe('fl server and fl client processes', () => {
       expect(end.code, clients[i]!.output()).toBe(0);
       expect(clients[i]!.output()).toContain('dismissed by the server (study over)');
     }
+    expect(srv.output()).toMatch(/^\[fed\] clients joined: c0, c1, c2$/m);
     const dist = lastJson(srv);
     const want = JSON.parse(inProcess.stdout.trim().split('\n').at(-1)!);
     expect(dist.valLoss).toHaveLength(4);
@@ -169,7 +170,7 @@ describe('fl server and fl client processes', () => {
     const idle = client('c3', 'idle', ...data('c0'));
     await idle.waitFor(/serving study idle/);
     idle.kill('SIGTERM');
-    const srv = server('errors', join(dir.root, 'errors'), '--verbose', '--set', 'rounds=1', '--set', 'round.quorum=0.3');
+    const srv = server('errors', join(dir.root, 'errors'), '--set', 'rounds=1', '--set', 'round.quorum=0.3');
     const good = client('c0', 'errors', ...data('c0'));
     const other = spawnFedhpo([
       'fl',
@@ -190,9 +191,12 @@ describe('fl server and fl client processes', () => {
     expect(idle.output()).toContain('fl client c3: stopped (SIGTERM received)');
     expect(done.code, srv.output()).toBe(0);
     expect(g.code, good.output()).toBe(0);
-    expect(srv.output()).toMatch(/client c2 reported a fatal error: .*bad\.jsonl: no valid training records/);
-    expect(srv.output()).toMatch(/rejected \(model-mismatch\).*client c1 has base model sha256 [0-9a-f]{12}…, the server [0-9a-f]{12}…/);
-    expect(srv.output()).toMatch(/1 of 3 clients joined: going on without c1 \(another base model\), c2 \(.*no valid training records/);
+    // Without --verbose too, the server says who failed or was refused, and who joined.
+    expect(srv.output()).toMatch(/^\[fed\] client c2 failed: .*bad\.jsonl: no valid training records/m);
+    expect(srv.output()).toMatch(
+      /^\[fed\] refused a client \(model-mismatch\): client c1 has base model sha256 [0-9a-f]{12}…, the server [0-9a-f]{12}…/m,
+    );
+    expect(srv.output()).toMatch(/^\[fed\] clients joined: c0$/m);
     expect(lastJson(srv).valLoss).toHaveLength(2);
     for (const [p, end, line] of [
       [other, o, /^fedhpo: fl client c1: refused by the server: client c1 has base model sha256 /m],
