@@ -41,6 +41,8 @@ export interface ClientHostOptions {
   /** The client's data, or why it could not be loaded (reported to the server at the next join). */
   data: ClientDataSource | { error: string };
   log?: (line: string) => void;
+  /** One line per trial joined and ended (what an operator wants without the full log). */
+  notice?: (line: string) => void;
 }
 
 interface TrialClient {
@@ -109,6 +111,7 @@ export class ClientHost {
       computeLock: this.lock,
       ...(this.o.log ? { log: this.o.log } : {}),
       onStop: (msg) => {
+        this.o.notice?.(`trial ${this.o.study}/${trial} over: ${msg.reason}`);
         this.dropTrial(trial);
         if (msg.exit) this.end({ kind: 'dismissed', reason: msg.reason });
       },
@@ -121,7 +124,7 @@ export class ClientHost {
       onFailed: (reason) => this.end({ kind: 'failed', reason }),
     });
     this.trials.set(trial, { system, actor });
-    this.log(`joining trial ${this.o.study}/${trial}`);
+    this.o.notice?.(`joining trial ${this.o.study}/${trial}`);
     actor.start();
   }
 

@@ -78,7 +78,8 @@ async function runClient(a: {
       onStatus: (s) => host?.onTransportStatus(s),
       onError: (e) => log(`[client ${a.id} transport] ${e.kind}${e.subject ? ` on ${e.subject}` : ''}: ${e.message}`),
     });
-    host = new ClientHost({ transport, study, id: a.id, model, modelSha256: sha, data, ...(a.verbose ? { log } : {}) });
+    const notice = (line: string): void => console.error(`fl client ${a.id}: ${line}`);
+    host = new ClientHost({ transport, study, id: a.id, model, modelSha256: sha, data, notice, ...(a.verbose ? { log } : {}) });
     const onSignal = (signal: NodeJS.Signals): void => host?.stop(`${signal} received`);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -104,6 +104,9 @@ describe('fl server and fl client processes', () => {
     for (const [i, end] of ends.entries()) {
       expect(end.code, clients[i]!.output()).toBe(0);
       expect(clients[i]!.output()).toContain('dismissed by the server (study over)');
+      expect(clients[i]!.output()).toMatch(
+        /joining trial parity\/t0\n(.*\n)*.*trial parity\/t0 over: done\n(.*\n)*.*joining trial parity\/t1/,
+      );
     }
     expect(srv.output()).toMatch(/^\[fed\] clients joined: c0, c1, c2$/m);
     const dist = lastJson(srv);
