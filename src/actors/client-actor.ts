@@ -6,17 +6,21 @@
 // instead of recomputing. Everything it needs comes in the messages: a transport, the model and
 // its data are all it holds, so it runs as well in its own process as beside the server. A round it
 // cannot compute (its data unusable at the round's seq_len ...) is reported to the server as an
-// `error`, never dropped silently.
+// `error`, never dropped silently; work that waited for the compute lock is skipped once the client
+// has stopped. On `task` it runs a client task (FTS, FLoRA) by name through its ClientTaskHost.
 import { createHash } from 'node:crypto';
 import { UserError } from '../engine/errors.js';
 import type { LlamaModel } from '../model/model.js';
 import { CodecError, type CodecSettings, decodeTensors, encodeTensors } from '../fl/codec/codec.js';
 import type { ClientDataSource } from '../fl/client-data.js';
 import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import type { NamedTensors } from '../fl/tensors.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
+import type { ClientTaskHost } from '../hpo/client-tasks/registry.js';
+import { ClientTaskResponder } from './client-task-responder.js';
 import { ComputeLock } from './compute-lock.js';
 import {
   decodeServerMessage,
@@ -42,6 +46,10 @@ export interface ClientActorOptions {
   modelSha256: string;
   /** Shared by the clients of one process so they train in turn on the one engine worker. */
   computeLock?: ComputeLock;
+  /** Runs client tasks (FTS, FLoRA) on this client's data; without it a `task` is answered with task-error. */
+  tasks?: ClientTaskHost;
+  /** More trainer hooks on this client's local training (metering; tests that watch every step). */
+  hooks?: TrainerHooks[];
   log?: (line: string) => void;
   /** The server refused this client (another base model, not a client of the trial). */
   onRefused?: (msg: RefuseMsg) => void;
@@ -49,6 +57,11 @@ export interface ClientActorOptions {
   onStop?: (msg: StopMsg) => void;
   /** A round or evaluation failed here (after the `error` went to the server). */
   onFailed?: (reason: string) => void;
+  /**
+   * A message this client failed to handle outside a round or evaluation (a bug: its reply will not
+   * come), after a fatal `error` went to the server. A failed round or evaluation goes to onFailed.
+   */
+  onError?: (error: unknown) => void;
 }
 
 type ClientInbox = { type: 'start' } | { type: 'wire'; subject: string; payload: Uint8Array } | { type: 'reconnected' };
@@ -65,6 +78,13 @@ function requestKey(msg: RoundMsg | EvaluateMsg, payload: Uint8Array): string {
   return createHash('sha256').update(JSON.stringify(rest)).update(payload).digest('hex');
 }
 
+/** Compute skipped because the client stopped while it waited for the lock. */
+class ClientStopped extends Error {
+  constructor(id: string) {
+    super(`client ${id} stopped`);
+  }
+}
+
 export class ClientActor {
   readonly id: string;
   private readonly mailbox: Mailbox<ClientInbox>;
@@ -74,6 +94,7 @@ export class ClientActor {
   private lastUpdate: CachedReply | undefined;
   private lastEval: CachedReply | undefined;
   private stopped = false;
+  private responder: ClientTaskResponder | undefined;
   /** Server messages this client refused (undecodable, schema ...), by reason. */
   readonly rejected: Record<string, number> = {};
   /** Rounds trained and evaluations computed (not resent ones). */
@@ -90,7 +111,13 @@ export class ClientActor {
         await this.handle(msg);
         return state;
       },
-      (e) => this.log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      (e) => {
+        if (this.stopped) return; // work queued before the stop, skipped (see whileRunning)
+        this.log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        // Said to the server like a failed round, so that it does not wait for a reply that will not come.
+        this.reportError(`failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, true);
+        o.onError?.(e);
+      },
     );
   }
 
@@ -144,6 +171,9 @@ export class ClientActor {
       case 'refuse':
         this.log(`refused by the server (${msg.code}): ${msg.reason}`);
         return this.o.onRefused?.(msg);
+      case 'task':
+        this.responder ??= new ClientTaskResponder(this.id, this.o.tasks);
+        return this.send(await this.responder.answer(msg));
     }
   }
 
@@ -152,6 +182,7 @@ export class ClientActor {
     try {
       await work();
     } catch (e) {
+      if (this.stopped || e instanceof ClientStopped) return; // the run is over: nobody waits for this reply
       // One line for the server and the exit; a bug's stack stays in this client's log.
       const reason = `${what} of round ${round} failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
       this.log(e instanceof Error && !(e instanceof UserError) ? `${reason}\n${e.stack}` : reason);
@@ -197,18 +228,21 @@ export class ClientActor {
     const adapter = this.adapterFor(msg.lora);
     const data = this.o.data.encoded(msg.train.seq_len);
     this.log(`training round ${msg.round} of ${this.o.scope.study}/${this.o.scope.trial} (${msg.train.local_steps} local steps)`);
-    const result = await this.lock.run(() =>
-      trainClientRound({
-        model: this.o.model,
-        adapter,
-        data,
-        global,
-        round: msg.round,
-        seed: msg.seed,
-        train: msg.train,
-        aggregatorConfig: msg.aggregatorConfig,
-        padId: this.o.padId,
-      }),
+    const result = await this.lock.run(
+      this.whileRunning(() =>
+        trainClientRound({
+          model: this.o.model,
+          adapter,
+          data,
+          global,
+          round: msg.round,
+          seed: msg.seed,
+          train: msg.train,
+          aggregatorConfig: msg.aggregatorConfig,
+          padId: this.o.padId,
+          ...(this.o.hooks ? { hooks: this.o.hooks } : {}),
+        }),
+      ),
     );
     this.computed.rounds++;
     const codec: CodecSettings = { ...msg.codec };
@@ -244,16 +278,18 @@ export class ClientActor {
   private async evaluate(msg: EvaluateMsg, global: NamedTensors, key: string): Promise<void> {
     const adapter = this.adapterFor(msg.lora);
     const data = this.o.data.encoded(msg.seqLen);
-    const r = await this.lock.run(() =>
-      evaluateClientRound({
-        model: this.o.model,
-        adapter,
-        data,
-        global,
-        batchSize: msg.batchSize,
-        seqLen: msg.seqLen,
-        padId: this.o.padId,
-      }),
+    const r = await this.lock.run(
+      this.whileRunning(() =>
+        evaluateClientRound({
+          model: this.o.model,
+          adapter,
+          data,
+          global,
+          batchSize: msg.batchSize,
+          seqLen: msg.seqLen,
+          padId: this.o.padId,
+        }),
+      ),
     );
     this.computed.evaluations++;
     this.lastEval = {
@@ -274,6 +310,11 @@ export class ClientActor {
         ),
     };
     this.lastEval.send(msg.attempt);
+  }
+
+  /** Compute that waited for the lock is skipped once the client has stopped (its run is over). */
+  private whileRunning<T>(fn: () => Promise<T>): () => Promise<T> {
+    return () => (this.stopped ? Promise.reject(new ClientStopped(this.id)) : fn());
   }
 
   /** The global adapter of a request; undefined (counted, logged: not this client's fault) when the payload is not one. */

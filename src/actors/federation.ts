@@ -8,6 +8,7 @@ import { resolveAggregator } from '../fl/aggregators.js';
 import { resolveSettings } from '../fl/codec/format.js';
 import { type ClientData, encodedClientData } from '../fl/client-data.js';
 import type { FlConfig } from '../fl/fl-config.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { modelSha256 } from '../fl/model-fingerprint.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors } from '../fl/tensors.js';
 import type { LoadedModel } from '../model/source.js';
@@ -48,11 +49,20 @@ export interface FederationServerDeps {
   dismissClients?: boolean;
   onEvent?: (e: ServerEvent) => void;
   log?: (line: string) => void;
+  /**
+   * A client said it cannot go on (a fatal `error`: its round or evaluation failed, its data is
+   * unusable), in this process or another; `error` is its reason. Default: only the server's event.
+   */
+  onClientError?: (client: string, error: unknown) => void;
+  /** Aborting ends the run at the server's next message: runFederation rejects with the abort reason. */
+  signal?: AbortSignal;
 }
 
 export interface FederationDeps extends Omit<FederationServerDeps, 'clientIds' | 'dismissClients'> {
   /** The simulated clients, each with its data, run in this process. */
   clients: readonly ClientData[];
+  /** Trainer hooks of each simulated client's local training (tests: watch every step's loss). */
+  clientHooks?: (client: string) => TrainerHooks[];
 }
 
 export interface FederationResult {
@@ -78,6 +88,8 @@ type StartClients = (ctx: {
   connect: ConnectTransport;
   sha: string;
   transports: Transport[];
+  /** Shared by the simulated clients (one engine) and awaited at the end (see serve). */
+  lock: ComputeLock;
 }) => Promise<ClientActor[]>;
 
 /** The server of one federated run in this process, with clients in other processes (they join over `connect`). */
@@ -87,9 +99,8 @@ export function runFederationServer(config: FlConfig, deps: FederationServerDeps
 
 /** One federated run wholly in this process: the server and a simulated client actor per `deps.clients`. */
 export function runFederation(config: FlConfig, deps: FederationDeps): Promise<FederationResult> {
-  const { clients: data, ...rest } = deps;
-  return serve(config, { ...rest, clientIds: data.map((c) => c.id) }, async ({ system, connect, sha, transports }) => {
-    const lock = new ComputeLock();
+  const { clients: data, clientHooks: _hooks, ...rest } = deps;
+  return serve(config, { ...rest, clientIds: data.map((c) => c.id) }, async ({ system, connect, sha, transports, lock }) => {
     const clients: ClientActor[] = [];
     for (const d of data) {
       let actor: ClientActor | undefined;
@@ -108,6 +119,7 @@ export function runFederation(config: FlConfig, deps: FederationDeps): Promise<F
         modelSha256: sha,
         computeLock: lock,
         ...(deps.log ? { log: deps.log } : {}),
+        ...(deps.clientHooks ? { hooks: deps.clientHooks(d.id) } : {}),
       });
       clients.push(actor);
       actor.start();
@@ -128,6 +140,8 @@ async function serve(config: FlConfig, deps: FederationServerDeps, startClients:
   const transports: Transport[] = [];
   let clients: ClientActor[] = [];
   let server: ServerActor | undefined;
+  const cleanups: (() => void)[] = [];
+  const lock = new ComputeLock();
   try {
     const serverTransport = await connect('server', {
       onStatus: (s) => server?.onTransportStatus(s),
@@ -154,22 +168,39 @@ async function serve(config: FlConfig, deps: FederationServerDeps, startClients:
       initialGlobal: initial,
       ...(deps.resume ? { resume: deps.resume } : {}),
       ...(deps.stopAfterRound !== undefined ? { stopAfterRound: deps.stopAfterRound } : {}),
-      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+      onEvent: (e) => {
+        deps.onEvent?.(e);
+        // One path for every client, simulated or in its own process: its fatal `error` message.
+        if (e.type === 'client-error' && e.fatal) deps.onClientError?.(e.client, e.reason);
+      },
       ...(deps.log ? { log: deps.log } : {}),
     });
     const done = server.run();
+    const abort = (): void => server?.abort(abortReason(deps.signal!));
+    if (deps.signal?.aborted) abort();
+    deps.signal?.addEventListener('abort', abort, { once: true });
+    cleanups.push(() => deps.signal?.removeEventListener('abort', abort));
     await Promise.race([server.ready, done]);
-    clients = await startClients({ system, connect, sha, transports });
+    clients = await startClients({ system, connect, sha, transports, lock });
     const result = await done;
     const adapter = LoraAdapter.init(model.cfg, config.lora, config.seed);
     loadIntoAdapter(adapter, result.global);
     return { ...result, adapter, seconds: (performance.now() - started) / 1000 };
   } finally {
+    for (const c of cleanups) c();
     server?.stop();
     for (const c of clients) c.stop();
+    // A run that ended early (failed, aborted) may leave a client's compute in flight on the shared
+    // engine: let it settle, so that nobody closes the engine under a running session.
+    await lock.idle();
     stopActorSystem(system);
     await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : String(r ?? 'aborted');
 }
 
 function reportTo(log: ((line: string) => void) | undefined, who: string): TransportHooks['onError'] {

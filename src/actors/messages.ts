@@ -1,9 +1,12 @@
 // The federation's messages: a typed, versioned (`v: 1`) discriminated union with one zod schema per
 // kind, validated on receipt. On the wire each is an envelope (envelope.ts): the JSON header below
 // plus, for kinds that carry tensors, a codec payload.
-//   server -> clients (broadcast):     join, evaluate, stop
-//   server -> one client (direct):     round (only the selected clients download the global), refuse
-//   client -> server (its own subject): hello, update, eval-result, error
+//   server -> clients (broadcast):     join, evaluate, stop, task
+//   server -> one client (direct):     round (only the selected clients download the global), refuse, task (a retry)
+//   client -> server (its own subject): hello, update, eval-result, error, task-result, task-error
+// `task` asks a client to run a client task of src/hpo/client-tasks by name (a strategy's local work:
+// FTS's weight sample, FLoRA's local search); its result is checked again against the task's own
+// schema by whoever asked (checkClientTaskResult).
 import { z } from 'zod';
 import { nestedDeeperThan } from '../engine/json.js';
 import { TrainSettingsSchema } from '../fl/fl-config.js';
@@ -73,6 +76,35 @@ export const EvaluateSchema = z
   })
   .strict();
 
+/** A registered client task's name (`fts.weights`). */
+const taskName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9.-]*$/);
+const taskId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const TaskSchema = z.object({ v, kind: z.literal('task'), taskId, attempt, task: taskName, args: jsonObject }).strict();
+
+export const TaskResultSchema = z
+  .object({
+    v,
+    kind: z.literal('task-result'),
+    from: id,
+    taskId,
+    task: taskName,
+    /** Validated against the task's result schema by the receiver. */
+    result: z.json(),
+    localSteps: count,
+    clientRounds: finite.refine((x) => x >= 0, 'must be >= 0'),
+  })
+  .strict();
+
+/** The client could not run the task (unknown name, bad args, its local training failed). */
+export const TaskErrorSchema = z
+  .object({ v, kind: z.literal('task-error'), from: id, taskId, task: taskName, error: z.string().max(2000) })
+  .strict();
+
 /** The trial is over; with `exit`, long-lived client processes (`fl client`) exit too instead of waiting for the next trial. */
 export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000), exit: z.boolean().optional() }).strict();
 
@@ -124,13 +156,30 @@ export type ErrorMsg = z.infer<typeof ErrorSchema>;
 export type HelloMsg = z.infer<typeof HelloSchema>;
 export type UpdateMsg = z.infer<typeof UpdateSchema>;
 export type EvalResultMsg = z.infer<typeof EvalResultSchema>;
+export type TaskMsg = z.infer<typeof TaskSchema>;
+export type TaskResultMsg = z.infer<typeof TaskResultSchema>;
+export type TaskErrorMsg = z.infer<typeof TaskErrorSchema>;
 
-export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | RefuseMsg;
-export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | ErrorMsg;
+export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | RefuseMsg | TaskMsg;
+export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | ErrorMsg | TaskResultMsg | TaskErrorMsg;
 export type FederationMessage = ServerMessage | ClientMessage;
 
-const SERVER_SCHEMAS = { join: JoinSchema, round: RoundSchema, evaluate: EvaluateSchema, stop: StopSchema, refuse: RefuseSchema } as const;
-const CLIENT_SCHEMAS = { hello: HelloSchema, update: UpdateSchema, 'eval-result': EvalResultSchema, error: ErrorSchema } as const;
+const SERVER_SCHEMAS = {
+  join: JoinSchema,
+  round: RoundSchema,
+  evaluate: EvaluateSchema,
+  stop: StopSchema,
+  refuse: RefuseSchema,
+  task: TaskSchema,
+} as const;
+const CLIENT_SCHEMAS = {
+  hello: HelloSchema,
+  update: UpdateSchema,
+  'eval-result': EvalResultSchema,
+  error: ErrorSchema,
+  'task-result': TaskResultSchema,
+  'task-error': TaskErrorSchema,
+} as const;
 
 /** Kinds that carry a tensor payload (and must). */
 const WITH_TENSORS = new Set(['round', 'evaluate', 'update']);

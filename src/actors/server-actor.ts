@@ -53,6 +53,7 @@ type ServerInbox =
   | { type: 'deadline'; token: number }
   | { type: 'reconnected' }
   | { type: 'join-repeat' }
+  | { type: 'abort'; reason: string }
   | { type: 'snapshot'; reply: (s: FederationState) => void };
 
 type Phase = 'idle' | 'joining' | 'training' | 'evaluating' | 'done';
@@ -129,6 +130,11 @@ export class ServerActor {
     if (status.type === 'reconnected') this.mailbox.post({ type: 'reconnected' });
   }
 
+  /** Ends the run now (between two messages): run() rejects with a FederationError giving `reason`. */
+  abort(reason: string): void {
+    this.mailbox.post({ type: 'abort', reason });
+  }
+
   stop(): void {
     this.deadline.clear();
     this.joinRepeat.stop();
@@ -152,6 +158,8 @@ export class ServerActor {
       case 'join-repeat':
         if (this.phase === 'joining') this.publishJoin();
         return;
+      case 'abort':
+        return this.fail(m.reason);
     }
   }
 
@@ -462,7 +470,8 @@ export class ServerActor {
         throw new MessageRejected('unknown-sender', `client '${msg.from}' sent ${msg.kind} before its hello`);
       if (msg.kind === 'hello') this.onHello(msg);
       else if (msg.kind === 'update') await this.onUpdate(msg, payload, bytes.byteLength);
-      else await this.onEvalResult(msg, bytes.byteLength);
+      else if (msg.kind === 'eval-result') await this.onEvalResult(msg, bytes.byteLength);
+      else throw new MessageRejected('unexpected', `${msg.kind}: a trial's server runs no client tasks`);
     } catch (e) {
       if (e instanceof MessageRejected) this.reject(e.reason, e.message, subject);
       else if (e instanceof AggregatorError) this.fail(e.message);

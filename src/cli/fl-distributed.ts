@@ -12,8 +12,8 @@ import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
 import { assertSubjectToken } from '../actors/transport-subjects.js';
 import { UserError } from '../engine/errors.js';
 import type { ClientDataSource } from '../fl/client-data.js';
-import { federatedTask } from '../fl/client-data.js';
-import { loadClientFiles } from '../fl/client-files.js';
+import { federatedData } from '../fl/client-files.js';
+import { loadClientFiles } from '../fl/client-own-files.js';
 import { loadFlConfig } from '../fl/fl-config.js';
 import { modelSha256 } from '../fl/model-fingerprint.js';
 import { SHIPPED_BASE_MODEL, withModel } from '../model/source.js';
@@ -119,8 +119,7 @@ export function flDistributedCommands(y: Argv): Argv {
         const config = await configFromArgs(a);
         if (config.scenario !== 'fed')
           throw new UsageError(`fl server: scenario ${config.scenario} simulates its clients (use fl run); fl server runs scenario fed`);
-        const ids =
-          a.clients !== undefined ? splitIds(a.clients) : federatedTask(config.data.task, config.data.seed).clients.map((c) => c.id);
+        const ids = a.clients !== undefined ? splitIds(a.clients) : (await federatedData(config.data)).clients.map((c) => c.id);
         await runFlTrial(a, config, {
           connect: (name, hooks) => NatsTransport.connect({ connection: nats, name: `fedhpo-${name}`, ...hooks }),
           how: `server through NATS ${nats.servers.join(',')} for clients ${ids.join(', ')}`,
@@ -186,7 +185,7 @@ export function flDistributedCommands(y: Argv): Argv {
       (a) => withConfigFlags(a).option('out', { type: 'string', demandOption: true, describe: 'directory for the files' }),
       async (a) => {
         const config = await configFromArgs(a);
-        const task = federatedTask(config.data.task, config.data.seed);
+        const task = await federatedData(config.data);
         await mkdir(a.out, { recursive: true });
         const limit = config.eval.valid_limit;
         for (const c of task.clients) {

@@ -9,7 +9,7 @@ import type { ServerEvent } from '../actors/server-actor.js';
 import { runTrial, type TrialDeps } from '../actors/trial.js';
 import { trialSummary, writeTrialOutputs } from '../actors/trial-outputs.js';
 import { closeSandboxPool } from '../eval/sandbox.js';
-import { applyOverrides, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS } from '../fl/fl-config.js';
+import { applyOverrides, dataName, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS } from '../fl/fl-config.js';
 import { loadYamlFile } from '../fl/pretrain-config.js';
 import { withModel } from '../model/source.js';
 
@@ -78,8 +78,9 @@ export async function runFlTrial(
   config: FlConfig,
   how: FlTrialHow,
 ): Promise<void> {
-  const out = a.out ?? config.out ?? join('runs', `fl-${config.data.task}-${config.scenario}`);
-  console.error(`fl: ${config.scenario} on ${config.data.task}, ${config.rounds} rounds, seed ${config.seed}, ${how.how}, out ${out}`);
+  const out = a.out ?? config.out ?? join('runs', `fl-${dataName(config.data)}-${config.scenario}`);
+  const on = config.data.task ?? `the files of ${String(config.data.clients)}`;
+  console.error(`fl: ${config.scenario} on ${on}, ${config.rounds} rounds, seed ${config.seed}, ${how.how}, out ${out}`);
   try {
     const report = await withModel({ dir: config.model, threads: config.threads }, async (model) => {
       const r = await runTrial(config, {
@@ -87,6 +88,7 @@ export async function runFlTrial(
         ...(how.connect ? { connect: how.connect } : {}),
         ...(how.remoteClients ? { remoteClients: how.remoteClients } : {}),
         onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
+        warn: (line) => console.error(line),
         // --verbose logs everything; otherwise who joined and who was refused or failed, still.
         ...(a.verbose ? { log: (line: string) => console.error(line) } : { onServerEvent: (run, e) => notable(run, e) }),
       });

@@ -2,6 +2,7 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { clientsCommands } from './clients.js';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
@@ -23,6 +24,7 @@ const base = yargs(hideBin(process.argv))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
   .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
+  .command('clients', "A study's clients as a separate process (client tasks of FTS, FLoRA over NATS)", (y) => clientsCommands(y))
   .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local), or as separate server and client processes', (y) =>
     flCommands(y),
   );

@@ -4,6 +4,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TASK_NAMES } from '../data/tasks/index.js';
+import { METRICS } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import { PROJECTIONS } from '../model/llama.js';
@@ -40,15 +41,61 @@ export const TrainSettingsSchema = z
     schedule: z.enum(['constant', 'cosine', 'linear']).default('constant'),
     warmup_steps: z.number().int().min(0).default(0),
     min_lr_ratio: z.number().min(0).max(1).default(0),
+    /**
+     * Whether a client's update reports its training losses (train_loss, last_train_loss): the
+     * ordinary per-client metrics. Off for studies that keep clients' losses to themselves (FTS).
+     */
+    report_losses: z.boolean().default(true),
   })
   .strict();
 
+/**
+ * The clients' data: a built-in task (`task`, with its generator seed), or a user's files
+ * (`clients`: what `fedhpo data split` wrote — a directory with split.json — or a list of files, one
+ * per client; `test`: the file scored at the end with `metric`; `valid`: a shared validation file,
+ * else each client holds out `valid_fraction` of its own records). See src/fl/client-files.ts.
+ */
+export const DataConfigSchema = z
+  .object({
+    task: z.enum(TASK_NAMES).optional(),
+    /** The task generator's seed; for files, the seed of the validation shares / hold-outs. */
+    seed: z.number().int().default(0),
+    clients: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    valid: z.string().min(1).optional(),
+    test: z.string().min(1).optional(),
+    metric: z.enum(METRICS).default('auto'),
+    /** The field whose value is a test record's category (per-category scores); default category/label. */
+    by: z.string().min(1).optional(),
+    valid_fraction: z.number().gt(0).lt(1).default(0.1),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const issue = (path: string, message: string): void => {
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (d.task === undefined && d.clients === undefined) issue('task', 'name a built-in task (data.task) or your files (data.clients)');
+    if (d.task !== undefined && d.clients !== undefined) issue('clients', 'data.task and data.clients exclude each other');
+    if (d.clients !== undefined && d.test === undefined)
+      issue('test', 'required with data.clients: the file the final score is computed on');
+    if (d.task !== undefined)
+      for (const k of ['valid', 'test', 'by'] as const)
+        if (d[k] !== undefined) issue(k, `only used with data.clients (files), not with data.task`);
+  });
+
+export type DataConfig = z.infer<typeof DataConfigSchema>;
+
+/** A short name of the run's data: the built-in task, else 'files'. */
+export function dataName(d: DataConfig): string {
+  return d.task ?? 'files';
+}
+
 export const FlConfigSchema = z
   .object({
+    /** What a study's trial document says it is (the same document: a study's best.json runs as is). */
+    kind: z.literal('federated').optional(),
     /** Base model directory (HF layout); the shipped base by default. */
     model: z.string().min(1).default(SHIPPED_BASE_MODEL),
-    /** A built-in task; its generator seed (the task's records, not the run's seed). */
-    data: z.object({ task: z.enum(TASK_NAMES), seed: z.number().int().default(0) }).strict(),
+    data: DataConfigSchema,
     scenario: z.enum(SCENARIOS).default('fed'),
     /** Adapter init, client sampling, batch order and dropout all fork from this. */
     seed: z.number().int().default(0),
