@@ -83,24 +83,35 @@ describe('ClientHost', () => {
     const bus = new InProcessBus();
     const [good, , bad] = await hosts(bus, 'broken', [c0!, c1!, { id: 'c2', error: 'c2.jsonl: no valid training records' }]);
     const events: ServerEvent[] = [];
+    const failed: [string, unknown][] = [];
     const run = await runFederationServer(cfg, {
       model: m,
       clientIds: ['c0', 'c1', 'c2'],
       connect: inProcessConnector(bus),
       onEvent: (e) => events.push(e),
+      // The runner's hook hears a client in another process as it hears a simulated one.
+      onClientError: (client, reason) => failed.push([client, reason]),
     });
     expect(run.history.at(-1)!.round).toBe(1);
+    expect(failed).toEqual([['c2', 'c2.jsonl: no valid training records']]);
     expect(events.filter((e) => e.type === 'client-error')).toEqual([
       { type: 'client-error', client: 'c2', reason: 'c2.jsonl: no valid training records', fatal: true },
     ]);
     expect(await bad!.ended).toEqual({ kind: 'failed', reason: 'c2.jsonl: no valid training records' });
     // A trial whose server waits: the host's stop() is an error the server takes as "do not wait".
+    // Stopped once both have joined (not after a fixed sleep: an idle machine finishes the trial first).
     const waiting = runFederationServer(
       { ...cfg, trial: 't2', round: { deadline_s: 60, quorum: 1, retries: 0, join_timeout_s: 60 } },
-      { model: m, clientIds: ['c0', 'c1'], connect: inProcessConnector(bus), onEvent: (e) => events.push(e) },
+      {
+        model: m,
+        clientIds: ['c0', 'c1'],
+        connect: inProcessConnector(bus),
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'joined') good!.stop('SIGTERM received');
+        },
+      },
     );
-    await new Promise((r) => setTimeout(r, 200));
-    good!.stop('SIGTERM received');
     await expect(waiting).rejects.toThrow(/c0 \(client stopped: SIGTERM received\)/);
     expect(await good!.ended).toEqual({ kind: 'stopped', reason: 'SIGTERM received' });
   }, 120_000);
