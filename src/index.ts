@@ -310,7 +310,8 @@ export {
 export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
-// reference paper's scenarios, and the server state a trial continues from.
+// reference paper's scenarios, the server state a trial continues from, and the distributed mode's
+// pieces (a server for clients elsewhere, the long-lived client host, a client's own data files).
 export {
   DataConfigSchema,
   FlConfigSchema,
@@ -322,16 +323,30 @@ export {
   type FlConfig,
   type Scenario,
 } from './fl/fl-config.js';
-export { federatedData, federatedFiles, type FileTask } from './fl/client-files.js';
-export { encodeClient, federatedTask, pooledClient, type ClientData, type ClientRecords, type FederatedTask } from './fl/client-data.js';
+export { federatedData, federatedFiles, readUserFile, type FileTask } from './fl/client-files.js';
+export {
+  encodeClient,
+  encodedClientData,
+  exampleClientData,
+  federatedTask,
+  pooledClient,
+  type ClientData,
+  type ClientDataSource,
+  type ClientRecords,
+  type FederatedTask,
+} from './fl/client-data.js';
+export { loadClientFiles, type ClientFiles } from './fl/client-own-files.js';
 export {
   inProcessConnector,
   runFederation,
+  runFederationServer,
   type ConnectTransport,
   type FederationDeps,
+  type FederationServerDeps,
   type FederationResult,
 } from './actors/federation.js';
 export { runTrial, type TrialDeps, type TrialReport } from './actors/trial.js';
 export { FederationError, ServerActor, type ServerEvent, type ServerSettings } from './actors/server-actor.js';
 export { ClientActor, type ClientActorOptions } from './actors/client-actor.js';
+export { ClientHost, type ClientHostEnd, type ClientHostOptions } from './actors/client-host.js';
 export { parseFederationState, type FederationState, type RoundRecord } from './actors/federation-state.js';

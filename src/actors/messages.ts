@@ -2,8 +2,8 @@
 // kind, validated on receipt. On the wire each is an envelope (envelope.ts): the JSON header below
 // plus, for kinds that carry tensors, a codec payload.
 //   server -> clients (broadcast):     join, evaluate, stop, task
-//   server -> one client (direct):     round (only the selected clients download the global), task (a retry)
-//   client -> server (its own subject): hello, update, eval-result, task-result, task-error
+//   server -> one client (direct):     round (only the selected clients download the global), refuse, task (a retry)
+//   client -> server (its own subject): hello, update, eval-result, error, task-result, task-error
 // `task` asks a client to run a client task of src/hpo/client-tasks by name (a strategy's local work:
 // FTS's weight sample, FLoRA's local search); its result is checked again against the task's own
 // schema by whoever asked (checkClientTaskResult).
@@ -105,7 +105,12 @@ export const TaskErrorSchema = z
   .object({ v, kind: z.literal('task-error'), from: id, taskId, task: taskName, error: z.string().max(2000) })
   .strict();
 
-export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000) }).strict();
+/** The trial is over; with `exit`, long-lived client processes (`fl client`) exit too instead of waiting for the next trial. */
+export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000), exit: z.boolean().optional() }).strict();
+
+/** Why the server will not work with this client: a base model of another sha256 (fatal), or an id not in the trial. */
+export const REFUSE_CODES = ['model-mismatch', 'not-in-trial'] as const;
+export const RefuseSchema = z.object({ v, kind: z.literal('refuse'), code: z.enum(REFUSE_CODES), reason: z.string().max(2000) }).strict();
 
 export const HelloSchema = z
   .object({ v, kind: z.literal('hello'), from: id, modelSha256: sha256, trainSamples: count, validSamples: count })
@@ -137,10 +142,17 @@ export const EvalResultSchema = z
   })
   .strict();
 
+/** A client that cannot take part (its data file is bad, a round failed): said instead of silently dying. */
+export const ErrorSchema = z
+  .object({ v, kind: z.literal('error'), from: id, round: round.optional(), fatal: z.boolean(), reason: z.string().min(1).max(2000) })
+  .strict();
+
 export type JoinMsg = z.infer<typeof JoinSchema>;
 export type RoundMsg = z.infer<typeof RoundSchema>;
 export type EvaluateMsg = z.infer<typeof EvaluateSchema>;
 export type StopMsg = z.infer<typeof StopSchema>;
+export type RefuseMsg = z.infer<typeof RefuseSchema>;
+export type ErrorMsg = z.infer<typeof ErrorSchema>;
 export type HelloMsg = z.infer<typeof HelloSchema>;
 export type UpdateMsg = z.infer<typeof UpdateSchema>;
 export type EvalResultMsg = z.infer<typeof EvalResultSchema>;
@@ -148,15 +160,23 @@ export type TaskMsg = z.infer<typeof TaskSchema>;
 export type TaskResultMsg = z.infer<typeof TaskResultSchema>;
 export type TaskErrorMsg = z.infer<typeof TaskErrorSchema>;
 
-export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | TaskMsg;
-export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | TaskResultMsg | TaskErrorMsg;
+export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | RefuseMsg | TaskMsg;
+export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | ErrorMsg | TaskResultMsg | TaskErrorMsg;
 export type FederationMessage = ServerMessage | ClientMessage;
 
-const SERVER_SCHEMAS = { join: JoinSchema, round: RoundSchema, evaluate: EvaluateSchema, stop: StopSchema, task: TaskSchema } as const;
+const SERVER_SCHEMAS = {
+  join: JoinSchema,
+  round: RoundSchema,
+  evaluate: EvaluateSchema,
+  stop: StopSchema,
+  refuse: RefuseSchema,
+  task: TaskSchema,
+} as const;
 const CLIENT_SCHEMAS = {
   hello: HelloSchema,
   update: UpdateSchema,
   'eval-result': EvalResultSchema,
+  error: ErrorSchema,
   'task-result': TaskResultSchema,
   'task-error': TaskErrorSchema,
 } as const;

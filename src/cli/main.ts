@@ -25,7 +25,9 @@ const base = yargs(hideBin(process.argv))
   .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
   .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
   .command('clients', "A study's clients as a separate process (client tasks of FTS, FLoRA over NATS)", (y) => clientsCommands(y))
-  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
+  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local), or as separate server and client processes', (y) =>
+    flCommands(y),
+  );
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
   (y, add) => add(y),
   base,

@@ -184,7 +184,10 @@ export function parseUserRecords(text: string, file: string, o: UserRecordOption
   skipped.sort((a, b) => a.line - b.line);
   if (!records.length) {
     const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
-    throw new DataError(`${file}: no valid ${format} records (${skipped.length} skipped; ${first.join('; ')})`);
+    // A text-format file is training records as `fedhpo train` reads them.
+    throw new DataError(
+      `${file}: no valid ${format === 'text' ? 'training' : format} records (${skipped.length} skipped; ${first.join('; ')})`,
+    );
   }
   return { file, format, records, lines, skipped };
 }

@@ -3,6 +3,7 @@
 // the same way (iid, or one client per category: `taskClients` logic), and its test split is
 // grouped into the same shares, so per-client test scores (worst / median / best) can be reported.
 import { encodeExample, type Encoded, IGNORE_INDEX } from '../data/batching.js';
+import type { Example } from '../data/records.js';
 import { iidSplit, metaSplit } from '../data/splitters.js';
 import { getTask, loadTask } from '../data/tasks/index.js';
 import { promptOf } from '../data/tasks/prompt.js';
@@ -87,6 +88,49 @@ export function encodeClient(tok: Tokenizer, c: ClientRecords, seqLen: number, v
     id: c.id,
     train: c.train.map((r) => encodeRecord(tok, r, seqLen)),
     validation: validation.map((r) => encodeRecord(tok, r, seqLen)),
+  };
+}
+
+/**
+ * A client's data as its actor asks for it: encoded for the sequence length the server's messages
+ * name (a client process has no config of its own), with its sample counts for the hello.
+ */
+export interface ClientDataSource {
+  readonly id: string;
+  readonly trainSamples: number;
+  readonly validSamples: number;
+  /** The data encoded for `seqLen`; UserError when it cannot be used at that length. */
+  encoded(seqLen: number): ClientData;
+}
+
+/** Data encoded already (a simulated client: the run's seq_len is the config's). */
+export function encodedClientData(d: ClientData): ClientDataSource {
+  return { id: d.id, trainSamples: d.train.length, validSamples: d.validation.length, encoded: () => d };
+}
+
+/** A client's own examples (read from its files), encoded once per sequence length asked for. */
+export function exampleClientData(tok: Tokenizer, id: string, train: readonly Example[], validation: readonly Example[]): ClientDataSource {
+  if (!train.length) throw new UserError(`client ${id}: no training records`);
+  const cache = new Map<number, ClientData>();
+  return {
+    id,
+    trainSamples: train.length,
+    validSamples: validation.length,
+    encoded(seqLen) {
+      let d = cache.get(seqLen);
+      if (!d) {
+        d = {
+          id,
+          train: train.map((e) => encodeExample(tok, e, seqLen)),
+          validation: validation.map((e) => encodeExample(tok, e, seqLen)),
+        };
+        // A prompt as long as seqLen leaves no answer token to learn from.
+        if (d.train.every((e) => e.labels.every((l) => l === IGNORE_INDEX)))
+          throw new UserError(`client ${id}: no training example has an answer token within seq_len ${seqLen} (prompts are longer)`);
+        cache.set(seqLen, d);
+      }
+      return d;
+    },
   };
 }
 

@@ -16,7 +16,14 @@ import { MAX_DATA_FILE_BYTES } from '../data/records.js';
 import type { SplitSummary } from '../data/split-file.js';
 import { iidSplit } from '../data/splitters.js';
 import type { TaskRecord } from '../data/tasks/types.js';
-import { type Metric, metricFor, parseUserRecords, type UserFormat, type UserRecords } from '../data/user-records.js';
+import {
+  type Metric,
+  metricFor,
+  parseUserRecords,
+  type UserFormat,
+  type UserRecordOptions,
+  type UserRecords,
+} from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
 import { Rng } from '../engine/rng.js';
@@ -44,14 +51,22 @@ export async function federatedData(d: DataConfig): Promise<FederatedTask | File
   return d.task !== undefined ? federatedTask(d.task, d.seed) : federatedFiles(d);
 }
 
-async function readUser(file: string, key: string, o: { train?: boolean; by?: string | undefined } = {}): Promise<UserRecords> {
+/**
+ * Reads a user's records file (any format of src/data/user-records.ts); an unreadable file is a
+ * UserError prefixed with `where` (the config key or flag naming it), bad records a DataError.
+ */
+export async function readUserFile(file: string, where: string, o: UserRecordOptions = {}): Promise<UserRecords> {
   let text: string;
   try {
     text = await readRegularText(file, { maxBytes: MAX_DATA_FILE_BYTES });
   } catch (e) {
-    throw new UserError(`data.${key}: ${(e as Error).message}`);
+    throw new UserError(`${where}: ${(e as Error).message}`);
   }
   return parseUserRecords(text, file, o);
+}
+
+function readUser(file: string, key: string, o: UserRecordOptions = {}): Promise<UserRecords> {
+  return readUserFile(file, `data.${key}`, o);
 }
 
 interface ClientFile {

@@ -21,7 +21,7 @@ import { ClientActor } from '../../src/actors/client-actor.js';
 import { ClientTaskCoordinator } from '../../src/actors/client-task-coordinator.js';
 import { LoraLocalObjective } from '../../src/actors/lora-local-objective.js';
 import { InProcessBus } from '../../src/actors/transport-in-process.js';
-import { federatedTask } from '../../src/fl/client-data.js';
+import { encodedClientData, federatedTask } from '../../src/fl/client-data.js';
 import { ClientTaskHost } from '../../src/hpo/client-tasks/registry.js';
 import { spaceJson } from '../../src/hpo/strategies/fts.js';
 import { studySpace } from '../../src/hpo/study-config.js';
@@ -192,7 +192,7 @@ describe('the ClientActor runs client tasks by name', () => {
           system,
           transport: bus.connect({ name: d.id }),
           scope,
-          data: d,
+          data: encodedClientData(d),
           model: m.model,
           padId: m.tokenizer.padId,
           modelSha256: sha,
