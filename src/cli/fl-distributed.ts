@@ -3,6 +3,7 @@
 // each client process loads the base model and its own data files and serves the study's trials
 // until the server (or `fl dismiss`) dismisses it, or SIGINT/SIGTERM. `fl clients` writes a built-in task's
 // per-client files, so the same data can be given to separate client processes.
+import { numberFlag } from './flags.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
@@ -138,7 +139,7 @@ export function flDistributedCommands(y: Argv): Argv {
           .option('model', { type: 'string', describe: "base model directory (default: --config's model, else the shipped base)" })
           .option('config', { type: 'string', describe: "a run config, for its model and study (the server's own config)" })
           .option('study', { type: 'string', describe: "the study whose trials to serve (default: the config's, else fl)" })
-          .option('threads', { type: 'number', default: 2, describe: 'engine threads' })
+          .option('threads', numberFlag('threads', 'engine threads', 2))
           .option('verbose', { type: 'boolean', default: false, describe: 'log every trial joined and message refused' }),
       async (a) => {
         const nats = requireNats(a, 'client');
