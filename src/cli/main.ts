@@ -2,6 +2,7 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { benchCommands } from './bench.js';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
@@ -23,7 +24,8 @@ const base = yargs(hideBin(process.argv))
   .command('data', 'Data: built-in tasks (list, inspect, export) and federated splits', (y) => dataCommands(y))
   .command('plot', 'Plots of studies: landscape, history, curves (PNG/SVG)', (y) => plotCommands(y))
   .command('study', 'Studies: run, resume, status, best, export', (y) => studyCommands(y))
-  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y));
+  .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local scenario)', (y) => flCommands(y))
+  .command('bench', 'Tabular benchmark: record a grid once, replay strategies against it, export it', (y) => benchCommands(y));
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
   (y, add) => add(y),
   base,
