@@ -24,7 +24,7 @@ import { fidelityRange, type StudyConfig, studySpace } from './study-config.js';
 import { StudyLock } from './study-lock.js';
 import { gridConfigs } from './testfns.js';
 import { trialConfigOf } from './trial-config.js';
-import type { Metrics, TrialOutcome, TrialRunner } from './trial-runner.js';
+import { failedOutcome, type Metrics, type TrialOutcome, type TrialRunner } from './trial-runner.js';
 import { trialRunnerFor } from './trial-runner-for.js';
 import { fedhpoVersion } from './version.js';
 
@@ -205,16 +205,26 @@ async function recordConfig(
   let end: TrialOutcome | undefined;
   for (const [k, target] of scoreRounds.entries()) {
     const trialId = index * scoreRounds.length + k;
-    end = await runner.run({
-      trialId,
-      attempt: 1,
-      config: trialConfig,
-      fidelity: target,
-      ...(parent ? { parent } : {}),
-      dir: join(dir, `to-${target}`),
-      onRound: () => 'continue',
-      signal: abort,
-    });
+    const seen: { round: number; metrics: Metrics }[] = [];
+    try {
+      end = await runner.run({
+        trialId,
+        attempt: 1,
+        config: trialConfig,
+        fidelity: target,
+        ...(parent ? { parent } : {}),
+        dir: join(dir, `to-${target}`),
+        onRound: (round, metrics) => {
+          seen.push({ round, metrics });
+          return 'continue';
+        },
+        signal: abort,
+      });
+    } catch (e) {
+      abort.throwIfAborted();
+      // As in a study: a runner that throws has failed the trial.
+      end = failedOutcome(e, seen, parent?.round ?? 0);
+    }
     abort.throwIfAborted();
     for (const { round, metrics } of end.curve) if (round >= 1) rounds.set(round, { round, val_loss: finite(metrics.val_loss) });
     for (const [name, v] of Object.entries(end.costs)) costs[name] = (costs[name] ?? 0) + v;
