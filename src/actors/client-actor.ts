@@ -29,6 +29,8 @@ export interface ClientActorOptions {
   /** Shared by the clients of one process so they train in turn on the one engine worker. */
   computeLock?: ComputeLock;
   log?: (line: string) => void;
+  /** A message this client failed to handle (its reply will not come): e.g. to end an in-process run at once. */
+  onError?: (error: unknown) => void;
 }
 
 type ClientInbox = { type: 'start' } | { type: 'wire'; subject: string; payload: Uint8Array } | { type: 'reconnected' };
@@ -64,7 +66,11 @@ export class ClientActor {
         await this.handle(msg);
         return state;
       },
-      (e) => this.log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      (e) => {
+        if (this.stopped) return; // work queued before the stop, skipped (see whileRunning)
+        this.log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        o.onError?.(e);
+      },
     );
   }
 
@@ -134,18 +140,20 @@ export class ClientActor {
     if (this.lastUpdate?.round === msg.round) return this.lastUpdate.send(msg.attempt);
     const global = this.decodeGlobal(payload);
     const adapter = this.adapterFor(msg.lora);
-    const result = await this.lock.run(() =>
-      trainClientRound({
-        model: this.o.model,
-        adapter,
-        data: this.o.data,
-        global,
-        round: msg.round,
-        seed: msg.seed,
-        train: msg.train,
-        aggregatorConfig: msg.aggregatorConfig,
-        padId: this.o.padId,
-      }),
+    const result = await this.lock.run(
+      this.whileRunning(() =>
+        trainClientRound({
+          model: this.o.model,
+          adapter,
+          data: this.o.data,
+          global,
+          round: msg.round,
+          seed: msg.seed,
+          train: msg.train,
+          aggregatorConfig: msg.aggregatorConfig,
+          padId: this.o.padId,
+        }),
+      ),
     );
     this.computed.rounds++;
     const codec: CodecSettings = { ...msg.codec };
@@ -175,16 +183,18 @@ export class ClientActor {
     if (this.lastEval?.round === msg.round) return this.lastEval.send(msg.attempt);
     const global = this.decodeGlobal(payload);
     const adapter = this.adapterFor(msg.lora);
-    const r = await this.lock.run(() =>
-      evaluateClientRound({
-        model: this.o.model,
-        adapter,
-        data: this.o.data,
-        global,
-        batchSize: msg.batchSize,
-        seqLen: msg.seqLen,
-        padId: this.o.padId,
-      }),
+    const r = await this.lock.run(
+      this.whileRunning(() =>
+        evaluateClientRound({
+          model: this.o.model,
+          adapter,
+          data: this.o.data,
+          global,
+          batchSize: msg.batchSize,
+          seqLen: msg.seqLen,
+          padId: this.o.padId,
+        }),
+      ),
     );
     this.computed.evaluations++;
     this.lastEval = {
@@ -205,6 +215,11 @@ export class ClientActor {
         ),
     };
     this.lastEval.send(msg.attempt);
+  }
+
+  /** Compute that waited for the lock is skipped once the client has stopped (its run is over). */
+  private whileRunning<T>(fn: () => Promise<T>): () => Promise<T> {
+    return () => (this.stopped ? Promise.reject(new Error(`client ${this.id} stopped`)) : fn());
   }
 
   private decodeGlobal(payload: Uint8Array): NamedTensors {

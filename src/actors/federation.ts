@@ -43,6 +43,10 @@ export interface FederationDeps {
   modelSha256?: string;
   onEvent?: (e: ServerEvent) => void;
   log?: (line: string) => void;
+  /** A simulated client failed to handle a message (it will not reply); default: only logged. */
+  onClientError?: (client: string, error: unknown) => void;
+  /** Aborting ends the run at the server's next message: runFederation rejects with the abort reason. */
+  signal?: AbortSignal;
 }
 
 export interface FederationResult {
@@ -74,6 +78,8 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
   const transports: Transport[] = [];
   const clients: ClientActor[] = [];
   let server: ServerActor | undefined;
+  const cleanups: (() => void)[] = [];
+  const lock = new ComputeLock();
   try {
     const serverTransport = await connect('server', {
       onStatus: (s) => server?.onTransportStatus(s),
@@ -103,8 +109,11 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
       ...(deps.log ? { log: deps.log } : {}),
     });
     const done = server.run();
+    const abort = (): void => server?.abort(abortReason(deps.signal!));
+    if (deps.signal?.aborted) abort();
+    deps.signal?.addEventListener('abort', abort, { once: true });
+    cleanups.push(() => deps.signal?.removeEventListener('abort', abort));
     await Promise.race([server.ready, done]);
-    const lock = new ComputeLock();
     for (const data of deps.clients) {
       let actor: ClientActor | undefined;
       const t = await connect(`client-${data.id}`, {
@@ -122,6 +131,7 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
         modelSha256: sha,
         computeLock: lock,
         ...(deps.log ? { log: deps.log } : {}),
+        ...(deps.onClientError ? { onError: (e: unknown) => deps.onClientError!(data.id, e) } : {}),
       });
       clients.push(actor);
       actor.start();
@@ -131,11 +141,20 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
     loadIntoAdapter(adapter, result.global);
     return { ...result, adapter, seconds: (performance.now() - started) / 1000 };
   } finally {
+    for (const c of cleanups) c();
     server?.stop();
     for (const c of clients) c.stop();
+    // A run that ended early (failed, aborted) may leave a client's compute in flight on the shared
+    // engine: let it settle, so that nobody closes the engine under a running session.
+    await lock.idle();
     stopActorSystem(system);
     await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : String(r ?? 'aborted');
 }
 
 function reportTo(log: ((line: string) => void) | undefined, who: string): TransportHooks['onError'] {

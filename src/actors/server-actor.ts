@@ -86,6 +86,7 @@ type ServerInbox =
   | { type: 'wire'; subject: string; payload: Uint8Array }
   | { type: 'deadline'; token: number }
   | { type: 'reconnected' }
+  | { type: 'abort'; reason: string }
   | { type: 'snapshot'; reply: (s: FederationState) => void };
 
 type Phase = 'idle' | 'joining' | 'training' | 'evaluating' | 'done';
@@ -192,6 +193,11 @@ export class ServerActor {
     if (status.type === 'reconnected') this.mailbox.post({ type: 'reconnected' });
   }
 
+  /** Ends the run now (between two messages): run() rejects with a FederationError giving `reason`. */
+  abort(reason: string): void {
+    this.mailbox.post({ type: 'abort', reason });
+  }
+
   stop(): void {
     this.clearTimer();
     this.subscription?.unsubscribe();
@@ -211,6 +217,8 @@ export class ServerActor {
         return;
       case 'reconnected':
         return this.republish();
+      case 'abort':
+        return this.fail(m.reason);
     }
   }
 

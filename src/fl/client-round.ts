@@ -67,8 +67,12 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
   const result = await trainer.run(loraTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
   const cost = meter.report();
   const losses = result.history.map((h) => h.loss);
+  // A step that overflowed leaves NaN/inf weights: no message can carry them (the codec refuses), and
+  // a silent client would hold the round until its deadline. It sends no change instead, flagged diverged.
+  const trained = subtractTensors(adapterTensors(i.adapter), i.global);
+  const finite = allFinite(trained);
   return {
-    delta: subtractTensors(adapterTensors(i.adapter), i.global),
+    delta: finite ? trained : zerosLike(trained),
     samples: i.data.train.length,
     metrics: {
       train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0,
@@ -78,9 +82,18 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
       compute_s: cost.seconds,
       flops: cost.flops,
       peak_rss_mb: cost.peakRssMb,
-      diverged: result.status === 'diverged' ? 1 : 0,
+      diverged: result.status === 'diverged' || !finite ? 1 : 0,
     },
   };
+}
+
+function allFinite(t: NamedTensors): boolean {
+  for (const { data } of t.values()) for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
+}
+
+function zerosLike(t: NamedTensors): NamedTensors {
+  return new Map([...t].map(([k, v]) => [k, { shape: [...v.shape], data: new Float32Array(v.data.length) }]));
 }
 
 export interface ClientEvalInput {

@@ -39,8 +39,16 @@ describe('study config', () => {
     expect(bad({ budget: { wall_time: 'soon' } })).toThrow(/budget\.wall_time/);
     const c = parseStudyConfig(syntheticStudyDoc({ trial: { kind: 'synthetic', noise: -1 } }), 'x.yaml');
     expect(() => trialRunnerFor(c, 'x.yaml')).toThrow(/x\.yaml: invalid config\n {2}trial\.noise: /);
+    // No kind: an FL config (federated trials), checked before any trial runs, naming the key.
     const fl = parseStudyConfig(syntheticStudyDoc({ trial: { rounds: 3 } }), 'x.yaml');
-    expect(() => trialRunnerFor(fl, 'x.yaml')).toThrow(/trial\.kind is missing/);
+    expect(() => trialRunnerFor(fl, 'x.yaml')).toThrow(/x\.yaml: trial: invalid config\n {2}data: /);
+    const typo = parseStudyConfig(
+      syntheticStudyDoc({ trial: { data: { task: 'code' }, train: { batch_size: 2, seq_len: 64, lr_: 1 } } }),
+      'x.yaml',
+    );
+    expect(() => trialRunnerFor(typo, 'x.yaml')).toThrow(/train\.lr_: unknown key/);
+    const other = parseStudyConfig(syntheticStudyDoc({ trial: { kind: 'tabular' } }), 'x.yaml');
+    expect(() => trialRunnerFor(other, 'x.yaml')).toThrow(/x\.yaml: trial\.kind "tabular" is unknown: want federated/);
   });
 
   it('applies --set overrides as YAML scalars, matching dotted space names', async () => {
