@@ -124,7 +124,7 @@ export function benchCommands(y: Argv): Argv {
           })
           .option('min-rounds', { type: 'number', describe: 'lowest fidelity (default 1; on score, the first scored round)' })
           .option('plot', { type: 'string', describe: 'write regret vs budget to FILE (.svg or .png)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'print the table summary and every row as one JSON line' }),
       async (a) => {
         const seeds = positiveInt('seeds', a.seeds)!;
         const fractions = numberList('budget', a.budget)!;
@@ -165,7 +165,11 @@ export function benchCommands(y: Argv): Argv {
       (a) =>
         a
           .positional('table', { type: 'string', demandOption: true })
-          .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
+          .option('format', {
+            choices: ['csv', 'json'] as const,
+            default: 'csv' as const,
+            describe: 'CSV (RFC 4180) or a JSON array of rows',
+          })
           .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
       async (a) => {
         const { readBenchTable } = await import('../hpo/bench-table.js');
