@@ -23,7 +23,13 @@ export function regretBudgetChart(rows: readonly RegretRow[], subtitle: string):
     type: 'quantitative' as const,
     title: 'budget (fraction of the grid budget: every config to the max round)',
   };
-  const color = { field: 'strategy', type: 'nominal' as const, title: 'strategy', scale: { domain: strategies } };
+  const color = {
+    field: 'strategy',
+    type: 'nominal' as const,
+    title: 'strategy',
+    scale: { domain: strategies },
+    legend: { symbolOpacity: 1 },
+  };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Normalised regret vs budget (mean, 95 % interval)', subtitle },
