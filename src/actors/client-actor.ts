@@ -9,10 +9,13 @@ import type { LlamaModel } from '../model/model.js';
 import { type CodecSettings, decodeTensors, encodeTensors } from '../fl/codec/codec.js';
 import type { ClientData } from '../fl/client-data.js';
 import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import type { NamedTensors } from '../fl/tensors.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
+import type { ClientTaskHost } from '../hpo/client-tasks/registry.js';
+import { ClientTaskResponder } from './client-task-responder.js';
 import { ComputeLock } from './compute-lock.js';
 import { decodeServerMessage, encodeMessage, type EvaluateMsg, MESSAGE_VERSION, MessageRejected, type RoundMsg } from './messages.js';
 import { clientUpdateSubject, subjectPatterns, type TrialScope } from './transport-subjects.js';
@@ -28,6 +31,10 @@ export interface ClientActorOptions {
   modelSha256: string;
   /** Shared by the clients of one process so they train in turn on the one engine worker. */
   computeLock?: ComputeLock;
+  /** Runs client tasks (FTS, FLoRA) on this client's data; without it a `task` is answered with task-error. */
+  tasks?: ClientTaskHost;
+  /** More trainer hooks on this client's local training (metering; tests that watch every step). */
+  hooks?: TrainerHooks[];
   log?: (line: string) => void;
   /** A message this client failed to handle (its reply will not come): e.g. to end an in-process run at once. */
   onError?: (error: unknown) => void;
@@ -50,6 +57,7 @@ export class ClientActor {
   private lastUpdate: CachedReply | undefined;
   private lastEval: CachedReply | undefined;
   private stopped = false;
+  private responder: ClientTaskResponder | undefined;
   /** Server messages this client refused (undecodable, schema ...), by reason. */
   readonly rejected: Record<string, number> = {};
   /** Rounds trained and evaluations computed (not resent ones). */
@@ -120,6 +128,9 @@ export class ClientActor {
         return this.onEvaluate(msg, payload);
       case 'stop':
         return this.log(`server stopped the trial: ${msg.reason}`);
+      case 'task':
+        this.responder ??= new ClientTaskResponder(this.id, this.o.tasks);
+        return this.send(await this.responder.answer(msg));
     }
   }
 
@@ -152,6 +163,7 @@ export class ClientActor {
           train: msg.train,
           aggregatorConfig: msg.aggregatorConfig,
           padId: this.o.padId,
+          ...(this.o.hooks ? { hooks: this.o.hooks } : {}),
         }),
       ),
     );

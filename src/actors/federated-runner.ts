@@ -14,12 +14,14 @@
 // refused for non-finite numbers) is a diverged one.
 import { join } from 'node:path';
 import { closeSandboxPool } from '../eval/sandbox.js';
-import { type ClientData, encodeClient, type FederatedTask, federatedTask, pooledClient } from '../fl/client-data.js';
+import { type ClientData, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
+import { federatedData } from '../fl/client-files.js';
 import type { FlConfig } from '../fl/fl-config.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { scoreTestSplit } from '../fl/test-score.js';
 import type { Metrics, TrialOutcome, TrialRequest, TrialRunner } from '../hpo/trial-runner.js';
 import type { FederationState, RoundRecord } from './federation-state.js';
-import { type FederationResult, runFederation } from './federation.js';
+import { type ConnectTransport, type FederationResult, runFederation } from './federation.js';
 import { federatedTrialConfig } from './federated-trial-config.js';
 import { divergenceOf, roundMetrics, runCosts } from './federated-trial-metrics.js';
 import { acquireModel, releaseModel, type SharedModel } from './shared-models.js';
@@ -28,6 +30,12 @@ import { checkpointAdapter, readTrialCheckpoint, writeTrialCheckpoint } from './
 export interface FederatedRunnerOptions {
   /** Server and client log lines (rejections, retries); silent by default. */
   log?: (line: string) => void;
+  /** Each trial's transport connections (default: a private in-process bus per run). */
+  connect?: ConnectTransport;
+  /** Trainer hooks of each client's local training (tests: watch every step's loss). */
+  clientHooks?: (client: string) => TrainerHooks[];
+  /** The clients' records and test split of a trial (default: the config's data, a built-in task or the user's files). */
+  taskFor?: (config: FlConfig) => FederatedTask;
 }
 
 /** A task's clients as one trial's actors use them, with the test split they are scored on. */
@@ -39,10 +47,20 @@ interface TrialData {
 /** Rejections that, from this process's own honest clients, can only mean NaN/inf in their numbers. */
 const NON_FINITE_REJECTIONS = new Set(['non-finite', 'schema']);
 
+/** Why a round ended early: the trial's status and reason. */
+class RoundEnded extends Error {
+  constructor(
+    readonly status: 'diverged' | 'failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class FederatedTrialRunner implements TrialRunner {
   readonly name = 'federated';
   private readonly models = new Map<string, { dir: string; threads: number; model: Promise<SharedModel> }>();
-  private readonly data = new Map<string, TrialData>();
+  private readonly data = new Map<string, Promise<TrialData>>();
 
   constructor(private readonly opts: FederatedRunnerOptions = {}) {}
 
@@ -60,50 +78,23 @@ export class FederatedTrialRunner implements TrialRunner {
       ...extra,
       costs: { ...runCosts(records), seconds: (performance.now() - started) / 1000, ...extra.costs },
     });
-    let diverged: string | undefined;
-    let clientFailure: string | undefined;
     try {
       const config = federatedTrialConfig(req.config, req.fidelity, `trial ${req.trialId}`);
+      if (req.fidelity <= start) throw new Error(`fidelity ${req.fidelity} is not beyond the parent's round ${start}`);
       const shared = await this.model(config);
-      const data = this.trialData(config, shared);
+      const data = await this.trialData(config, shared);
       const flConfig: FlConfig = { ...config, trial: `t${req.trialId}` };
       let state = req.parent ? await this.parentState(req.parent, flConfig) : undefined;
-      if (req.fidelity <= start) throw new Error(`fidelity ${req.fidelity} is not beyond the parent's round ${start}`);
       let last: FederationResult | undefined;
       for (let round = start + 1; round <= req.fidelity; round++) {
         req.signal.throwIfAborted();
-        const stop = new AbortController();
-        const onStudyStop = (): void => stop.abort(req.signal.reason);
-        req.signal.addEventListener('abort', onStudyStop, { once: true });
-        try {
-          last = await runFederation(flConfig, {
-            model: shared.model,
-            modelSha256: shared.sha256,
-            clients: data.clients,
-            stopAfterRound: round,
-            signal: stop.signal,
-            ...(state ? { resume: state } : {}),
-            ...(this.opts.log ? { log: this.opts.log } : {}),
-            onEvent: (e) => {
-              if (e.type !== 'rejected' || !NON_FINITE_REJECTIONS.has(e.reason) || diverged) return;
-              diverged = `a client's numbers became non-finite at round ${round} (${e.message.slice(0, 200)})`;
-              stop.abort(new Error(diverged));
-            },
-            // In one process a client that fails will never reply: end the run now, not at the round's deadline.
-            onClientError: (client, error) => {
-              clientFailure ??= `client ${client} failed in round ${round}: ${error instanceof Error ? error.message : String(error)}`;
-              stop.abort(new Error(clientFailure));
-            },
-          });
-        } finally {
-          req.signal.removeEventListener('abort', onStudyStop);
-        }
+        last = await this.federateRound(flConfig, shared, data, state, round, req.signal);
         state = last.state;
         records.push(...last.history.filter((r) => r.round === round || (r.round === 0 && start === 0 && round === 1)));
         const rec = last.history.find((r) => r.round === round)!;
         const metrics = roundMetrics(last.history, rec);
         curve.push({ round, metrics });
-        diverged ??= divergenceOf(rec);
+        const diverged = divergenceOf(rec);
         if (diverged) return outcome('diverged', { reason: diverged, metrics: { ...metrics, val_loss: Number.NaN } });
         if ((await req.onRound(round, metrics)) === 'prune' && round < req.fidelity) {
           const checkpoint = await this.saveCheckpoint(req.dir, config, state);
@@ -116,6 +107,7 @@ export class FederatedTrialRunner implements TrialRunner {
         batchSize: config.eval.batch_size,
         maxNewTokens: config.eval.max_new_tokens,
         seqLen: config.train.seq_len,
+        metric: data.task.metric,
       });
       const metrics = {
         ...curve.at(-1)!.metrics,
@@ -128,10 +120,60 @@ export class FederatedTrialRunner implements TrialRunner {
       };
       return outcome('complete', { metrics, checkpoint, costs: { test_seconds: test.seconds, test_flops: test.flops } });
     } catch (e) {
-      if (diverged) return outcome('diverged', { reason: diverged });
-      if (clientFailure) return outcome('failed', { reason: clientFailure });
+      if (e instanceof RoundEnded) return outcome(e.status, { reason: e.message });
       if (req.signal.aborted) return outcome('failed', { reason: 'the study stopped' });
       return outcome('failed', { reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /**
+   * One round: a federation continuing from `state` that stops after `round`. It ends early (throwing
+   * RoundEnded) when a client's numbers turn non-finite or a client fails (in one process its reply
+   * would never come: waiting for the round's deadline would only waste it), or when the study stops.
+   */
+  private async federateRound(
+    config: FlConfig,
+    shared: SharedModel,
+    data: TrialData,
+    state: FederationState | undefined,
+    round: number,
+    signal: AbortSignal,
+  ): Promise<FederationResult> {
+    const stop = new AbortController();
+    let ended: RoundEnded | undefined;
+    const end = (e: RoundEnded): void => {
+      ended ??= e;
+      stop.abort(ended);
+    };
+    const onStudyStop = (): void => stop.abort(signal.reason);
+    signal.addEventListener('abort', onStudyStop, { once: true });
+    try {
+      return await runFederation(config, {
+        model: shared.model,
+        modelSha256: shared.sha256,
+        clients: data.clients,
+        stopAfterRound: round,
+        signal: stop.signal,
+        ...(state ? { resume: state } : {}),
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+        ...(this.opts.connect ? { connect: this.opts.connect } : {}),
+        ...(this.opts.clientHooks ? { clientHooks: this.opts.clientHooks } : {}),
+        onEvent: (e) => {
+          if (e.type === 'rejected' && NON_FINITE_REJECTIONS.has(e.reason))
+            end(new RoundEnded('diverged', `a client's numbers became non-finite at round ${round} (${e.message.slice(0, 200)})`));
+        },
+        onClientError: (client, error) =>
+          end(
+            new RoundEnded(
+              'failed',
+              `client ${client} failed in round ${round}: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          ),
+      });
+    } catch (e) {
+      throw ended ?? e;
+    } finally {
+      signal.removeEventListener('abort', onStudyStop);
     }
   }
 
@@ -162,16 +204,22 @@ export class FederatedTrialRunner implements TrialRunner {
     return held.model;
   }
 
-  /** The task's clients encoded for this model, once per (model, task, seed, sequence length, validation limit, scenario). */
-  private trialData(config: FlConfig, shared: SharedModel): TrialData {
+  /**
+   * The clients' data (a built-in task or the user's files) encoded for this model, once per
+   * (model, data config, sequence length, validation limit, scenario). A user's files are read once
+   * per process: edit them and start a new study.
+   */
+  private trialData(config: FlConfig, shared: SharedModel): Promise<TrialData> {
     const key = JSON.stringify([shared.sha256, config.data, config.train.seq_len, config.eval.valid_limit ?? null, config.scenario]);
     let d = this.data.get(key);
     if (!d) {
-      const task = federatedTask(config.data.task, config.data.seed);
-      const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
-      const tok = shared.model.tokenizer;
-      d = { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
+      d = (this.opts.taskFor ? Promise.resolve(this.opts.taskFor(config)) : federatedData(config.data)).then((task) => {
+        const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
+        const tok = shared.model.tokenizer;
+        return { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
+      });
       this.data.set(key, d);
+      d.catch(() => this.data.delete(key));
     }
     return d;
   }

@@ -7,6 +7,7 @@ import { resolveAggregator } from '../fl/aggregators.js';
 import { resolveSettings } from '../fl/codec/format.js';
 import type { ClientData } from '../fl/client-data.js';
 import type { FlConfig } from '../fl/fl-config.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { modelSha256 } from '../fl/model-fingerprint.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors } from '../fl/tensors.js';
 import type { LoadedModel } from '../model/source.js';
@@ -45,6 +46,8 @@ export interface FederationDeps {
   log?: (line: string) => void;
   /** A simulated client failed to handle a message (it will not reply); default: only logged. */
   onClientError?: (client: string, error: unknown) => void;
+  /** Trainer hooks of each simulated client's local training (tests: watch every step's loss). */
+  clientHooks?: (client: string) => TrainerHooks[];
   /** Aborting ends the run at the server's next message: runFederation rejects with the abort reason. */
   signal?: AbortSignal;
 }
@@ -132,6 +135,7 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
         computeLock: lock,
         ...(deps.log ? { log: deps.log } : {}),
         ...(deps.onClientError ? { onError: (e: unknown) => deps.onClientError!(data.id, e) } : {}),
+        ...(deps.clientHooks ? { hooks: deps.clientHooks(data.id) } : {}),
       });
       clients.push(actor);
       actor.start();

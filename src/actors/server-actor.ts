@@ -596,7 +596,8 @@ export class ServerActor {
         throw new MessageRejected('unknown-sender', `client '${msg.from}' sent ${msg.kind} before its hello`);
       if (msg.kind === 'hello') this.onHello(msg);
       else if (msg.kind === 'update') await this.onUpdate(msg, payload, bytes.byteLength);
-      else this.onEvalResult(msg, bytes.byteLength);
+      else if (msg.kind === 'eval-result') this.onEvalResult(msg, bytes.byteLength);
+      else throw new MessageRejected('unexpected', `${msg.kind}: a trial's server runs no client tasks`);
     } catch (e) {
       if (e instanceof MessageRejected) this.reject(e.reason, e.message, subject);
       else if (e instanceof AggregatorError) this.fail(e.message);

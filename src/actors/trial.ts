@@ -2,8 +2,9 @@
 // client per round: `fed` (the task's N clients), `global` (one client holding every client's
 // data), `local` (N one-client federations, each client alone on its own data). Every resulting
 // adapter is scored on the same test split; `local` reports the mean over clients and each client.
-import { type ClientRecords, encodeClient, type FederatedTask, federatedTask, pooledClient } from '../fl/client-data.js';
-import type { FlConfig, Scenario } from '../fl/fl-config.js';
+import { answerless, type ClientRecords, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
+import { federatedData } from '../fl/client-files.js';
+import { checkConfigFitsModel, dataName, type FlConfig, type Scenario } from '../fl/fl-config.js';
 import { scoreTestSplit, spreadOf, type TestScore } from '../fl/test-score.js';
 import type { LoadedModel } from '../model/source.js';
 import type { RoundRecord } from './federation-state.js';
@@ -11,12 +12,14 @@ import { type ConnectTransport, type FederationResult, runFederation } from './f
 
 export interface TrialDeps {
   model: LoadedModel;
-  /** Default: the config's built-in task. */
+  /** Default: the config's data (a built-in task or the user's files). */
   task?: FederatedTask;
   connect?: ConnectTransport;
   /** After each completed round of each federation (`run` is 'fed', 'global' or the client of a local run). */
   onRound?: (run: string, record: RoundRecord) => void;
   log?: (line: string) => void;
+  /** Told what the run leaves out: records of the user's files ("skipped file:line: reason"), answers cut by train.seq_len. */
+  warn?: (line: string) => void;
 }
 
 /** One federation of the trial with its test score. */
@@ -74,14 +77,20 @@ function plan(scenario: Scenario, task: FederatedTask, trial: string): PlannedRu
 
 export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<TrialReport> {
   const started = performance.now();
-  const task = deps.task ?? federatedTask(config.data.task, config.data.seed);
+  const task = deps.task ?? (await federatedData(config.data));
+  for (const line of task.skipped ?? []) deps.warn?.(`skipped ${line}`);
   const { model, tokenizer } = deps.model;
+  checkConfigFitsModel(config, model.cfg);
   // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
   const limit = config.eval.valid_limit;
   const clientsOfTask = task.clients.map((c) => (limit === undefined ? c : { ...c, validation: c.validation.slice(0, limit) }));
   const runs: TrialRun[] = [];
   for (const p of plan(config.scenario, { ...task, clients: clientsOfTask }, config.trial)) {
     const clients = p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len));
+    for (const c of clients) {
+      const cut = answerless(c);
+      if (cut) deps.warn?.(`client ${c.id}: ${cut} with no answer token within train.seq_len ${config.train.seq_len} (raise it)`);
+    }
     const result = await runFederation(
       { ...config, trial: p.trial },
       {
@@ -99,13 +108,14 @@ export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<Trial
       batchSize: config.eval.batch_size,
       maxNewTokens: config.eval.max_new_tokens,
       seqLen: config.train.seq_len,
+      metric: task.metric,
     });
     deps.log?.(`[trial] ${p.name}: test score ${test.score.toFixed(4)} on ${test.samples} records`);
     runs.push({ name: p.name, result, test });
   }
   return {
     scenario: config.scenario,
-    task: config.data.task,
+    task: dataName(config.data),
     seed: config.seed,
     rounds: summariseRounds(runs),
     test: testOf(config.scenario, runs),

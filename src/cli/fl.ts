@@ -10,10 +10,11 @@ import type { RoundRecord } from '../actors/federation-state.js';
 import { runTrial } from '../actors/trial.js';
 import { trialSummary, writeTrialOutputs } from '../actors/trial-outputs.js';
 import { closeSandboxPool } from '../eval/sandbox.js';
-import { applyOverrides, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS } from '../fl/fl-config.js';
+import { applyOverrides, dataName, type FlConfig, loadFlConfig, parseFlConfig, SCENARIOS } from '../fl/fl-config.js';
 import { loadYamlFile } from '../fl/pretrain-config.js';
 import { withModel } from '../model/source.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 function flRunOptions(y: Argv) {
   return withNatsFlags(y)
@@ -72,17 +73,25 @@ export function flCommands(y: Argv): Argv {
       async (a) => {
         const config = await configFromArgs(a);
         const connect = natsConnector(a);
-        const out = a.out ?? config.out ?? join('runs', `fl-${config.data.task}-${config.scenario}`);
-        console.error(
-          `fl run: ${config.scenario} on ${config.data.task}, ${config.rounds} rounds, seed ${config.seed}, ` +
-            `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`,
-        );
+        const out = a.out ?? config.out ?? join('runs', `fl-${dataName(config.data)}-${config.scenario}`);
+        await checkOutputPath(out, 'directory', a.out !== undefined ? '--out' : 'out');
+        const header =
+          `fl run: ${config.scenario} on ${config.data.task ?? `the files of ${String(config.data.clients)}`}, ${config.rounds} rounds, seed ${config.seed}, ` +
+          `${connect ? `through NATS ${String(a.nats)}` : 'in-process transport'}, out ${out}`;
+        // Said with the first round, once the model, data and aggregator are in: a bad input stays one line.
+        let started = false;
+        const onRound = (run: string, rec: RoundRecord): void => {
+          if (!started) console.error(header);
+          started = true;
+          console.error(progressLine(run, config.rounds, rec));
+        };
         try {
           const report = await withModel({ dir: config.model, threads: config.threads }, async (model) => {
             const r = await runTrial(config, {
               model,
               ...(connect ? { connect } : {}),
-              onRound: (run, rec) => console.error(progressLine(run, config.rounds, rec)),
+              onRound,
+              warn: (line) => console.error(line),
               ...(a.verbose ? { log: (line: string) => console.error(line) } : {}),
             });
             await writeTrialOutputs(out, r, config, config.model);

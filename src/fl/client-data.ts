@@ -2,12 +2,13 @@
 // in beside the built-in tasks. A built-in task's train and validation splits are cut per client
 // the same way (iid, or one client per category: `taskClients` logic), and its test split is
 // grouped into the same shares, so per-client test scores (worst / median / best) can be reported.
-import { encodeExample, type Encoded } from '../data/batching.js';
-import { formatInstruction } from '../data/records.js';
+import { encodeExample, type Encoded, IGNORE_INDEX } from '../data/batching.js';
 import { iidSplit, metaSplit } from '../data/splitters.js';
 import { getTask, loadTask } from '../data/tasks/index.js';
+import { promptOf } from '../data/tasks/prompt.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import type { Metric } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 
 /** One client's records: what it trains on and what it scores the global adapter on. */
@@ -30,6 +31,10 @@ export interface FederatedTask {
   test: TaskRecord[];
   /** For each test record, the client whose share it belongs to. */
   testShare: string[];
+  /** How the test split is scored: 'loss' is token accuracy (no generation); default the records' own scores. */
+  metric?: Metric;
+  /** "file:line: reason" of the records of a user's files that were left out. */
+  skipped?: string[];
 }
 
 const clientId = (i: number): string => `c${i}`;
@@ -71,7 +76,7 @@ export function pooledClient(clients: readonly ClientRecords[], id = 'global'): 
 }
 
 function encodeRecord(tok: Tokenizer, r: TaskRecord, seqLen: number): Encoded {
-  return encodeExample(tok, { prompt: formatInstruction(r.instruction, r.input), target: r.output, meta: {} }, seqLen);
+  return encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen);
 }
 
 /** Encodes a client's records once; `validLimit` keeps the first N validation records. */
@@ -83,4 +88,19 @@ export function encodeClient(tok: Tokenizer, c: ClientRecords, seqLen: number, v
     train: c.train.map((r) => encodeRecord(tok, r, seqLen)),
     validation: validation.map((r) => encodeRecord(tok, r, seqLen)),
   };
+}
+
+/**
+ * What of a client's data has no answer token left after the cut to the sequence length (a prompt
+ * as long as the window): such records train nothing and a validation made only of them has no
+ * loss. A description ("3 of 40 training records, ...") or undefined when every record has one.
+ */
+export function answerless(c: ClientData): string | undefined {
+  const none = (es: Encoded[]): number => es.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
+  const parts = [
+    [none(c.train), c.train.length, 'training'],
+    [none(c.validation), c.validation.length, 'validation'],
+  ] as const;
+  const said = parts.filter(([n]) => n > 0).map(([n, of, what]) => `${n} of ${of} ${what} records`);
+  return said.length ? said.join(', ') : undefined;
 }

@@ -12,7 +12,7 @@ import type { LoraAdapter } from '../peft/lora.js';
 import type { ClientData } from './client-data.js';
 import { hooksForTrainConfig } from './fedprox.js';
 import { optimizerOf, type TrainSettings } from './fl-config.js';
-import { LocalTrainer, loraTarget } from './local-trainer.js';
+import { LocalTrainer, loraTarget, type TrainerHooks } from './local-trainer.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors, subtractTensors } from './tensors.js';
 
 /** The stream of client `id` in `round`: independent of every other client, round and of timing. */
@@ -32,6 +32,8 @@ export interface ClientRoundInput {
   /** What the aggregator asks of clients this round (e.g. FedProx's proximal_mu). */
   aggregatorConfig: { [key: string]: JsonValue };
   padId: number;
+  /** More trainer hooks (after the aggregator's): metering, tests that watch every step. */
+  hooks?: TrainerHooks[];
 }
 
 export interface ClientRoundResult {
@@ -61,7 +63,7 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
       seed: i.seed,
       padId: i.padId,
     },
-    hooksForTrainConfig(i.aggregatorConfig),
+    [...hooksForTrainConfig(i.aggregatorConfig), ...(i.hooks ?? [])],
   );
   const meter = new CostMeter();
   const result = await trainer.run(loraTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
@@ -75,8 +77,9 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
     delta: finite ? trained : zerosLike(trained),
     samples: i.data.train.length,
     metrics: {
-      train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0,
-      last_train_loss: losses.at(-1) ?? 0,
+      ...(t.report_losses === false
+        ? {}
+        : { train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0, last_train_loss: losses.at(-1) ?? 0 }),
       steps: result.steps,
       tokens: cost.tokens,
       compute_s: cost.seconds,

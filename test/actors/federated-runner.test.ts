@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FederatedTrialRunner } from '../../src/actors/federated-runner.js';
+import { acquireModel, releaseModel } from '../../src/actors/shared-models.js';
+import { readTrialCheckpoint } from '../../src/actors/trial-checkpoint.js';
+import { federatedTask } from '../../src/fl/client-data.js';
 import type { JsonObject } from '../../src/hpo/config-paths.js';
 import type { Metrics, RoundDecision, TrialOutcome, TrialRequest } from '../../src/hpo/trial-runner.js';
 import { loadLlamaConfig } from '../../src/model/config.js';
@@ -121,6 +124,43 @@ describe('FederatedTrialRunner', () => {
     expect(o.status, JSON.stringify(o)).toBe('diverged');
     expect(o.reason).toMatch(/(local training diverged|numbers became non-finite) .*at round 1/);
     expect(o.checkpoint).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it("trains on a caller's own clients (taskFor), sharing the process's base model", async () => {
+    const arith = federatedTask('arith', 0);
+    const own = new FederatedTrialRunner({
+      taskFor: () => ({
+        ...arith,
+        clients: arith.clients.slice(0, 2).map((c, i) => ({ ...c, id: ['alice', 'bob'][i]!, train: c.train.slice(0, 8) })),
+      }),
+    });
+    try {
+      const { req } = request(50, tinyTrialDoc(dir.modelDir, { clients: { sample_rate: 1 } }), 1);
+      const o = await own.run(req);
+      expect(o.status, o.reason).toBe('complete');
+      expect(o.costs.client_rounds).toBe(2);
+      const checkpoint = await readTrialCheckpoint(o.checkpoint!);
+      expect(checkpoint.state.history.at(-1)!.accepted).toEqual(['alice', 'bob']);
+      // One loaded copy of the base model in this process, whoever asks for it.
+      const [a, b] = [await acquireModel(dir.modelDir, 2), await acquireModel(dir.modelDir, 2)];
+      expect(a).toBe(b);
+      await releaseModel(dir.modelDir, 2);
+      await releaseModel(dir.modelDir, 2);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("a client that fails ends the trial at once as failed, with the client's reason (no wait for the round deadline)", async () => {
+    const started = Date.now();
+    const doc = tinyTrialDoc(dir.modelDir, {
+      train: { local_steps: 2, batch_size: 4, seq_len: 2048, lr: 0.01 },
+      round: { deadline_s: 600, quorum: 1, retries: 0, join_timeout_s: 30 },
+    });
+    const o = await runner.run(request(45, doc, 2).req);
+    expect(o.status).toBe('failed');
+    expect(o.reason).toMatch(/^client c\d failed in round 1: .*seqLen 2048 is over the model's max_position_embeddings 512/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 
