@@ -1,8 +1,10 @@
 // `fedhpo bench replay`: strategies (built-in names or a user's module paths) replayed against a
 // recorded table, seeds 0..n-1 at each budget fraction, through the tabular runner and regretTable.
 // Only strategies that need no client-side work can be replayed: a table holds server-side results.
+import { UserError } from '../engine/errors.js';
 import { type BenchObjective, benchProblem } from './bench-problem.js';
 import { readBenchTable } from './bench-table.js';
+import { usesClientTasks } from './client-task.js';
 import { createStrategy } from './plugin.js';
 import { type RegretRow, regretTable } from './regret-table.js';
 import { resolveStrategy } from './strategies/index.js';
@@ -49,7 +51,15 @@ export async function replayBenchTable(o: ReplayOptions): Promise<ReplayResult> 
   const factories: Record<string, StrategyFactory> = {};
   for (const spec of o.strategies) {
     const { source, factory } = await resolveStrategy(spec, o.cwd);
-    factories[spec] = (ctx) => createStrategy(factory, ctx, source);
+    factories[spec] = (ctx) => {
+      const strategy = createStrategy(factory, ctx, source);
+      if (usesClientTasks(strategy))
+        throw new UserError(
+          `${source}: ${strategy.name} asks the clients for work (a client task), which a recorded table cannot answer; ` +
+            'replay strategies that need no client-side work',
+        );
+      return strategy;
+    };
   }
   const summary = problem.table();
   const objective = problem.objectives[0]!;

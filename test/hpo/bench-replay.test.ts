@@ -124,6 +124,13 @@ describe('replaying strategies', () => {
     expect(r.rows[0]!.regret).toEqual({ mean: 0, low: 0, high: 0 });
   });
 
+  it('refuses strategies that ask the clients for work (FTS, FLoRA), naming them', async () => {
+    for (const name of ['fts', 'flora'])
+      await expect(replayBenchTable({ table: file, strategies: [name], seeds: 1, fractions: [0.5] })).rejects.toThrow(
+        /asks the clients for work/,
+      );
+  });
+
   it('takes a user strategy by module path', async () => {
     const r = await replayBenchTable({
       table: file,
