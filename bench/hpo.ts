@@ -3,11 +3,11 @@
 // Hartmann-6 grids at 25 % of the grid's budget over 20 seeds; (c) scheduler overhead per trial.
 //   npm run bench:hpo [-- --json --seeds 20 --fraction 0.25 --strategies random,bo --skip-timing --skip-regret --skip-overhead]
 import { parseArgs } from 'node:util';
+import { regretTable } from '../src/hpo/regret-table.js';
 import { STRATEGIES } from '../src/hpo/strategies/index.js';
 import type { StrategyFactory } from '../src/hpo/strategy.js';
 import { braninGrid, hartmann6Grid } from '../src/hpo/testfns.js';
 import { schedulerOverheadPerTrial } from './hpo-overhead.js';
-import { regretTable } from './hpo-regret.js';
 import { askTimings } from './hpo-timing.js';
 
 const { values } = parseArgs({
@@ -46,7 +46,7 @@ if (!values.json)
     );
 
 const problems = [braninGrid(), hartmann6Grid()];
-const regret = values['skip-regret'] ? [] : regretTable(problems, strategies, Number(values.seeds), Number(values.fraction), log);
+const regret = values['skip-regret'] ? [] : regretTable(problems, strategies, Number(values.seeds), [Number(values.fraction)], log);
 if (!values.json)
   for (const r of regret)
     log(

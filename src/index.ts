@@ -302,12 +302,30 @@ export {
   braninGrid,
   hartmann6Continuous,
   hartmann6Grid,
+  gridConfigs,
+  tabularSummary,
+  type GridProblem,
   type SimulatedProblem,
   type TabularOptions,
   type TabularProblem,
   type TabularSummary,
 } from './hpo/testfns.js';
 export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';
+export { regretTable, type RegretRow } from './hpo/regret-table.js';
+export { meanInterval, pLower, type MeanInterval } from './hpo/regret-stats.js';
+// The tabular FedHPO benchmark: record a grid once, replay strategies against the table.
+export {
+  BenchRowSchema,
+  BenchTableHeaderSchema,
+  readBenchTable,
+  type BenchRow,
+  type BenchTable,
+  type BenchTableHeader,
+} from './hpo/bench-table.js';
+export { logSpacedRounds, recordBenchTable, type RecordOptions, type RecordResult } from './hpo/bench-record.js';
+export { BENCH_OBJECTIVES, benchProblem, type BenchObjective, type BenchProblemOptions } from './hpo/bench-problem.js';
+export { replayBenchTable, type ReplayOptions, type ReplayResult } from './hpo/bench-replay.js';
+export { benchExportTable } from './hpo/bench-export.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
 // reference paper's scenarios, the server state a trial continues from, and the distributed mode's

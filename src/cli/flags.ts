@@ -48,6 +48,8 @@ export const NUMBER_FLAGS = {
   'clip-norm': real(0, 1e12),
   alpha: real(0, 1e12, { minExclusive: true }),
   'max-seconds': real(0, 1e9, { minExclusive: true }),
+  seeds: int(1, 1e6),
+  'min-rounds': int(1, 1e9),
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberFlagName = keyof typeof NUMBER_FLAGS;

@@ -2,6 +2,7 @@
 // fedhpo command line: thin — parse, call a library function, print.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { benchCommands } from './bench.js';
 import { clientsCommands } from './clients.js';
 import { dataCommands } from './data.js';
 import { demoCommand } from './demo.js';
@@ -27,7 +28,8 @@ const base = yargs(hideBin(process.argv))
   .command('clients', "A study's clients as a separate process (client tasks of FTS, FLoRA over NATS)", (y) => clientsCommands(y))
   .command('fl', 'Federated LoRA fine-tuning: run a trial (fed, global or local), or as separate server and client processes', (y) =>
     flCommands(y),
-  );
+  )
+  .command('bench', 'Tabular benchmark: record a grid once, replay strategies against it, export it', (y) => benchCommands(y));
 const cli = [trainCommand, evalCommand, pretrainCommand, demoCommand, strategiesCommand, workerCommand, reportCommand].reduce(
   (y, add) => add(y),
   base,

@@ -3,7 +3,6 @@
 // runner, launches a trial). Used by one caller at a time — the SchedulerActor — which owns the
 // timing (parallel trials, workers); this class owns what happens.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from './config-paths.js';
@@ -18,6 +17,7 @@ import { loadPruner } from './pruners/index.js';
 import { loadStrategy } from './strategies/index.js';
 import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
+import { fedhpoVersion } from './version.js';
 import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
 
 export { StrategyError } from './study-checks.js';
@@ -71,7 +71,7 @@ export class Study {
     try {
       lock = await StudyLock.acquire(dir);
       const { strategy, pruner } = await loadPlugins(config);
-      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await version() } as const;
+      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await fedhpoVersion() } as const;
       const first = (await journal.append(started)) as EventOf<'study.started'>;
       const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
       await study.beginSession();
@@ -379,13 +379,4 @@ async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; p
     ? await loadPruner(config.pruner.name, { objectives: ctx.objectives, fidelity: ctx.fidelity, options: config.pruner.options })
     : undefined;
   return { strategy, pruner };
-}
-
-async function version(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return `fedhpo ${pkg.version ?? '?'}`;
-  } catch {
-    return 'fedhpo';
-  }
 }
