@@ -7,13 +7,13 @@ import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { type Metric, type MetricChoice, metricFor, parseUserRecords, type UserFormat } from '../data/user-records.js';
 import { DataError } from '../data/records.js';
-import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
-import { type EvalOptions, type EvalReport, EVAL_DEFAULTS, evaluateRecords } from '../eval/evaluate.js';
+import { type EvalOptions, type EvalReport, evaluateRecords } from '../eval/evaluate.js';
 import { evaluateTokenAccuracy } from '../eval/token-accuracy.js';
 import type { LlamaModel } from '../model/model.js';
 import { withModel, type ModelSource } from '../model/source.js';
 import { LoraAdapter } from '../peft/lora.js';
+import { evalSizes } from './eval-task.js';
 
 export interface UserEvalData {
   file: string;
@@ -74,15 +74,7 @@ export interface EvalFileReport extends EvalReport {
 }
 
 export async function evalFile(o: EvalFileOptions): Promise<EvalFileReport> {
-  const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
-  const maxNewTokens = o.maxNewTokens ?? EVAL_DEFAULTS.maxNewTokens;
-  for (const [k, v] of [
-    ['batchSize', batchSize],
-    ['maxNewTokens', maxNewTokens],
-  ] as const)
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`${k}: expected a positive integer, got ${v}`);
-  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
-    throw new UserError(`limit: expected a positive integer, got ${o.limit}`);
+  const { batchSize, maxNewTokens } = evalSizes(o);
   const data = await loadEvalFile(o.file, o.metric ?? 'auto', o.by);
   const report = await withModel(o.model, async ({ model, tokenizer }) => {
     const adapter = typeof o.adapter === 'string' ? await LoraAdapter.load(o.adapter, model.cfg) : o.adapter;
