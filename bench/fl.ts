@@ -8,7 +8,8 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { closeSandboxPool } from '../src/eval/sandbox.js';
-import { encodeClient, federatedTask } from '../src/fl/client-data.js';
+import { encodeClient } from '../src/fl/client-data.js';
+import { federatedData } from '../src/fl/client-files.js';
 import { type FlConfig, loadFlConfig } from '../src/fl/fl-config.js';
 import { modelSha256 } from '../src/fl/model-fingerprint.js';
 import { withModel } from '../src/model/source.js';
@@ -39,7 +40,7 @@ const mb = (b: number): string => `${(b / 2 ** 20).toFixed(3)} MB`;
 
 await withModel({ dir: base.model, threads: base.threads }, async (loaded) => {
   const sha = await modelSha256(loaded);
-  const task = federatedTask(base.data.task, base.data.seed);
+  const task = await federatedData(base.data);
   const clients = task.clients.map((c) => encodeClient(loaded.tokenizer, c, base.train.seq_len, base.eval.valid_limit));
   const withRounds = (rounds: number): FlConfig => ({ ...base, rounds });
   if (!skip.has('memory')) {
@@ -55,7 +56,7 @@ await withModel({ dir: base.model, threads: base.threads }, async (loaded) => {
     const rows = await codecRuns(withRounds(Number(values['codec-rounds'])), loaded, sha, clients);
     out.codecs = rows;
     console.log(
-      `codecs: ${base.data.task}, ${clients.length} clients, ${values['codec-rounds']} rounds of ${base.train.local_steps} local steps, seed ${base.seed}`,
+      `codecs: ${base.data.task ?? 'files'}, ${clients.length} clients, ${values['codec-rounds']} rounds of ${base.train.local_steps} local steps, seed ${base.seed}`,
     );
     console.log('codec                up per round  down per round  final val loss  change vs fp32');
     for (const r of rows)

@@ -127,7 +127,29 @@ export {
 export { scoreOutput } from './eval/score.js';
 export { extractAnswerNumber, scoreNumber } from './eval/extract.js';
 export { exactMatch, firstAnswerSpan, normalizeAnswer, tokenF1 } from './eval/text-metrics.js';
-export { closeSandboxPool, runCodeTests, scoreCode, type CodeRunResult, type SandboxOptions } from './eval/sandbox.js';
+export {
+  closeSandboxPool,
+  runCodeTests,
+  runScriptTest,
+  scoreCode,
+  scoreScript,
+  type CodeRunResult,
+  type SandboxOptions,
+} from './eval/sandbox.js';
+export { evaluateTokenAccuracy } from './eval/token-accuracy.js';
+export {
+  FORMAT_METRIC,
+  METRICS,
+  USER_FORMATS,
+  formatOf,
+  metricFor,
+  parseUserRecords,
+  userRecord,
+  type Metric,
+  type MetricChoice,
+  type UserFormat,
+  type UserRecords,
+} from './data/user-records.js';
 
 // Federated learning building blocks: the local trainer and its hooks, fine-tuning, task evaluation.
 export {
@@ -148,6 +170,7 @@ export {
 } from './fl/local-trainer.js';
 export { finetune, type DataSource, type FinetuneOptions, type FinetuneSummary } from './fl/finetune.js';
 export { evalTask, type EvalTaskOptions } from './fl/eval-task.js';
+export { evalFile, evaluateUserRecords, loadEvalFile, type EvalFileOptions, type EvalFileReport } from './fl/eval-file.js';
 export { LORA_RECIPE, SGD_MOMENTUM } from './fl/recipes.js';
 export { packDocuments, pretrain, type PretrainSummary } from './fl/pretrain.js';
 export { ConfigFileError, PretrainConfigSchema, loadPretrainConfig, type PretrainConfig } from './fl/pretrain-config.js';
@@ -200,6 +223,21 @@ export {
   type ConformanceReport,
 } from './hpo/conformance.js';
 export { STRATEGIES, loadStrategy, resolveStrategy, type BuiltinStrategy, type ResolvedStrategy } from './hpo/strategies/index.js';
+// Strategies that ask clients for work (FTS, FLoRA): the capability, the registered client tasks.
+export {
+  type ClientTaskReply,
+  type ClientTaskRequest,
+  type ClientTaskRunner,
+  type ClientTaskStrategy,
+  usesClientTasks,
+} from './hpo/client-task.js';
+export {
+  CLIENT_TASKS,
+  type ClientTask,
+  ClientTaskHost,
+  type LocalObjective,
+  SyntheticLocalObjective,
+} from './hpo/client-tasks/index.js';
 export { PRUNERS, loadPruner, type BuiltinPruner } from './hpo/pruners/index.js';
 // Rank analysis, plots and the study report, over a plain StudyData (loadStudyData reads a study directory).
 export {
@@ -242,7 +280,7 @@ export { paretoFront } from './hpo/pareto.js';
 export { syntheticStudy, type SyntheticStudyOptions } from './hpo/synthetic-study.js';
 export type { ChartFormat, Marginalize } from './plot/chart-options.js';
 // The chart builders (src/plot/*.ts) return Vega-Lite specs, whose types need the DOM lib: not exported here.
-export { REPORT_FILE, writeReport, type ReportOptions, type WrittenReport } from './plot/report.js';
+export { REPORT_FILE, writeReport, writeStudyReport, type ReportOptions, type WrittenReport } from './plot/report.js';
 
 // Studies: configs, the TrialRunner a trial backend implements, the synthetic test objective, running one.
 export { StudyConfigSchema, loadStudyConfig, parseStudyConfig, type StudyConfig } from './hpo/study-config.js';
@@ -256,29 +294,77 @@ export type {
 } from './hpo/trial-runner.js';
 export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
 export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
+export { trialRunnerFor } from './hpo/trial-runner-for.js';
+export { FederatedTrialRunner, type FederatedRunnerOptions } from './actors/federated-runner.js';
+export { FEDERATED_KIND, federatedTrialConfig } from './actors/federated-trial-config.js';
+export { readTrialCheckpoint, type TrialCheckpoint } from './actors/trial-checkpoint.js';
 export {
   braninGrid,
   hartmann6Continuous,
   hartmann6Grid,
+  gridConfigs,
+  tabularSummary,
+  type GridProblem,
   type SimulatedProblem,
   type TabularOptions,
   type TabularProblem,
   type TabularSummary,
 } from './hpo/testfns.js';
 export { normalizedRegret, runSimulated, runTabular, type TabularRunOptions, type TabularRunResult } from './hpo/tabular-run.js';
+export { regretTable, type RegretRow } from './hpo/regret-table.js';
+export { meanInterval, pLower, type MeanInterval } from './hpo/regret-stats.js';
+// The tabular FedHPO benchmark: record a grid once, replay strategies against the table.
+export {
+  BenchRowSchema,
+  BenchTableHeaderSchema,
+  readBenchTable,
+  type BenchRow,
+  type BenchTable,
+  type BenchTableHeader,
+} from './hpo/bench-table.js';
+export { logSpacedRounds, recordBenchTable, type RecordOptions, type RecordResult } from './hpo/bench-record.js';
+export { BENCH_OBJECTIVES, benchProblem, type BenchObjective, type BenchProblemOptions } from './hpo/bench-problem.js';
+export { replayBenchTable, type ReplayOptions, type ReplayResult } from './hpo/bench-replay.js';
+export { benchExportTable } from './hpo/bench-export.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
-// reference paper's scenarios, and the server state a trial continues from.
-export { FlConfigSchema, applyOverrides, loadFlConfig, parseFlConfig, type FlConfig, type Scenario } from './fl/fl-config.js';
-export { encodeClient, federatedTask, pooledClient, type ClientData, type ClientRecords, type FederatedTask } from './fl/client-data.js';
+// reference paper's scenarios, the server state a trial continues from, and the distributed mode's
+// pieces (a server for clients elsewhere, the long-lived client host, a client's own data files).
+export {
+  DataConfigSchema,
+  FlConfigSchema,
+  applyOverrides,
+  dataName,
+  loadFlConfig,
+  parseFlConfig,
+  type DataConfig,
+  type FlConfig,
+  type Scenario,
+} from './fl/fl-config.js';
+export { federatedData, federatedFiles, readUserFile, type FileTask } from './fl/client-files.js';
+export {
+  encodeClient,
+  encodedClientData,
+  exampleClientData,
+  federatedTask,
+  pooledClient,
+  type ClientData,
+  type ClientDataSource,
+  type ClientRecords,
+  type FederatedTask,
+} from './fl/client-data.js';
+export { loadClientFiles, type ClientFiles } from './fl/client-own-files.js';
 export {
   inProcessConnector,
   runFederation,
+  runFederationServer,
   type ConnectTransport,
   type FederationDeps,
+  type FederationServerDeps,
   type FederationResult,
 } from './actors/federation.js';
 export { runTrial, type TrialDeps, type TrialReport } from './actors/trial.js';
 export { FederationError, ServerActor, type ServerEvent, type ServerSettings } from './actors/server-actor.js';
 export { ClientActor, type ClientActorOptions } from './actors/client-actor.js';
+export { ClientHost, type ClientHostEnd, type ClientHostOptions } from './actors/client-host.js';
 export { parseFederationState, type FederationState, type RoundRecord } from './actors/federation-state.js';

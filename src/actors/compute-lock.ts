@@ -9,4 +9,9 @@ export class ComputeLock {
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  /** Settles once everything run so far has settled (e.g. before the engine under it closes). */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
 }

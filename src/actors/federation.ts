@@ -2,17 +2,19 @@
 // client, each on its own transport connection (the in-process bus by default; NATS connections to
 // a real server when `connect` says so), all simulated clients sharing one loaded model and training
 // in turn on its engine worker. Resolves with the server's result when the last round is done.
+// runFederationServer is the same run's server alone, for clients in their own processes (fl client).
 import type { Aggregator } from '../fl/aggregator.js';
 import { resolveAggregator } from '../fl/aggregators.js';
 import { resolveSettings } from '../fl/codec/format.js';
-import type { ClientData } from '../fl/client-data.js';
+import { type ClientData, encodedClientData } from '../fl/client-data.js';
 import type { FlConfig } from '../fl/fl-config.js';
+import type { TrainerHooks } from '../fl/local-trainer.js';
 import { modelSha256 } from '../fl/model-fingerprint.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors } from '../fl/tensors.js';
 import type { LoadedModel } from '../model/source.js';
 import { LoraAdapter } from '../peft/lora.js';
 import type { Transport, TransportHooks } from './transport.js';
-import { startActorSystem, stopActorSystem } from './actor-system.js';
+import { type ActorSystemRef, startActorSystem, stopActorSystem } from './actor-system.js';
 import { ClientActor } from './client-actor.js';
 import { ComputeLock } from './compute-lock.js';
 import type { FederationState, RoundRecord } from './federation-state.js';
@@ -27,10 +29,12 @@ export function inProcessConnector(bus = new InProcessBus()): ConnectTransport {
   return async (name, hooks) => bus.connect({ name, ...hooks });
 }
 
-export interface FederationDeps {
-  /** The base model, loaded once and shared by the server and every simulated client. */
+/** What the server side of a federation needs; its clients live elsewhere (other processes) or come with FederationDeps. */
+export interface FederationServerDeps {
+  /** The base model (the server needs its shape for the adapter and its files' sha256). */
   model: LoadedModel;
-  clients: readonly ClientData[];
+  /** The clients' ids, in a fixed order. */
+  clientIds: readonly string[];
   /** Default: a private in-process bus. */
   connect?: ConnectTransport;
   /** Default: config.aggregator (sample rate from config.clients). */
@@ -41,8 +45,24 @@ export interface FederationDeps {
   stopAfterRound?: number;
   /** Default: computed from the model's files. */
   modelSha256?: string;
+  /** Whether the final `stop` dismisses long-lived client processes (see ServerSettings). */
+  dismissClients?: boolean;
   onEvent?: (e: ServerEvent) => void;
   log?: (line: string) => void;
+  /**
+   * A client said it cannot go on (a fatal `error`: its round or evaluation failed, its data is
+   * unusable), in this process or another; `error` is its reason. Default: only the server's event.
+   */
+  onClientError?: (client: string, error: unknown) => void;
+  /** Aborting ends the run at the server's next message: runFederation rejects with the abort reason. */
+  signal?: AbortSignal;
+}
+
+export interface FederationDeps extends Omit<FederationServerDeps, 'clientIds' | 'dismissClients'> {
+  /** The simulated clients, each with its data, run in this process. */
+  clients: readonly ClientData[];
+  /** Trainer hooks of each simulated client's local training (tests: watch every step's loss). */
+  clientHooks?: (client: string) => TrainerHooks[];
 }
 
 export interface FederationResult {
@@ -62,7 +82,53 @@ export async function aggregatorFromConfig(config: FlConfig): Promise<Aggregator
   return resolveAggregator(name, builtIn ? { sample_rate: config.clients.sample_rate, ...options } : options);
 }
 
-export async function runFederation(config: FlConfig, deps: FederationDeps): Promise<FederationResult> {
+/** Starts in-process clients once the server listens; returns their actors (stopped with the run). */
+type StartClients = (ctx: {
+  system: ActorSystemRef;
+  connect: ConnectTransport;
+  sha: string;
+  transports: Transport[];
+  /** Shared by the simulated clients (one engine) and awaited at the end (see serve). */
+  lock: ComputeLock;
+}) => Promise<ClientActor[]>;
+
+/** The server of one federated run in this process, with clients in other processes (they join over `connect`). */
+export function runFederationServer(config: FlConfig, deps: FederationServerDeps): Promise<FederationResult> {
+  return serve(config, deps, async () => []);
+}
+
+/** One federated run wholly in this process: the server and a simulated client actor per `deps.clients`. */
+export function runFederation(config: FlConfig, deps: FederationDeps): Promise<FederationResult> {
+  const { clients: data, clientHooks: _hooks, ...rest } = deps;
+  return serve(config, { ...rest, clientIds: data.map((c) => c.id) }, async ({ system, connect, sha, transports, lock }) => {
+    const clients: ClientActor[] = [];
+    for (const d of data) {
+      let actor: ClientActor | undefined;
+      const t = await connect(`client-${d.id}`, {
+        onStatus: (s) => actor?.onTransportStatus(s),
+        onError: reportTo(deps.log, `client ${d.id}`),
+      });
+      transports.push(t);
+      actor = new ClientActor({
+        system,
+        transport: t,
+        scope: { study: config.study, trial: config.trial },
+        data: encodedClientData(d),
+        model: deps.model.model,
+        padId: deps.model.tokenizer.padId,
+        modelSha256: sha,
+        computeLock: lock,
+        ...(deps.log ? { log: deps.log } : {}),
+        ...(deps.clientHooks ? { hooks: deps.clientHooks(d.id) } : {}),
+      });
+      clients.push(actor);
+      actor.start();
+    }
+    return clients;
+  });
+}
+
+async function serve(config: FlConfig, deps: FederationServerDeps, startClients: StartClients): Promise<FederationResult> {
   const started = performance.now();
   const { model } = deps.model;
   const sha = deps.modelSha256 ?? (await modelSha256(deps.model));
@@ -72,8 +138,10 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
   const scope = { study: config.study, trial: config.trial };
   const system = startActorSystem();
   const transports: Transport[] = [];
-  const clients: ClientActor[] = [];
+  let clients: ClientActor[] = [];
   let server: ServerActor | undefined;
+  const cleanups: (() => void)[] = [];
+  const lock = new ComputeLock();
   try {
     const serverTransport = await connect('server', {
       onStatus: (s) => server?.onTransportStatus(s),
@@ -93,49 +161,46 @@ export async function runFederation(config: FlConfig, deps: FederationDeps): Pro
         round: config.round,
         eval: config.eval,
         modelSha256: sha,
+        ...(deps.dismissClients ? { dismissClients: true } : {}),
       },
-      clients: deps.clients.map((c) => c.id),
+      clients: deps.clientIds,
       aggregator,
       initialGlobal: initial,
       ...(deps.resume ? { resume: deps.resume } : {}),
       ...(deps.stopAfterRound !== undefined ? { stopAfterRound: deps.stopAfterRound } : {}),
-      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+      onEvent: (e) => {
+        deps.onEvent?.(e);
+        // One path for every client, simulated or in its own process: its fatal `error` message.
+        if (e.type === 'client-error' && e.fatal) deps.onClientError?.(e.client, e.reason);
+      },
       ...(deps.log ? { log: deps.log } : {}),
     });
     const done = server.run();
+    const abort = (): void => server?.abort(abortReason(deps.signal!));
+    if (deps.signal?.aborted) abort();
+    deps.signal?.addEventListener('abort', abort, { once: true });
+    cleanups.push(() => deps.signal?.removeEventListener('abort', abort));
     await Promise.race([server.ready, done]);
-    const lock = new ComputeLock();
-    for (const data of deps.clients) {
-      let actor: ClientActor | undefined;
-      const t = await connect(`client-${data.id}`, {
-        onStatus: (s) => actor?.onTransportStatus(s),
-        onError: reportTo(deps.log, `client ${data.id}`),
-      });
-      transports.push(t);
-      actor = new ClientActor({
-        system,
-        transport: t,
-        scope,
-        data,
-        model,
-        padId: deps.model.tokenizer.padId,
-        modelSha256: sha,
-        computeLock: lock,
-        ...(deps.log ? { log: deps.log } : {}),
-      });
-      clients.push(actor);
-      actor.start();
-    }
+    clients = await startClients({ system, connect, sha, transports, lock });
     const result = await done;
     const adapter = LoraAdapter.init(model.cfg, config.lora, config.seed);
     loadIntoAdapter(adapter, result.global);
     return { ...result, adapter, seconds: (performance.now() - started) / 1000 };
   } finally {
+    for (const c of cleanups) c();
     server?.stop();
     for (const c of clients) c.stop();
+    // A run that ended early (failed, aborted) may leave a client's compute in flight on the shared
+    // engine: let it settle, so that nobody closes the engine under a running session.
+    await lock.idle();
     stopActorSystem(system);
     await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : String(r ?? 'aborted');
 }
 
 function reportTo(log: ((line: string) => void) | undefined, who: string): TransportHooks['onError'] {

@@ -1,12 +1,15 @@
 // The federation's messages: a typed, versioned (`v: 1`) discriminated union with one zod schema per
 // kind, validated on receipt. On the wire each is an envelope (envelope.ts): the JSON header below
 // plus, for kinds that carry tensors, a codec payload.
-//   server -> clients (broadcast):     join, evaluate, stop
-//   server -> one client (direct):     round (only the selected clients download the global)
-//   client -> server (its own subject): hello, update, eval-result
+//   server -> clients (broadcast):     join, evaluate, stop, task
+//   server -> one client (direct):     round (only the selected clients download the global), refuse, task (a retry)
+//   client -> server (its own subject): hello, update, eval-result, error, task-result, task-error
+// `task` asks a client to run a client task of src/hpo/client-tasks by name (a strategy's local work:
+// FTS's weight sample, FLoRA's local search); its result is checked again against the task's own
+// schema by whoever asked (checkClientTaskResult).
 import { z } from 'zod';
 import { nestedDeeperThan } from '../engine/json.js';
-import { TrainSettingsSchema } from '../fl/fl-config.js';
+import { MAX_BATCH_SIZE, TrainSettingsSchema } from '../fl/fl-config.js';
 import { PROJECTIONS } from '../model/llama.js';
 import { decodeEnvelope, EnvelopeError, encodeEnvelope } from './envelope.js';
 
@@ -68,12 +71,46 @@ export const EvaluateSchema = z
     round,
     attempt,
     lora: LoraSchema,
-    batchSize: z.number().int().min(1).max(4096),
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
     seqLen: z.number().int().min(1),
   })
   .strict();
 
-export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000) }).strict();
+/** A registered client task's name (`fts.weights`). */
+const taskName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9.-]*$/);
+const taskId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const TaskSchema = z.object({ v, kind: z.literal('task'), taskId, attempt, task: taskName, args: jsonObject }).strict();
+
+export const TaskResultSchema = z
+  .object({
+    v,
+    kind: z.literal('task-result'),
+    from: id,
+    taskId,
+    task: taskName,
+    /** Validated against the task's result schema by the receiver. */
+    result: z.json(),
+    localSteps: count,
+    clientRounds: finite.refine((x) => x >= 0, 'must be >= 0'),
+  })
+  .strict();
+
+/** The client could not run the task (unknown name, bad args, its local training failed). */
+export const TaskErrorSchema = z
+  .object({ v, kind: z.literal('task-error'), from: id, taskId, task: taskName, error: z.string().max(2000) })
+  .strict();
+
+/** The trial is over; with `exit`, long-lived client processes (`fl client`) exit too instead of waiting for the next trial. */
+export const StopSchema = z.object({ v, kind: z.literal('stop'), reason: z.string().max(2000), exit: z.boolean().optional() }).strict();
+
+/** Why the server will not work with this client: a base model of another sha256 (fatal), or an id not in the trial. */
+export const REFUSE_CODES = ['model-mismatch', 'not-in-trial'] as const;
+export const RefuseSchema = z.object({ v, kind: z.literal('refuse'), code: z.enum(REFUSE_CODES), reason: z.string().max(2000) }).strict();
 
 export const HelloSchema = z
   .object({ v, kind: z.literal('hello'), from: id, modelSha256: sha256, trainSamples: count, validSamples: count })
@@ -105,20 +142,44 @@ export const EvalResultSchema = z
   })
   .strict();
 
+/** A client that cannot take part (its data file is bad, a round failed): said instead of silently dying. */
+export const ErrorSchema = z
+  .object({ v, kind: z.literal('error'), from: id, round: round.optional(), fatal: z.boolean(), reason: z.string().min(1).max(2000) })
+  .strict();
+
 export type JoinMsg = z.infer<typeof JoinSchema>;
 export type RoundMsg = z.infer<typeof RoundSchema>;
 export type EvaluateMsg = z.infer<typeof EvaluateSchema>;
 export type StopMsg = z.infer<typeof StopSchema>;
+export type RefuseMsg = z.infer<typeof RefuseSchema>;
+export type ErrorMsg = z.infer<typeof ErrorSchema>;
 export type HelloMsg = z.infer<typeof HelloSchema>;
 export type UpdateMsg = z.infer<typeof UpdateSchema>;
 export type EvalResultMsg = z.infer<typeof EvalResultSchema>;
+export type TaskMsg = z.infer<typeof TaskSchema>;
+export type TaskResultMsg = z.infer<typeof TaskResultSchema>;
+export type TaskErrorMsg = z.infer<typeof TaskErrorSchema>;
 
-export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg;
-export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg;
+export type ServerMessage = JoinMsg | RoundMsg | EvaluateMsg | StopMsg | RefuseMsg | TaskMsg;
+export type ClientMessage = HelloMsg | UpdateMsg | EvalResultMsg | ErrorMsg | TaskResultMsg | TaskErrorMsg;
 export type FederationMessage = ServerMessage | ClientMessage;
 
-const SERVER_SCHEMAS = { join: JoinSchema, round: RoundSchema, evaluate: EvaluateSchema, stop: StopSchema } as const;
-const CLIENT_SCHEMAS = { hello: HelloSchema, update: UpdateSchema, 'eval-result': EvalResultSchema } as const;
+const SERVER_SCHEMAS = {
+  join: JoinSchema,
+  round: RoundSchema,
+  evaluate: EvaluateSchema,
+  stop: StopSchema,
+  refuse: RefuseSchema,
+  task: TaskSchema,
+} as const;
+const CLIENT_SCHEMAS = {
+  hello: HelloSchema,
+  update: UpdateSchema,
+  'eval-result': EvalResultSchema,
+  error: ErrorSchema,
+  'task-result': TaskResultSchema,
+  'task-error': TaskErrorSchema,
+} as const;
 
 /** Kinds that carry a tensor payload (and must). */
 const WITH_TENSORS = new Set(['round', 'evaluate', 'update']);

@@ -79,6 +79,21 @@ export class RoundCollector<T> {
     return this.expected.filter((c) => this.replies.has(c)).map((c) => ({ from: c, reply: this.replies.get(c)! }));
   }
 
+  /**
+   * Once every client still missing is `gone` (failed: it will not answer), the decision need not
+   * wait for the deadline: proceed with a quorum, else fail (a retry would ask the gone again).
+   * Undefined while someone may still answer.
+   */
+  withoutGone(gone: (id: string) => boolean): DeadlineDecision | undefined {
+    const missing = this.missing();
+    if (!missing.length || !missing.every(gone)) return undefined;
+    if (this.replies.size >= this.quorum) return { kind: 'proceed' };
+    return {
+      kind: 'fail',
+      reason: `round ${this.round}: ${this.replies.size} of ${this.expected.length} ${this.o.what}s, below the quorum of ${this.quorum}, and the missing clients failed`,
+    };
+  }
+
   /** At the deadline: proceed with a quorum, else retry while attempts remain, else fail. */
   atDeadline(): DeadlineDecision {
     if (this.replies.size >= this.quorum) return { kind: 'proceed' };

@@ -7,108 +7,63 @@
 // client sends can crash it: a bad message is rejected with a reason, counted and logged.
 import { UserError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
-import { AggregatorError, type Aggregator, type ClientUpdate } from '../fl/aggregator.js';
-import { encodeTensors, type ResolvedCodecSettings } from '../fl/codec/codec.js';
-import type { TrainSettings } from '../fl/fl-config.js';
-import { addScaled, checkFinite, checkSameLayout, cloneTensors, type NamedTensors, TensorLayoutError } from '../fl/tensors.js';
-import type { LoraConfig } from '../peft/lora.js';
-import type { Subscription, Transport, TransportStatus } from './transport.js';
-import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
-import { decodeGlobal, encodeGlobal, type ClientRoundRecord, type FederationState, type RoundRecord } from './federation-state.js';
+import { AggregatorError } from '../fl/aggregator.js';
+import { encodeTensors } from '../fl/codec/codec.js';
+import { addScaled, cloneTensors, type NamedTensors } from '../fl/tensors.js';
+import type { Subscription, TransportStatus } from './transport.js';
+import { type Mailbox, spawnActor } from './actor-system.js';
+import { type AcceptedUpdate, aggregateRound } from './aggregate-round.js';
+import { ClientRoster } from './client-roster.js';
+import { encodeGlobal, type FederationState, type RoundRecord } from './federation-state.js';
 import {
-  decodeClientMessage,
   encodeMessage,
+  type ErrorMsg,
   type EvalResultMsg,
   type HelloMsg,
-  MESSAGE_VERSION,
   MessageRejected,
+  type RefuseMsg,
   type RejectReason,
   type ServerMessage,
   type UpdateMsg,
 } from './messages.js';
 import { quorumOf, RoundCollector } from './round-collector.js';
-import { clientDirectSubject, parseSubject, serverSubject, subjectPatterns, type TrialScope } from './transport-subjects.js';
+import { emptyRoundRecord, type EvalReply, evalDue, recordTraining, recordValidation } from './round-record.js';
+import { FederationError, type ServerActorOptions, type ServerResult, type ServerSettings, startingPoint } from './server-settings.js';
+import { DeadlineTimer, RepeatTimer } from './actor-timers.js';
+import { RejectionTally } from './rejection-tally.js';
+import {
+  type AggregatorTrainConfig,
+  evaluateMessage,
+  joinMessage,
+  outOfPhase,
+  receiveClientMessage,
+  refuseMessage,
+  roundMessage,
+  stopMessage,
+} from './server-wire.js';
+import { clientDirectSubject, serverSubject, subjectPatterns } from './transport-subjects.js';
 import { admitDelta, updateDecodeLimits } from './update-admission.js';
 
-/** A run that cannot go on (no quorum after the retries, no client joined, a broken aggregator). */
-export class FederationError extends UserError {
-  override name = 'FederationError';
-}
-
-export interface ServerSettings {
-  scope: TrialScope;
-  seed: number;
-  rounds: number;
-  lora: LoraConfig;
-  train: TrainSettings;
-  /** How clients encode their deltas. */
-  codec: ResolvedCodecSettings;
-  round: { deadline_s: number; quorum: number; retries: number; join_timeout_s: number };
-  eval: { every: number; batch_size: number };
-  /** sha256 of the base model files: a client with another base is refused. */
-  modelSha256: string;
-}
-
-export type ServerEvent =
-  | { type: 'joined'; clients: string[] }
-  | { type: 'round-started'; round: number; attempt: number; selected: string[] }
-  | { type: 'evaluating'; round: number; attempt: number }
-  | { type: 'round-done'; record: RoundRecord }
-  | { type: 'rejected'; reason: RejectReason; message: string; subject: string };
-
-export interface ServerActorOptions {
-  system: ActorSystemRef;
-  transport: Transport;
-  settings: ServerSettings;
-  /** The clients of the trial, in a fixed order. */
-  clients: readonly string[];
-  aggregator: Aggregator;
-  /** The adapter round 1 starts from (ignored when resuming). */
-  initialGlobal: NamedTensors;
-  /** Continue a trial from its state after some round. */
-  resume?: FederationState;
-  /** Stop after completing this round (default settings.rounds). */
-  stopAfterRound?: number;
-  onEvent?: (e: ServerEvent) => void;
-  log?: (line: string) => void;
-}
-
-export interface ServerResult {
-  state: FederationState;
-  global: NamedTensors;
-  history: RoundRecord[];
-  /** Rejected messages over the whole run, by reason. */
-  rejected: Record<string, number>;
-}
+// Re-exported: callers import the actor and its types from here.
+export { FederationError, type ServerActorOptions, type ServerEvent, type ServerResult, type ServerSettings } from './server-settings.js';
 
 type ServerInbox =
   | { type: 'start' }
   | { type: 'wire'; subject: string; payload: Uint8Array }
   | { type: 'deadline'; token: number }
   | { type: 'reconnected' }
+  | { type: 'join-repeat' }
+  | { type: 'abort'; reason: string }
   | { type: 'snapshot'; reply: (s: FederationState) => void };
 
 type Phase = 'idle' | 'joining' | 'training' | 'evaluating' | 'done';
 
-interface Accepted {
-  samples: number;
-  weights: NamedTensors;
-  metrics: Record<string, number>;
-}
-interface EvalReply {
-  lossSum: number;
-  tokens: number;
-  samples: number;
-}
-
-/** Log lines kept per round for rejected messages (the counts are complete). */
-const REJECT_LOG_LINES = 20;
-
 export class ServerActor {
   private readonly s: ServerSettings;
   private readonly mailbox: Mailbox<ServerInbox>;
-  private readonly expected: readonly string[];
-  private readonly joined = new Set<string>();
+  private readonly roster: ClientRoster;
+  /** While joining, `join` is broadcast again every second, so a client process started after the server still hears it. */
+  private readonly joinRepeat = new RepeatTimer(1000, () => this.mailbox.post({ type: 'join-repeat' }));
   private readonly stopAfter: number;
   private phase: Phase = 'idle';
   private global: NamedTensors;
@@ -117,14 +72,11 @@ export class ServerActor {
   private readonly history: RoundRecord[];
   private record: RoundRecord | undefined;
   private roundStarted = 0;
-  private training: RoundCollector<Accepted> | undefined;
+  private training: RoundCollector<AcceptedUpdate> | undefined;
   private evaluation: RoundCollector<EvalReply> | undefined;
-  private rejectedNow: Record<string, number> = {};
-  private rejectedLogNow: string[] = [];
-  private readonly rejectedTotal: Record<string, number> = {};
+  private readonly rejections = new RejectionTally();
   private subscription: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private timerToken = 0;
+  private readonly deadline = new DeadlineTimer((token) => this.mailbox.post({ type: 'deadline', token }));
   private readonly limits;
   private readonly finished: Promise<ServerResult>;
   private settle!: { resolve: (r: ServerResult) => void; reject: (e: Error) => void };
@@ -134,24 +86,10 @@ export class ServerActor {
 
   constructor(private readonly o: ServerActorOptions) {
     this.s = o.settings;
-    this.expected = [...o.clients];
-    if (new Set(this.expected).size !== this.expected.length) throw new FederationError('server: client ids must be distinct');
+    this.roster = new ClientRoster(o.clients);
+    if (!this.roster.distinct) throw new FederationError('server: client ids must be distinct');
     this.stopAfter = Math.min(o.stopAfterRound ?? this.s.rounds, this.s.rounds);
-    if (o.resume) {
-      const r = o.resume;
-      if (r.study !== this.s.scope.study || r.trial !== this.s.scope.trial || r.seed !== this.s.seed)
-        throw new FederationError(`server: the state to resume is of ${r.study}/${r.trial} seed ${r.seed}, not this trial`);
-      if (r.aggregator.name !== o.aggregator.name)
-        throw new FederationError(`server: the state to resume was made with aggregator ${r.aggregator.name}, not ${o.aggregator.name}`);
-      this.global = decodeGlobal(r.global);
-      o.aggregator.restore(r.aggregator.state);
-      this.completed = r.round;
-      this.history = structuredClone(r.history);
-    } else {
-      this.global = cloneTensors(o.initialGlobal);
-      this.completed = 0;
-      this.history = [];
-    }
+    ({ global: this.global, completed: this.completed, history: this.history } = startingPoint(o));
     this.limits = updateDecodeLimits(this.global);
     this.finished = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -192,8 +130,14 @@ export class ServerActor {
     if (status.type === 'reconnected') this.mailbox.post({ type: 'reconnected' });
   }
 
+  /** Ends the run now (between two messages): run() rejects with a FederationError giving `reason`. */
+  abort(reason: string): void {
+    this.mailbox.post({ type: 'abort', reason });
+  }
+
   stop(): void {
-    this.clearTimer();
+    this.deadline.clear();
+    this.joinRepeat.stop();
     this.subscription?.unsubscribe();
     this.mailbox.stop();
   }
@@ -207,10 +151,15 @@ export class ServerActor {
       case 'wire':
         return this.onWire(m.subject, m.payload);
       case 'deadline':
-        if (m.token === this.timerToken) await this.onDeadline();
+        if (this.deadline.expired(m.token)) await this.onDeadline();
         return;
       case 'reconnected':
         return this.republish();
+      case 'join-repeat':
+        if (this.phase === 'joining') this.publishJoin();
+        return;
+      case 'abort':
+        return this.fail(m.reason);
     }
   }
 
@@ -226,30 +175,26 @@ export class ServerActor {
     this.markReady();
     this.phase = 'joining';
     this.publishJoin();
-    this.setTimer(this.s.round.join_timeout_s);
+    this.joinRepeat.start();
+    this.deadline.set(this.s.round.join_timeout_s);
   }
 
   private publishJoin(): void {
-    this.broadcast({
-      v: MESSAGE_VERSION,
-      kind: 'join',
-      study: this.s.scope.study,
-      trial: this.s.scope.trial,
-      modelSha256: this.s.modelSha256,
-      round: this.completed,
-    });
+    this.broadcast(joinMessage(this.s, this.completed));
   }
 
   private onHello(h: HelloMsg): void {
-    if (h.modelSha256 !== this.s.modelSha256)
-      throw new MessageRejected(
-        'model-mismatch',
-        `client ${h.from} has base model ${h.modelSha256.slice(0, 12)}…, the server ${this.s.modelSha256.slice(0, 12)}…`,
-      );
-    const isNew = !this.joined.has(h.from);
-    this.joined.add(h.from);
+    if (h.modelSha256 !== this.s.modelSha256) {
+      const reason = `client ${h.from} has base model sha256 ${h.modelSha256.slice(0, 12)}…, the server ${this.s.modelSha256.slice(0, 12)}… (another base model or revision)`;
+      this.refuse(h.from, 'model-mismatch', reason);
+      // Not waited for (as if it had failed) until a client of that id says hello with the right model.
+      if (!this.roster.hasJoined(h.from)) this.roster.fail(h.from, 'another base model');
+      if (this.phase === 'joining') this.checkJoined();
+      throw new MessageRejected('model-mismatch', reason);
+    }
+    const isNew = this.roster.join(h.from);
     if (this.phase === 'joining') {
-      if (this.joined.size === this.expected.length) this.beginTrial();
+      this.checkJoined();
       return;
     }
     // A client that (re)joins mid-request may have missed it: send it again.
@@ -258,13 +203,53 @@ export class ServerActor {
     if (isNew) this.log(`client ${h.from} joined during round ${this.completed + 1}`);
   }
 
-  private available(): string[] {
-    return this.expected.filter((c) => this.joined.has(c));
+  /** Tells one client (on its direct subject) why the server will not work with it. */
+  private refuse(client: string, code: RefuseMsg['code'], reason: string): void {
+    this.o.transport.publish(clientDirectSubject(this.s.scope, client, 'refuse'), encodeMessage(refuseMessage(code, reason)));
+  }
+
+  /** A client's `error`: logged with its reason; a fatal one takes the client out of the trial (no wait for it). */
+  private async onClientError(e: ErrorMsg): Promise<void> {
+    const at = e.round === undefined ? '' : ` in round ${e.round}`;
+    this.log(`client ${e.from} reported ${e.fatal ? 'a fatal error' : 'an error'}${at}: ${e.reason}`);
+    this.o.onEvent?.({ type: 'client-error', client: e.from, reason: e.reason, fatal: e.fatal });
+    if (!e.fatal) return;
+    this.roster.fail(e.from, e.reason);
+    if (this.phase === 'joining') return this.checkJoined();
+    return this.decideIfOnlyFailedMissing();
+  }
+
+  /** When the clients still missing have all failed, nobody is left to wait for: decide now, not at the deadline. */
+  private async decideIfOnlyFailedMissing(): Promise<void> {
+    const c = this.phase === 'training' ? this.training : this.phase === 'evaluating' ? this.evaluation : undefined;
+    const d = c?.withoutGone((m) => this.roster.isFailed(m));
+    if (d?.kind === 'proceed') return this.phase === 'training' ? this.finishTraining() : this.finishEval();
+    if (d?.kind === 'fail')
+      return this.fail(`${this.phase === 'evaluating' ? 'evaluation: ' : ''}${d.reason}: ${this.roster.describe(c!.missing())}`);
+  }
+
+  /** While joining: begin once every client has joined, or decide once every client has joined or failed. */
+  private checkJoined(): void {
+    if (this.roster.complete) this.beginTrial();
+    else if (this.roster.settled) this.joinDeadline();
+  }
+
+  /** Joining ends (`when`: the deadline, else every client answered): go on with those who joined if they make the quorum. */
+  private joinDeadline(when = '', timedOut = false): void {
+    const outcome = this.roster.joinOutcome(this.s.round.quorum, when);
+    // Silent clients at the deadline: most often client processes of another study (or none started).
+    const hint = timedOut ? ` (clients join the trials of study '${this.s.scope.study}': fl client --study)` : '';
+    if (outcome.kind === 'fail') this.fail(`${outcome.reason}${hint}`);
+    else {
+      if (outcome.kind === 'go-on') this.log(outcome.line);
+      this.beginTrial();
+    }
   }
 
   private beginTrial(): void {
-    this.clearTimer();
-    this.o.onEvent?.({ type: 'joined', clients: this.available() });
+    this.deadline.clear();
+    this.joinRepeat.stop();
+    this.o.onEvent?.({ type: 'joined', clients: this.roster.available() });
     if (this.completed >= this.stopAfter) this.finish();
     else if (this.completed === 0 && !this.history.some((r) => r.round === 0)) this.beginEval(0, this.newRecord(0, []));
     else this.beginRound(this.completed + 1);
@@ -274,24 +259,11 @@ export class ServerActor {
 
   private newRecord(round: number, selected: string[]): RoundRecord {
     this.roundStarted = performance.now();
-    const clients: Record<string, ClientRoundRecord> = {};
-    for (const c of this.expected) clients[c] = { downloadBytes: 0, uploadBytes: 0 };
-    return {
-      round,
-      selected,
-      accepted: [],
-      attempts: 0,
-      valLoss: null,
-      trainLoss: null,
-      rejected: {},
-      rejectedLog: [],
-      seconds: 0,
-      clients,
-    };
+    return emptyRoundRecord(round, selected, this.roster.expected);
   }
 
   private beginRound(round: number): void {
-    const available = this.available();
+    const available = this.roster.available();
     const plan = this.o.aggregator.configureRound(round, available, new Rng(this.s.seed).fork('sampling').fork(round));
     const selected = plan.clients;
     if (!selected.length || new Set(selected).size !== selected.length || selected.some((c) => !available.includes(c)))
@@ -301,7 +273,7 @@ export class ServerActor {
     this.record = this.newRecord(round, [...selected]);
     this.record.attempts = 1;
     this.aggregatorConfig = plan.trainConfig ?? {};
-    this.training = new RoundCollector<Accepted>({
+    this.training = new RoundCollector<AcceptedUpdate>({
       round,
       expected: selected,
       quorum: quorumOf(this.s.round.quorum, selected.length),
@@ -311,10 +283,10 @@ export class ServerActor {
     this.phase = 'training';
     this.o.onEvent?.({ type: 'round-started', round, attempt: 0, selected: [...selected] });
     this.publishRound(selected);
-    this.setTimer(this.s.round.deadline_s);
+    this.deadline.set(this.s.round.deadline_s);
   }
 
-  private aggregatorConfig: NonNullable<ReturnType<Aggregator['configureRound']>['trainConfig']> = {};
+  private aggregatorConfig: AggregatorTrainConfig = {};
 
   private globalPayload(): Uint8Array {
     this.globalBytes ??= encodeTensors(this.global, { precision: 'fp32' });
@@ -324,18 +296,7 @@ export class ServerActor {
   private publishRound(to: readonly string[]): void {
     const c = this.training!;
     const bytes = encodeMessage(
-      {
-        v: MESSAGE_VERSION,
-        kind: 'round',
-        round: c.round,
-        attempt: c.attempt,
-        selected: [...c.expected],
-        seed: this.s.seed,
-        lora: { r: this.s.lora.r, alpha: this.s.lora.alpha, dropout: this.s.lora.dropout, targets: [...this.s.lora.targets] },
-        train: this.s.train,
-        aggregatorConfig: this.aggregatorConfig,
-        codec: { ...this.s.codec },
-      },
+      roundMessage(this.s, { round: c.round, attempt: c.attempt, selected: c.expected }, this.aggregatorConfig),
       this.globalPayload(),
     );
     for (const id of to) {
@@ -346,69 +307,32 @@ export class ServerActor {
 
   private async onUpdate(u: UpdateMsg, payload: Uint8Array, size: number): Promise<void> {
     const c = this.training;
-    if (this.phase !== 'training' || !c) throw this.outOfPhase('update', u.round);
+    if (this.phase !== 'training' || !c) throw outOfPhase('update', u.round, this.completed, this.phase);
     c.check(u.from, u.round, u.attempt);
     const delta = admitDelta(this.global, payload, this.limits, `update from client ${u.from} for round ${u.round}`);
     c.accept(u.from, { samples: u.samples, weights: addScaled(this.global, delta, 1), metrics: u.metrics });
     this.record!.clients[u.from]!.uploadBytes += size;
-    if (c.complete) return this.finishTraining();
-  }
-
-  /** A reply that comes when the server is not collecting that kind. */
-  private outOfPhase(what: string, round: number): MessageRejected {
-    if (round <= this.completed) return new MessageRejected('stale-round', `${what} for round ${round}: round ${round} is over`);
-    return new MessageRejected(
-      round > this.completed + 1 ? 'future-round' : 'unexpected',
-      `${what} for round ${round}: not collecting ${what}s now (${this.phase})`,
-    );
+    return c.complete ? this.finishTraining() : this.decideIfOnlyFailedMissing();
   }
 
   private async finishTraining(): Promise<void> {
-    this.clearTimer();
+    this.deadline.clear();
     const c = this.training!;
     this.training = undefined;
     const accepted = c.accepted();
-    const updates: ClientUpdate[] = accepted.map(({ from, reply }) => ({
-      clientId: from,
-      samples: reply.samples,
-      tensors: reply.weights,
-      metrics: reply.metrics,
-    }));
-    const next = await this.o.aggregator.aggregate(this.global, updates, c.round);
-    try {
-      checkSameLayout(this.global, next, `${this.o.aggregator.name}: aggregated adapter`);
-      checkFinite(next, `${this.o.aggregator.name}: aggregated adapter`);
-    } catch (e) {
-      throw e instanceof TensorLayoutError ? new AggregatorError(e.message) : e;
-    }
-    this.global = new Map([...this.global.keys()].map((k) => [k, next.get(k)!])); // keep the canonical tensor order
+    this.global = await aggregateRound(this.o.aggregator, this.global, accepted, c.round);
     this.globalBytes = undefined;
     const rec = this.record!;
-    rec.accepted = accepted.map((a) => a.from);
-    rec.attempts = c.attempt + 1;
-    let samples = 0;
-    let loss = 0;
-    for (const { from, reply } of accepted) {
-      rec.clients[from]!.trained = { samples: reply.samples, metrics: reply.metrics };
-      if (reply.metrics.train_loss !== undefined) {
-        samples += reply.samples;
-        loss += reply.samples * reply.metrics.train_loss;
-      }
-    }
-    rec.trainLoss = samples ? loss / samples : null;
-    if (this.evalDue(c.round)) this.beginEval(c.round, rec);
+    recordTraining(rec, accepted, c.attempt + 1);
+    if (evalDue(c.round, this.s.eval.every, this.s.rounds)) this.beginEval(c.round, rec);
     else this.completeRound(rec);
-  }
-
-  private evalDue(round: number): boolean {
-    return round === 0 || round % this.s.eval.every === 0 || round === this.s.rounds;
   }
 
   // ---- evaluation
 
   private beginEval(round: number, rec: RoundRecord): void {
     this.record = rec;
-    const expected = this.available();
+    const expected = this.roster.available();
     this.evaluation = new RoundCollector<EvalReply>({
       round,
       expected,
@@ -419,31 +343,20 @@ export class ServerActor {
     this.phase = 'evaluating';
     this.o.onEvent?.({ type: 'evaluating', round, attempt: 0 });
     this.publishEvaluate();
-    this.setTimer(this.s.round.deadline_s);
+    this.deadline.set(this.s.round.deadline_s);
   }
 
   /** To everyone (a broadcast) or, for a retry or a rejoin, to the named clients only. */
   private publishEvaluate(to?: readonly string[]): void {
     const c = this.evaluation!;
-    const bytes = encodeMessage(
-      {
-        v: MESSAGE_VERSION,
-        kind: 'evaluate',
-        round: c.round,
-        attempt: c.attempt,
-        lora: { r: this.s.lora.r, alpha: this.s.lora.alpha, dropout: this.s.lora.dropout, targets: [...this.s.lora.targets] },
-        batchSize: this.s.eval.batch_size,
-        seqLen: this.s.train.seq_len,
-      },
-      this.globalPayload(),
-    );
+    const bytes = encodeMessage(evaluateMessage(this.s, c), this.globalPayload());
     if (to) for (const id of to) this.o.transport.publish(clientDirectSubject(this.s.scope, id, 'evaluate'), bytes);
     else this.o.transport.publish(serverSubject(this.s.scope, 'evaluate'), bytes);
     // A broadcast reaches every subscribed client of the trial: each downloads it.
-    for (const id of to ?? this.available()) this.record!.clients[id]!.downloadBytes += bytes.byteLength;
+    for (const id of to ?? this.roster.available()) this.record!.clients[id]!.downloadBytes += bytes.byteLength;
   }
 
-  private onEvalResult(r: EvalResultMsg, size: number): void {
+  private async onEvalResult(r: EvalResultMsg, size: number): Promise<void> {
     const c = this.evaluation;
     if (this.phase !== 'evaluating' || !c) {
       if (r.round <= this.completed) throw new MessageRejected('stale-round', `evaluation for round ${r.round}: round ${r.round} is over`);
@@ -452,24 +365,15 @@ export class ServerActor {
     c.check(r.from, r.round, r.attempt);
     c.accept(r.from, { lossSum: r.lossSum, tokens: r.tokens, samples: r.samples });
     this.record!.clients[r.from]!.uploadBytes += size;
-    if (c.complete) this.finishEval();
+    return c.complete ? this.finishEval() : this.decideIfOnlyFailedMissing();
   }
 
   private finishEval(): void {
-    this.clearTimer();
+    this.deadline.clear();
     const c = this.evaluation!;
     this.evaluation = undefined;
     const rec = this.record!;
-    let weight = 0;
-    let sum = 0;
-    for (const { from, reply } of c.accepted()) {
-      if (!reply.tokens) continue;
-      const loss = reply.lossSum / reply.tokens;
-      rec.clients[from]!.validation = { loss, tokens: reply.tokens, samples: reply.samples };
-      weight += reply.samples;
-      sum += reply.samples * loss;
-    }
-    rec.valLoss = weight ? sum / weight : null;
+    recordValidation(rec, c.accepted());
     this.completeRound(rec);
   }
 
@@ -477,10 +381,7 @@ export class ServerActor {
 
   private completeRound(rec: RoundRecord): void {
     rec.seconds = (performance.now() - this.roundStarted) / 1000;
-    rec.rejected = this.rejectedNow;
-    rec.rejectedLog = this.rejectedLogNow;
-    this.rejectedNow = {};
-    this.rejectedLogNow = [];
+    Object.assign(rec, this.rejections.takeRound());
     this.history.push(rec);
     this.completed = rec.round;
     this.record = undefined;
@@ -490,15 +391,7 @@ export class ServerActor {
   }
 
   private async onDeadline(): Promise<void> {
-    this.timer = undefined;
-    if (this.phase === 'joining') {
-      if (this.joined.size === 0)
-        return this.fail(`no client joined within ${this.s.round.join_timeout_s} s (expected: ${this.expected.join(', ')})`);
-      this.log(
-        `join deadline: going on with ${this.joined.size} of ${this.expected.length} clients (missing: ${this.expected.filter((c) => !this.joined.has(c)).join(', ')})`,
-      );
-      return this.beginTrial();
-    }
+    if (this.phase === 'joining') return this.joinDeadline(` within ${this.s.round.join_timeout_s} s (round.join_timeout_s)`, true);
     const c = this.phase === 'training' ? this.training : this.evaluation;
     if (!c) return;
     const d = c.atDeadline();
@@ -517,7 +410,7 @@ export class ServerActor {
       this.o.onEvent?.({ type: 'evaluating', round: c.round, attempt: d.attempt });
       this.publishEvaluate(c.missing());
     }
-    this.setTimer(this.s.round.deadline_s);
+    this.deadline.set(this.s.round.deadline_s);
   }
 
   private republish(): void {
@@ -526,25 +419,13 @@ export class ServerActor {
     else if (this.phase === 'evaluating' && this.evaluation) this.publishEvaluate(this.evaluation.missing());
   }
 
-  private setTimer(seconds: number): void {
-    this.clearTimer();
-    const token = ++this.timerToken;
-    this.timer = setTimeout(() => this.mailbox.post({ type: 'deadline', token }), Math.round(seconds * 1000));
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerToken++;
-  }
-
   private finish(): void {
     this.end('done');
     this.settle.resolve({
       state: this.state(),
       global: cloneTensors(this.global),
       history: this.history,
-      rejected: { ...this.rejectedTotal },
+      rejected: this.rejections.total(),
     });
   }
 
@@ -557,9 +438,10 @@ export class ServerActor {
 
   private end(reason: string): void {
     this.phase = 'done';
-    this.clearTimer();
+    this.deadline.clear();
+    this.joinRepeat.stop();
     try {
-      this.broadcast({ v: MESSAGE_VERSION, kind: 'stop', reason: reason.slice(0, 2000) });
+      this.broadcast(stopMessage(reason, this.s.dismissClients ?? false));
     } catch {
       // a closed transport: the clients learn nothing more either way
     }
@@ -576,19 +458,20 @@ export class ServerActor {
 
   private async onWire(subject: string, bytes: Uint8Array): Promise<void> {
     try {
-      const p = parseSubject(subject);
-      if (p?.kind !== 'client-update' || p.study !== this.s.scope.study || p.trial !== this.s.scope.trial)
-        throw new MessageRejected('bad-subject', `not a client update subject of this trial`);
-      const { msg, payload } = decodeClientMessage(bytes);
-      if (msg.from !== p.clientId)
-        throw new MessageRejected('impersonation', `message from '${msg.from}' on the subject of client '${p.clientId}'`);
-      if (!this.expected.includes(msg.from))
-        throw new MessageRejected('unknown-sender', `client '${msg.from}' is not a client of this trial`);
-      if (msg.kind !== 'hello' && !this.joined.has(msg.from))
+      const { msg, payload } = receiveClientMessage(this.s, subject, bytes);
+      if (!this.roster.includes(msg.from)) {
+        const reason = `client '${msg.from}' is not a client of this trial (its clients: ${this.roster.expected.join(', ')})`;
+        if (msg.kind === 'hello') this.refuse(msg.from, 'not-in-trial', reason);
+        throw new MessageRejected('unknown-sender', reason);
+      }
+      // An error may come before the hello (a client whose data file is bad never says hello).
+      if (msg.kind === 'error') return await this.onClientError(msg);
+      if (msg.kind !== 'hello' && !this.roster.hasJoined(msg.from))
         throw new MessageRejected('unknown-sender', `client '${msg.from}' sent ${msg.kind} before its hello`);
       if (msg.kind === 'hello') this.onHello(msg);
       else if (msg.kind === 'update') await this.onUpdate(msg, payload, bytes.byteLength);
-      else this.onEvalResult(msg, bytes.byteLength);
+      else if (msg.kind === 'eval-result') await this.onEvalResult(msg, bytes.byteLength);
+      else throw new MessageRejected('unexpected', `${msg.kind}: a trial's server runs no client tasks`);
     } catch (e) {
       if (e instanceof MessageRejected) this.reject(e.reason, e.message, subject);
       else if (e instanceof AggregatorError) this.fail(e.message);
@@ -597,10 +480,8 @@ export class ServerActor {
   }
 
   private reject(reason: RejectReason, message: string, subject: string): void {
-    this.rejectedNow[reason] = (this.rejectedNow[reason] ?? 0) + 1;
-    this.rejectedTotal[reason] = (this.rejectedTotal[reason] ?? 0) + 1;
     const line = `rejected (${reason}) on ${subject.slice(0, 200)}: ${message.slice(0, 300)}`;
-    if (this.rejectedLogNow.length < REJECT_LOG_LINES) this.rejectedLogNow.push(line);
+    this.rejections.add(reason, line);
     this.log(line);
     this.o.onEvent?.({ type: 'rejected', reason, message, subject });
   }

@@ -8,6 +8,8 @@ import type { StudyState } from '../hpo/study-state.js';
 import { writeStudyOutputs } from '../hpo/study-outputs.js';
 import { trialRunnerFor } from '../hpo/trial-runner-for.js';
 import type { TrialRunner } from '../hpo/trial-runner.js';
+import type { ClientTaskRunner } from '../hpo/client-task.js';
+import { clientTasksFor } from './client-tasks-for.js';
 import { InProcessExecutor } from './in-process-executor.js';
 import { runScheduler, type StudyRunResult } from './scheduler-actor.js';
 import type { SchedulerPort, TrialExecutor } from './trial-executor.js';
@@ -30,6 +32,10 @@ export interface StudyRunOptions {
   /** Called once the study is open (new or resumed), before any trial starts. */
   readonly onOpen?: (study: Study) => void;
   readonly log?: (line: string) => void;
+  /** Where client tasks of FTS / FLoRA run (default: the study config's client_tasks, over --nats when given). */
+  readonly clientTasks?: ClientTaskRunner;
+  /** Sees every message a client of this process publishes for client tasks (tests: privacy checks). */
+  readonly onClientSend?: (clientId: string, subject: string, bytes: Uint8Array) => void;
   /** Aborting stops the study gracefully (resume continues it). */
   readonly signal?: AbortSignal;
 }
@@ -47,11 +53,31 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   };
-  const study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
-  let runner: TrialRunner | undefined;
-  let queue: Awaited<ReturnType<typeof startWorkQueue>> | undefined;
+  const runnerFor = opts.runnerFor ?? trialRunnerFor;
+  // A new study's trial config is checked before its directory is made: a typo leaves nothing behind.
+  let runner: TrialRunner | undefined = opts.config ? runnerFor(opts.config) : undefined;
+  let study: Study;
   try {
-    runner = (opts.runnerFor ?? trialRunnerFor)(study.config);
+    study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
+  } catch (e) {
+    await runner?.close?.();
+    throw e;
+  }
+  let queue: Awaited<ReturnType<typeof startWorkQueue>> | undefined;
+  let ownClientTasks: Awaited<ReturnType<typeof clientTasksFor>> | undefined;
+  try {
+    runner ??= runnerFor(study.config);
+    if (study.usesClientTasks && !study.state.finished) {
+      if (opts.clientTasks) study.useClientTasks(opts.clientTasks);
+      else {
+        ownClientTasks = await clientTasksFor(study.config, {
+          ...(opts.nats ? { nats: opts.nats } : {}),
+          ...(opts.onClientSend ? { onClientSend: opts.onClientSend } : {}),
+          ...(opts.log ? { log: opts.log } : {}),
+        });
+        study.useClientTasks(ownClientTasks);
+      }
+    }
     opts.onOpen?.(study);
     if (study.state.finished) {
       await writeStudyOutputs(study.dir, study.state, runner);
@@ -63,7 +89,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
       queue = await startWorkQueue(study, {
         connection: opts.nats,
         localWorkers: opts.localWorkers ?? 0,
-        runnerFor: opts.runnerFor ?? trialRunnerFor,
+        runnerFor,
         log: opts.log,
       });
       executor = queue.executor;
@@ -85,6 +111,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     throw e;
   } finally {
     await queue?.close();
+    await ownClientTasks?.close();
     await runner?.close?.();
   }
 }

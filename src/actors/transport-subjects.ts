@@ -69,6 +69,12 @@ export const subjectPatterns = {
   },
   /** What a client listens to: the server's broadcasts of a trial. */
   serverBroadcasts: (s: TrialScope): string => `${scope(s)}.server.>`,
+  /** One broadcast topic of every trial of a study (a long-lived client process hears each trial's `join`). */
+  studyBroadcasts: (study: string, topic: string): string => {
+    assertSubjectToken('study', study);
+    assertSubjectToken('topic', topic);
+    return `${SUBJECT_ROOT}.${study}.*.server.${topic}`;
+  },
   /** What the server listens to: every client's updates of a trial. */
   clientUpdates: (s: TrialScope): string => `${scope(s)}.client.*.update`,
   /** What client `clientId` listens to besides the broadcasts. */

@@ -2,21 +2,32 @@
 // client per round: `fed` (the task's N clients), `global` (one client holding every client's
 // data), `local` (N one-client federations, each client alone on its own data). Every resulting
 // adapter is scored on the same test split; `local` reports the mean over clients and each client.
-import { type ClientRecords, encodeClient, type FederatedTask, federatedTask, pooledClient } from '../fl/client-data.js';
-import type { FlConfig, Scenario } from '../fl/fl-config.js';
+// With `remoteClients`, only the server runs here (fed only): the clients are `fl client` processes
+// holding their own data; the server uses the test split alone.
+import { UserError } from '../engine/errors.js';
+import { answerless, type ClientRecords, encodeClient, type FederatedTask, pooledClient } from '../fl/client-data.js';
+import { federatedData } from '../fl/client-files.js';
+import { checkConfigFitsModel, dataName, type FlConfig, type Scenario } from '../fl/fl-config.js';
 import { scoreTestSplit, spreadOf, type TestScore } from '../fl/test-score.js';
 import type { LoadedModel } from '../model/source.js';
 import type { RoundRecord } from './federation-state.js';
-import { type ConnectTransport, type FederationResult, runFederation } from './federation.js';
+import type { ServerEvent } from './server-actor.js';
+import { type ConnectTransport, type FederationResult, runFederation, runFederationServer } from './federation.js';
 
 export interface TrialDeps {
   model: LoadedModel;
-  /** Default: the config's built-in task. */
+  /** Default: the config's data (a built-in task or the user's files). */
   task?: FederatedTask;
   connect?: ConnectTransport;
   /** After each completed round of each federation (`run` is 'fed', 'global' or the client of a local run). */
   onRound?: (run: string, record: RoundRecord) => void;
+  /** Every event of each federation's server (joins, client errors, rejected messages ...). */
+  onServerEvent?: (run: string, e: ServerEvent) => void;
   log?: (line: string) => void;
+  /** Clients in other processes (their ids; `dismiss`: tell them to exit at the end) instead of simulated ones. */
+  remoteClients?: { ids: readonly string[]; dismiss: boolean };
+  /** Told what the run leaves out: records of the user's files ("skipped file:line: reason"), answers cut by train.seq_len. */
+  warn?: (line: string) => void;
 }
 
 /** One federation of the trial with its test score. */
@@ -74,38 +85,50 @@ function plan(scenario: Scenario, task: FederatedTask, trial: string): PlannedRu
 
 export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<TrialReport> {
   const started = performance.now();
-  const task = deps.task ?? federatedTask(config.data.task, config.data.seed);
+  const task = deps.task ?? (await federatedData(config.data));
+  for (const line of task.skipped ?? []) deps.warn?.(`skipped ${line}`);
   const { model, tokenizer } = deps.model;
+  checkConfigFitsModel(config, model.cfg);
   // eval.valid_limit applies per client of the task, so `global` validates on the union of the same records.
   const limit = config.eval.valid_limit;
   const clientsOfTask = task.clients.map((c) => (limit === undefined ? c : { ...c, validation: c.validation.slice(0, limit) }));
   const runs: TrialRun[] = [];
+  const remote = deps.remoteClients;
+  if (remote && config.scenario !== 'fed')
+    throw new UserError(`scenario ${config.scenario} simulates its clients; with clients in their own processes use scenario fed`);
   for (const p of plan(config.scenario, { ...task, clients: clientsOfTask }, config.trial)) {
-    const clients = p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len));
-    const result = await runFederation(
-      { ...config, trial: p.trial },
-      {
-        model: deps.model,
-        clients,
-        ...(deps.connect ? { connect: deps.connect } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
-        onEvent: (e) => {
-          if (e.type === 'round-done') deps.onRound?.(p.name, e.record);
-        },
+    // Clients in other processes hold (and encode) their own data.
+    const clients = remote ? [] : p.clients.map((c) => encodeClient(tokenizer, c, config.train.seq_len));
+    for (const c of clients) {
+      const cut = answerless(c);
+      if (cut) deps.warn?.(`client ${c.id}: ${cut} with no answer token within train.seq_len ${config.train.seq_len} (raise it)`);
+    }
+    const common = {
+      model: deps.model,
+      ...(deps.connect ? { connect: deps.connect } : {}),
+      ...(deps.log ? { log: deps.log } : {}),
+      onEvent: (e: ServerEvent) => {
+        if (e.type === 'round-done') deps.onRound?.(p.name, e.record);
+        deps.onServerEvent?.(p.name, e);
       },
-    );
+    };
+    const cfg = { ...config, trial: p.trial };
+    const result = remote
+      ? await runFederationServer(cfg, { ...common, clientIds: remote.ids, dismissClients: remote.dismiss })
+      : await runFederation(cfg, { ...common, clients });
     const test = await scoreTestSplit(model, tokenizer, result.adapter, task.test, task.testShare, {
       limit: config.eval.test_limit,
       batchSize: config.eval.batch_size,
       maxNewTokens: config.eval.max_new_tokens,
       seqLen: config.train.seq_len,
+      metric: task.metric,
     });
     deps.log?.(`[trial] ${p.name}: test score ${test.score.toFixed(4)} on ${test.samples} records`);
     runs.push({ name: p.name, result, test });
   }
   return {
     scenario: config.scenario,
-    task: config.data.task,
+    task: dataName(config.data),
     seed: config.seed,
     rounds: summariseRounds(runs),
     test: testOf(config.scenario, runs),

@@ -1,6 +1,7 @@
 // `fedhpo data split`: the yargs command over dataSplit (src/data/split-file.ts).
 import type { Argv } from 'yargs';
 import { dataSplit, SPLITTERS, type SplitterName } from '../data/split-file.js';
+import { numberFlag } from './flags.js';
 
 /** Registers `split` (wired in as `fedhpo data split`). */
 export function dataSplitCommand(y: Argv): Argv {
@@ -16,11 +17,11 @@ export function dataSplitCommand(y: Argv): Argv {
           describe: 'iid: uniform; meta: one client per value of --by; dirichlet: label skew',
         })
         .option('by', { type: 'string', default: 'category', describe: 'field that labels a record (meta, dirichlet; histogram for iid)' })
-        .option('alpha', { type: 'number', describe: 'dirichlet concentration: large is near-uniform, small (< 1) is skewed' })
-        .option('clients', { type: 'number', describe: 'number of clients (meta: merge values down to N; default one per value)' })
-        .option('seed', { type: 'number', default: 0, describe: 'random seed' })
+        .option('alpha', numberFlag('alpha', 'dirichlet concentration: large is near-uniform, small (< 1) is skewed'))
+        .option('clients', numberFlag('clients', 'number of clients (meta: merge values down to N; default one per value)'))
+        .option('seed', numberFlag('seed', 'random seed', 0))
         .option('out', { type: 'string', demandOption: true, describe: 'output directory for client_<i>.jsonl and split.json' })
-        .option('min-size', { type: 'number', describe: 'dirichlet: fail unless every client gets at least this many records (default 1)' })
+        .option('min-size', numberFlag('min-size', 'dirichlet: fail unless every client gets at least this many records (default 1)'))
         .option('allow-empty', { type: 'boolean', default: false, describe: 'dirichlet: allow empty (or below --min-size) clients' })
         .option('json', { type: 'boolean', default: false, describe: 'print split.json instead of the table' }),
     async (a) => {

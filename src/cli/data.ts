@@ -7,6 +7,8 @@ import { taskClients } from '../data/tasks/clients.js';
 import { isTaskName, loadTask, TASK_NAMES, TASKS } from '../data/tasks/index.js';
 import { dataSplitCommand } from './data-split.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 const taskNames = TASK_NAMES;
 
@@ -51,8 +53,8 @@ export function dataCommands(y: Argv): Argv {
       (a) =>
         a
           .positional('task', { type: 'string', demandOption: true, describe: `one of ${taskNames.join(', ')}` })
-          .option('seed', { type: 'number', default: 0 })
-          .option('samples', { type: 'number', default: 2, describe: 'samples to print' }),
+          .option('seed', numberFlag('seed', '', 0))
+          .option('samples', numberFlag('samples', 'samples to print', 2)),
       // async: yargs only routes a handler's error to .fail (exit 2, no stack) when it rejects.
       async (a) => {
         const t = taskInfo(a.task);
@@ -70,10 +72,11 @@ export function dataCommands(y: Argv): Argv {
         a
           .positional('task', { type: 'string', demandOption: true })
           .option('split', { choices: ['train', 'validation', 'test'] as const, default: 'train' as const })
-          .option('seed', { type: 'number', default: 0 })
+          .option('seed', numberFlag('seed', '', 0))
           .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl file' }),
       async (a) => {
         taskInfo(a.task);
+        await checkOutputPath(a.out, 'file', '--out');
         const records = loadTask(a.task, a.seed)[a.split];
         await mkdir(dirname(a.out), { recursive: true });
         await writeFile(a.out, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);

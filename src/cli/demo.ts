@@ -12,6 +12,8 @@ import { finetune } from '../fl/finetune.js';
 import { LORA_RECIPE } from '../fl/recipes.js';
 import { SHIPPED_BASE_MODEL, withModel } from '../model/source.js';
 import { printSummary, progressFor } from './train.js';
+import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 export function demoCommand(y: Argv): Argv {
   return y.command(
@@ -20,13 +22,14 @@ export function demoCommand(y: Argv): Argv {
     (a) =>
       a
         .option('task', { choices: TASK_NAMES, default: 'code' as TaskName, describe: 'built-in task' })
-        .option('steps', { type: 'number', default: 100, describe: 'LoRA optimizer steps (the task recipe, shortened)' })
-        .option('limit', { type: 'number', default: 60, describe: 'test samples scored before and after' })
+        .option('steps', numberFlag('steps', 'LoRA optimizer steps (the task recipe, shortened)', 100))
+        .option('limit', numberFlag('limit', 'test samples scored before and after', 60))
         .option('dir', { type: 'string', describe: 'where the adapter goes (default: a new temp dir)' })
-        .option('threads', { type: 'number', default: EVAL_DEFAULTS.threads, describe: 'onnxruntime intra-op threads' })
-        .option('seed', { type: 'number', default: LORA_RECIPE.seed, describe: 'seed of the adapter init, shuffling and dropout' })
+        .option('threads', numberFlag('threads', 'onnxruntime intra-op threads', EVAL_DEFAULTS.threads))
+        .option('seed', numberFlag('seed', 'seed of the adapter init, shuffling and dropout', LORA_RECIPE.seed))
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON, no progress' }),
     async (a) => {
+      if (a.dir !== undefined) await checkOutputPath(a.dir, 'directory', '--dir');
       const dir = a.dir ?? (await mkdtemp(join(tmpdir(), 'fedhpo-demo-')));
       await mkdir(dir, { recursive: true });
       const say = (line: string) => !a.json && console.log(line);

@@ -2,13 +2,14 @@
 import type { Argv } from 'yargs';
 import { Engine } from '../engine/engine.js';
 import { UserError } from '../engine/errors.js';
-import { readRegularText } from '../engine/files.js';
+import { checkOutputPath, readRegularText } from '../engine/files.js';
 import { parseJsonText, previewJson } from '../engine/json.js';
 import { parseLlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
 import { DEFAULT_THREADS } from '../model/source.js';
 import { LoraAdapter } from '../peft/lora.js';
 import { UsageError, readJson } from './util.js';
+import { numberFlag } from './flags.js';
 
 /** Token files: 64 MiB (about 10M token ids as JSON). */
 const MAX_TOKEN_FILE_BYTES = 64 * 2 ** 20;
@@ -53,6 +54,7 @@ export async function modelNll(o: { model: string; adapter?: string | undefined;
 export async function modelInit(o: { config: string; out: string; seed: number }) {
   if (!Number.isSafeInteger(o.seed)) throw new UsageError(`--seed: expected an integer, got ${o.seed}`);
   const cfg = parseLlamaConfig(await readJson(o.config), o.config);
+  await checkOutputPath(o.out, 'directory', '--out');
   await saveCheckpoint(o.out, cfg, initWeights(cfg, o.seed, cfg.initializer_range));
   return cfg;
 }
@@ -67,8 +69,8 @@ export function modelCommands(y: Argv): Argv {
           .option('model', { type: 'string', demandOption: true, describe: 'model directory (HF layout: config.json + model.safetensors)' })
           .option('adapter', { type: 'string', describe: 'LoRA adapter directory (PEFT layout)' })
           .option('tokens', { type: 'string', demandOption: true, describe: 'JSON file: array of token-id arrays' })
-          .option('batch-size', { type: 'number', default: 8, describe: 'sequences per forward pass' })
-          .option('threads', { type: 'number', default: DEFAULT_THREADS, describe: 'onnxruntime intra-op threads' })
+          .option('batch-size', numberFlag('batch-size', 'sequences per forward pass', 8))
+          .option('threads', numberFlag('threads', 'onnxruntime intra-op threads', DEFAULT_THREADS))
           .option('json', { type: 'boolean', default: false, describe: 'print {"nll": ..., "tokens": N}' }),
       async (a) => {
         const r = await modelNll({ model: a.model, adapter: a.adapter, tokens: a.tokens, threads: a.threads, batchSize: a['batch-size'] });
@@ -84,7 +86,7 @@ export function modelCommands(y: Argv): Argv {
         a
           .option('config', { type: 'string', demandOption: true, describe: 'LlamaConfig JSON (HF config.json field names)' })
           .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
-          .option('seed', { type: 'number', default: 0, describe: 'weight initialisation seed' }),
+          .option('seed', numberFlag('seed', 'weight initialisation seed', 0)),
       async (a) => {
         const cfg = await modelInit({ config: a.config, out: a.out, seed: a.seed });
         console.log(`wrote ${a.out}: ${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, vocab ${cfg.vocab_size}`);

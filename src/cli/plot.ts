@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import { loadStudyData } from '../hpo/study-journal.js';
 import type { Chart } from '../plot/chart.js';
 import type { ChartFormat } from '../plot/chart-options.js';
+import { numberFlag } from './flags.js';
 
 const FORMATS = { png: ['png'], svg: ['svg'], both: ['svg', 'png'] } as const satisfies Record<string, readonly ChartFormat[]>;
 
@@ -34,7 +35,7 @@ export function plotCommands(y: Argv): Argv {
             default: 'best' as const,
             describe: 'how a cell combines the other hyperparameters',
           })
-          .option('max-bins', { type: 'number', default: 8, describe: 'bins for continuous hyperparameters' }),
+          .option('max-bins', numberFlag('max-bins', 'bins for continuous hyperparameters', 8)),
       async (a) => {
         const study = await loadStudyData(a.dir);
         const { landscapeChart } = await import('../plot/landscape.js');

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { pretrain } from '../fl/pretrain.js';
 import { loadPretrainConfig } from '../fl/pretrain-config.js';
 import { progressFor } from './train.js';
+import { numberFlag } from './flags.js';
 
 export function pretrainCommand(y: Argv): Argv {
   return y.command(
@@ -12,7 +13,7 @@ export function pretrainCommand(y: Argv): Argv {
       a
         .option('config', { type: 'string', default: 'configs/pretrain-base.yaml', describe: 'recipe (YAML)' })
         .option('out', { type: 'string', describe: 'output directory (overrides the recipe)' })
-        .option('steps', { type: 'number', describe: 'optimizer steps (overrides the recipe)' })
+        .option('steps', numberFlag('steps', 'optimizer steps (overrides the recipe)'))
         .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' }),
     async (a) => {
       const cfg = await loadPretrainConfig(a.config);

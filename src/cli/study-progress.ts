@@ -29,7 +29,7 @@ function bestText(state: StudyState): string {
 /** The bar's unit: rounds when the budget is in rounds, else trials, else seconds of wall time. */
 function budgetOf(state: StudyState): { total: number; value: number; unit: string } {
   const b = state.config.budget;
-  if (b.rounds !== undefined) return { total: b.rounds, value: state.spentRounds, unit: 'rounds' };
+  if (b.rounds !== undefined) return { total: b.rounds, value: Math.round(state.chargedRounds * 10) / 10, unit: 'rounds' };
   const finished = state.trials.length - state.unfinished.length;
   if (b.trials !== undefined) return { total: b.trials, value: finished, unit: 'trials' };
   return { total: Math.round(b.wall_time ?? 1), value: Math.round(state.elapsedSeconds), unit: 's' };
@@ -61,16 +61,31 @@ function barProgress(): StudyProgress {
   };
 }
 
+/** Round lines at most this often: slow (federated) trials show progress, fast ones do not flood the log. */
+const ROUND_LINE_MS = 5000;
+
 function lineProgress(log: (line: string) => void): StudyProgress {
+  let lastRoundLine = Number.NEGATIVE_INFINITY;
   return {
     onEvent(e, state) {
       switch (e.kind) {
         case 'session.started':
           log(`study ${state.studyId}: session ${e.session} (${e.mode}), ${state.trials.length} trials so far`);
           break;
+        case 'trial.round': {
+          // Federated trials take seconds to minutes per round: say where they are.
+          if (Date.now() - lastRoundLine < ROUND_LINE_MS) break;
+          lastRoundLine = Date.now();
+          const t = state.trials[e.id];
+          const o = state.objectives[0]!.name;
+          log(`trial ${e.id} round ${e.round}/${t?.fidelity ?? '?'}: ${o} ${fmt(e.metrics[o])}`);
+          break;
+        }
         case 'trial.finished': {
           const o = state.objectives[0]!;
-          const value = e.values ? `${o.name} ${fmt(e.values[0])}` : (e.reason ?? '');
+          const score =
+            e.status === 'complete' && o.name !== 'score' && e.metrics.score !== undefined ? `, score ${fmt(e.metrics.score)}` : '';
+          const value = e.values ? `${o.name} ${fmt(e.values[0])}${score}` : (e.reason ?? '');
           const b = budgetOf(state);
           log(
             `trial ${e.id} ${e.status}: ${value} (${e.rounds} rounds) | ${counts(state)}, ${b.value}/${b.total} ${b.unit} | ${bestText(state)}`,

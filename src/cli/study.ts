@@ -1,12 +1,15 @@
 // `fedhpo study ...`: run a study from a YAML config, resume one from its directory, and read one
-// (status, best, export). Trials are synthetic (`trial.kind: synthetic`, a test objective) until the
-// federated runner is plugged in at trialRunnerFor (src/hpo/trial-runner-for.ts).
+// (status, best, export). Trials are real federations of the config's `trial` FL document (or, with
+// `trial.kind: synthetic`, a test objective): trialRunnerFor (src/hpo/trial-runner-for.ts) decides.
+// A finished run or resume ends by writing report.html and every plot beside the journal.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
+import { checkFederatedStudyData, isFederatedTrial } from '../actors/federated-trial-config.js';
 import { runStudy, type StudyRunOutcome } from '../actors/study-runner.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
-import { readJournal } from '../hpo/journal.js';
+import { JOURNAL_FILE, readJournal } from '../hpo/journal.js';
 import { loadStudyConfig } from '../hpo/study-config.js';
 import { studyTable, toCsv } from '../hpo/study-export.js';
 import { bestDocument, type StudySummary, studySummary } from '../hpo/study-outputs.js';
@@ -14,6 +17,8 @@ import { StudyState } from '../hpo/study-state.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 import { studyProgress } from './study-progress.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
+import { checkOutputPath } from '../engine/files.js';
 
 const log = (line: string): void => console.error(line);
 
@@ -23,14 +28,9 @@ async function readStudy(dir: string): Promise<StudyState> {
   return StudyState.replay(events, join(dir, 'journal.jsonl'));
 }
 
+/** studies/<config name>: a second run over it is refused with the way on (resume, or --out). */
 function defaultOut(config: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join('studies', `${basename(config, extname(config))}-${stamp}`);
-}
-
-function positiveWorkers(n: number | undefined): number | undefined {
-  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--workers ${n}: want a whole number >= 1`);
-  return n;
+  return join('studies', basename(config, extname(config)));
 }
 
 /** Runs or resumes with progress; Ctrl-C (or SIGTERM) stops gracefully, a second one exits at once. */
@@ -53,7 +53,27 @@ async function drive(opts: Parameters<typeof runStudy>[0]): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   printSummary(studySummary(await readStudy(result.dir)), result.dir);
-  if (result.state === 'stopped') process.exitCode = 130;
+  if (result.state === 'stopped') {
+    process.exitCode = 130;
+    return;
+  }
+  await writeReportFiles(result.dir);
+}
+
+/** report.html and the plots; a plotting problem is reported in one line and never undoes the study. */
+async function writeReportFiles(dir: string): Promise<void> {
+  const started = performance.now();
+  try {
+    // Imported here: Vega takes most of a second to load, which the read-only commands would pay too.
+    const { writeStudyReport } = await import('../plot/report.js');
+    const r = await writeStudyReport(dir);
+    console.log(`report     ${r.path} and ${r.files.length} plot files (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    log(
+      `fedhpo: the study is complete, but its report failed: ${e instanceof Error ? e.message : String(e)} (retry: fedhpo report ${dir} --plots both)`,
+    );
+    process.exitCode = 1;
+  }
 }
 
 function printSummary(s: StudySummary, dir: string): void {
@@ -67,14 +87,22 @@ function printSummary(s: StudySummary, dir: string): void {
     `trials     ${t.total}: ${t.complete} complete, ${t.failed} failed, ${t.diverged} diverged, ${t.pruned} pruned, ${t.running + t.queued} unfinished`,
   );
   console.log(
-    `budget     ${r.spent}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
+    `budget     ${r.spent}${r.local_rounds ? ` + ${+r.local_rounds.toFixed(2)} local` : ''}${r.limit !== null ? `/${r.limit}` : ''} rounds (${r.client_rounds} client-rounds${r.local_client_rounds ? ` + ${r.local_client_rounds} local` : ''}${r.lost ? `, ${r.lost} lost to interruptions` : ''}), ` +
       `${s.budget.trials.asked}${s.budget.trials.limit !== null ? `/${s.budget.trials.limit}` : ''} trials, ${s.budget.wall_time.seconds} s`,
   );
+  const r2 = s.rank_agreement;
+  if (r2)
+    console.log(
+      `ranks      val_loss rank vs score rank over ${r2.n} complete trials: Spearman ${r2.spearman.toFixed(2)} (p ${r2.spearman_p.toFixed(2)}), ` +
+        `Kendall ${r2.kendall.toFixed(2)} (p ${r2.kendall_p.toFixed(2)})`,
+    );
   for (const b of s.best)
     console.log(
       `best       trial ${b.trial}: ${Object.entries(b.values)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')} @ ${b.fidelity} rounds; ${Object.entries(b.hyperparameters)
+        .join(', ')}${b.score !== null && !('score' in b.values) ? `, score ${b.score}` : ''} @ ${b.fidelity} rounds; ${Object.entries(
+        b.hyperparameters,
+      )
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
     );
@@ -84,27 +112,37 @@ export function studyCommands(y: Argv): Argv {
   return y
     .command(
       'run <config>',
-      'Run a study from a YAML config (synthetic trials: trial.kind synthetic)',
+      'Run a study from a YAML config (federated trials; ends with report.html and plots)',
       (a) =>
         withNatsFlags(
           a
             .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML)' })
-            .option('out', { type: 'string', describe: 'study directory (default studies/<config>-<time>)' })
+            .option('out', { type: 'string', describe: 'study directory (default studies/<config name>)' })
             .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
-            .option('workers', {
-              type: 'number',
-              describe: 'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
-            }),
+            .option(
+              'workers',
+              numberFlag(
+                'workers',
+                'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
+              ),
+            ),
         ),
       async (a) => {
         const config = await loadStudyConfig(a.config, a.set);
+        if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
-        log(`study directory ${dir}`);
+        await checkOutputPath(dir, 'directory', '--out');
+        if (existsSync(join(dir, JOURNAL_FILE)))
+          throw new UsageError(
+            `${dir} already holds a study: see it with fedhpo study status ${dir}, continue it with fedhpo study resume ${dir}, or give --out DIR for a new one`,
+          );
         await drive({
           dir,
           config,
+          // Said once the study is open (a directory that already holds a study is refused before).
+          onOpen: () => log(`study directory ${dir}`),
           ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}),
         });
       },
@@ -114,11 +152,11 @@ export function studyCommands(y: Argv): Argv {
       'Continue a study from its journal (after a crash, kill -9 or Ctrl-C)',
       (a) =>
         withNatsFlags(
-          a.positional('dir', { type: 'string', demandOption: true }).option('workers', { type: 'number', describe: 'as for study run' }),
+          a.positional('dir', { type: 'string', demandOption: true }).option('workers', numberFlag('workers', 'as for study run')),
         ),
       async (a) => {
         const nats = natsFromArgs(a as NatsCliArgs);
-        const workers = positiveWorkers(a.workers);
+        const workers = a.workers;
         await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
       },
     )
@@ -154,6 +192,7 @@ export function studyCommands(y: Argv): Argv {
           .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
           .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
       async (a) => {
+        if (a.output) await checkOutputPath(a.output, 'file', '--output');
         const table = studyTable(await readStudy(a.dir));
         const text = a.format === 'csv' ? toCsv(table) : `${JSON.stringify(table.rows)}\n`;
         if (a.output) await writeFile(a.output, text);

@@ -10,6 +10,7 @@ import { PROJECTIONS, type Projection } from '../model/llama.js';
 import { LORA_RECIPE, SGD_MOMENTUM } from '../fl/recipes.js';
 import { DEFAULT_THREADS } from '../model/source.js';
 import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
 
 /** Defaults: the recipe the README's task table was made with (every training default is there). */
 const R = LORA_RECIPE;
@@ -24,28 +25,28 @@ export function trainOptions(y: Argv) {
     })
     .option('valid', { type: 'string', describe: 'validation file (default: the last 10% of --data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'adapter output directory (PEFT layout)' })
-    .option('lora-r', { type: 'number', default: R.lora.r, describe: 'LoRA rank' })
-    .option('lora-alpha', { type: 'number', default: R.lora.alpha, describe: 'LoRA alpha (scaling alpha/r)' })
-    .option('lora-dropout', { type: 'number', default: R.lora.dropout, describe: 'LoRA dropout probability, in [0, 1)' })
+    .option('lora-r', numberFlag('lora-r', 'LoRA rank', R.lora.r))
+    .option('lora-alpha', numberFlag('lora-alpha', 'LoRA alpha (scaling alpha/r)', R.lora.alpha))
+    .option('lora-dropout', numberFlag('lora-dropout', 'LoRA dropout probability', R.lora.dropout))
     .option('lora-targets', { type: 'string', default: R.lora.targets.join(','), describe: `comma list of ${PROJECTIONS.join(', ')}` })
-    .option('steps', { type: 'number', default: R.steps, describe: 'optimizer steps' })
-    .option('batch-size', { type: 'number', default: R.batchSize, describe: 'examples per micro-batch' })
-    .option('seq-len', { type: 'number', default: R.seqLen, describe: 'max tokens per example (longer ones are cut)' })
-    .option('grad-accum', { type: 'number', default: R.gradAccum, describe: 'micro-batches per optimizer step' })
-    .option('lr', { type: 'number', default: R.lr, describe: 'peak learning rate' })
+    .option('steps', numberFlag('steps', 'optimizer steps', R.steps))
+    .option('batch-size', numberFlag('batch-size', 'examples per micro-batch', R.batchSize))
+    .option('seq-len', numberFlag('seq-len', 'max tokens per example (longer ones are cut)', R.seqLen))
+    .option('grad-accum', numberFlag('grad-accum', 'micro-batches per optimizer step', R.gradAccum))
+    .option('lr', numberFlag('lr', 'peak learning rate', R.lr))
     .option('optimizer', { choices: ['adamw', 'sgd'] as const, default: R.optimizer.kind, describe: 'optimizer' })
-    .option('weight-decay', { type: 'number', default: R.optimizer.weightDecay, describe: 'decoupled (AdamW) or L2 (SGD) weight decay' })
-    .option('momentum', { type: 'number', default: SGD_MOMENTUM, describe: 'SGD momentum' })
+    .option('weight-decay', numberFlag('weight-decay', 'decoupled (AdamW) or L2 (SGD) weight decay', R.optimizer.weightDecay))
+    .option('momentum', numberFlag('momentum', 'SGD momentum', SGD_MOMENTUM))
     .option('schedule', {
       choices: ['cosine', 'constant', 'linear'] as const,
       default: R.schedule.kind,
       describe: 'learning-rate schedule after warmup',
     })
-    .option('warmup', { type: 'number', default: R.schedule.warmupSteps, describe: 'warmup steps' })
-    .option('clip-norm', { type: 'number', default: R.clipNorm, describe: 'gradient L2 norm bound (0 = off)' })
-    .option('eval-every', { type: 'number', describe: 'validate every N steps (always at the end)' })
-    .option('seed', { type: 'number', default: R.seed, describe: 'seed for adapter init, shuffling and dropout' })
-    .option('threads', { type: 'number', default: DEFAULT_THREADS, describe: 'onnxruntime intra-op threads' })
+    .option('warmup', numberFlag('warmup', 'warmup steps', R.schedule.warmupSteps))
+    .option('clip-norm', numberFlag('clip-norm', 'gradient L2 norm bound (0 = off)', R.clipNorm))
+    .option('eval-every', numberFlag('eval-every', 'validate every N steps (always at the end)'))
+    .option('seed', numberFlag('seed', 'seed for adapter init, shuffling and dropout', R.seed))
+    .option('threads', numberFlag('threads', 'onnxruntime intra-op threads', DEFAULT_THREADS))
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON, no progress bar' });
 }
 
@@ -60,18 +61,7 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
     if (!PROJECTIONS.includes(t as Projection))
       throw new UsageError(`--lora-targets: unknown module '${t}' (known: ${PROJECTIONS.join(', ')})`);
   if (!targets.length) throw new UsageError(`--lora-targets: name at least one of ${PROJECTIONS.join(', ')}`);
-  // Checked here so a bad flag is named before the model and data are loaded (and without a stack trace).
-  for (const k of ['steps', 'batch-size', 'seq-len', 'grad-accum', 'lora-r'] as const)
-    if (!Number.isInteger(a[k]) || a[k] < 1) throw new UsageError(`--${k}: expected a positive integer, got ${a[k]}`);
-  for (const k of ['lr', 'weight-decay', 'clip-norm', 'momentum'] as const)
-    if (!(a[k] >= 0)) throw new UsageError(`--${k}: expected a number >= 0, got ${a[k]}`);
-  if (!(a['lora-alpha'] > 0)) throw new UsageError(`--lora-alpha: expected a number > 0, got ${a['lora-alpha']}`);
-  if (!(a['lora-dropout'] >= 0 && a['lora-dropout'] < 1))
-    throw new UsageError(`--lora-dropout: expected a number in [0, 1), got ${a['lora-dropout']}`);
-  if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup: expected an integer >= 0, got ${a.warmup}`);
-  if (!Number.isSafeInteger(a.seed)) throw new UsageError(`--seed: expected an integer, got ${a.seed}`);
-  if (a['eval-every'] !== undefined && (!Number.isInteger(a['eval-every']) || a['eval-every'] < 1))
-    throw new UsageError(`--eval-every: expected a positive integer, got ${a['eval-every']}`);
+  // Numeric flags were checked while parsing (src/cli/flags.ts).
   const optimizer: OptimizerConfig =
     a.optimizer === 'sgd'
       ? { kind: 'sgd', momentum: a.momentum, weightDecay: a['weight-decay'] }

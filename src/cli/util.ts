@@ -7,11 +7,23 @@ export class UsageError extends UserError {
 }
 
 /**
- * What the CLI prints for an error that ends a command: a problem with the user's input (any
- * UserError) as one line without a stack trace; anything else is a bug and keeps its stack.
+ * A problem with what the user asked for or handed us, as opposed to a bug: a UserError; a flag
+ * yargs refused (its YError, which also carries what a flag's coerce check threw); or a failed
+ * system call on a path (the path the user gave is unwritable, a file where a directory must be,
+ * the disk is full), whose message names the call and the path.
+ */
+export function isUserFacing(err: Error): boolean {
+  if (err instanceof UserError || err.name === 'YError') return true;
+  const e = err as NodeJS.ErrnoException;
+  return typeof e.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
+}
+
+/**
+ * What the CLI prints for an error that ends a command: a user-facing problem as one line without
+ * a stack trace; anything else is a bug and keeps its stack.
  */
 export function failureMessage(err: Error): string {
-  return `fedhpo: ${err instanceof UserError ? err.message : (err.stack ?? err.message)}`;
+  return `fedhpo: ${isUserFacing(err) ? err.message.replace(/\s*\n\s*/g, ' ') : (err.stack ?? err.message)}`;
 }
 
 /** JSON files named on the command line (configs, token lists) are read whole, up to this size. */

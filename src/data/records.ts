@@ -231,3 +231,26 @@ export async function loadExamples(path: string): Promise<ParseResult> {
 export function describeSkipped(result: ParseResult): string[] {
   return result.skipped.map((s) => `${result.file}:${s.line}: ${s.reason}`);
 }
+
+/**
+ * The label of a record: the field `by` (or, if absent and `by` has dots, the nested path),
+ * stringified if a number or boolean. Missing, null and blank values give undefined; objects and
+ * arrays give an Error.
+ */
+export function fieldLabel(rec: Record<string, unknown>, by: string): string | undefined | Error {
+  let v: unknown = rec[by];
+  if (!Object.hasOwn(rec, by) && by.includes('.')) {
+    v = rec;
+    for (const part of by.split('.')) {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, part)) {
+        v = undefined;
+        break;
+      }
+      v = (v as Record<string, unknown>)[part];
+    }
+  } else if (!Object.hasOwn(rec, by)) v = undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return new Error(`field '${by}' must be a string, number or boolean, got ${typeName(v)}`);
+}

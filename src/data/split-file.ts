@@ -1,10 +1,11 @@
 // Splitting a JSONL/JSON-array data file into per-client files (IID, by a meta field, or Dirichlet
 // label skew) with a split.json describing the split: what `fedhpo data split` runs. Option errors
 // name the command's flags, as that is where they come from.
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readRegularText } from '../engine/files.js';
-import { DataError, parseRawRecords, typeName, type RawRecord } from './records.js';
+import { checkOutputPath, readRegularText } from '../engine/files.js';
+import { DataError, fieldLabel, parseRawRecords, type RawRecord, type Skipped } from './records.js';
+import { SPLIT_SUMMARY_FILE, writeSplitOutput } from './split-output.js';
+import { formatOf, userRecord } from './user-records.js';
 import { dirichletSplit, formatHistogram, histogram, iidSplit, metaSplit, type Histogram } from './splitters.js';
 
 /** The largest data file read whole (a JS string holds at most ~512 Mi UTF-16 units). */
@@ -65,26 +66,29 @@ export interface DataSplitResult {
 const MISSING = '(missing)';
 
 /**
- * The label of a record: the field `by` (or, if absent and `by` has dots, the nested path),
- * stringified if a number or boolean. Missing, null and blank values give undefined; objects and
- * arrays give an Error.
+ * The records a federated run can use, read as `fl run` reads a client's file: the format is the
+ * first record's (GSM8K, Dolly, HumanEval-js, or text/instruction records as `train` reads them),
+ * and a record missing its format's fields (a GSM8K question without its answer) is a bad line, not
+ * a client's record. Throws DataError when none is left.
  */
-export function fieldLabel(rec: Record<string, unknown>, by: string): string | undefined | Error {
-  let v: unknown = rec[by];
-  if (!Object.hasOwn(rec, by) && by.includes('.')) {
-    v = rec;
-    for (const part of by.split('.')) {
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, part)) {
-        v = undefined;
-        break;
-      }
-      v = (v as Record<string, unknown>)[part];
+function usableRecords(parsed: { records: RawRecord[]; skipped: Skipped[] }, file: string) {
+  const format = formatOf(parsed.records[0]!.value);
+  const records: RawRecord[] = [];
+  const skipped = [...parsed.skipped];
+  for (const r of parsed.records) {
+    try {
+      userRecord(r.value, format);
+      records.push(r);
+    } catch (e) {
+      skipped.push({ line: r.line, reason: (e as Error).message });
     }
-  } else if (!Object.hasOwn(rec, by)) v = undefined;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return new Error(`field '${by}' must be a string, number or boolean, got ${typeName(v)}`);
+  }
+  skipped.sort((a, b) => a.line - b.line);
+  if (!records.length) {
+    const first = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`);
+    throw new DataError(`${file}: no valid ${format} records (${skipped.length} skipped; ${first.join('; ')})`);
+  }
+  return { records, skipped };
 }
 
 function checkOptions(o: DataSplitOptions): void {
@@ -110,8 +114,10 @@ function checkOptions(o: DataSplitOptions): void {
 export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
   checkOptions(o);
   const by = o.by ?? 'category';
+  // Before the input is read: an output path that cannot be a directory fails at once.
+  await checkOutputPath(o.out, 'directory', '--out');
   const text = await readRegularText(o.input, { maxBytes: MAX_INPUT_BYTES });
-  const { records, skipped } = parseRawRecords(text, o.input);
+  const { records, skipped } = usableRecords(parseRawRecords(text, o.input), o.input);
   const skippedLines = skipped.map((s) => `${o.input}:${s.line}: ${s.reason}`);
 
   const labelOf = new Map<RawRecord, string>();
@@ -171,18 +177,7 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
       : histogram(clients, key);
   const labels = hist.labels;
 
-  await mkdir(o.out, { recursive: true });
-  // Remove client files of an earlier, larger split into the same directory.
-  for (const name of await readdir(o.out)) {
-    const m = /^client_(\d+)\.jsonl$/.exec(name);
-    if (m && Number(m[1]) >= clients.length) await rm(join(o.out, name));
-  }
-  const files: string[] = [];
-  for (let c = 0; c < clients.length; c++) {
-    const file = join(o.out, `client_${c}.jsonl`);
-    await writeFile(file, clients[c]!.map((r) => `${r.text}\n`).join(''));
-    files.push(file);
-  }
+  const files = clients.map((c, i): [string, string] => [`client_${i}.jsonl`, c.map((r) => `${r.text}\n`).join('')]);
   const summary: SplitSummary = {
     splitter: o.splitter,
     input: o.input,
@@ -199,7 +194,7 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
     })),
     ...extra,
   };
-  await writeFile(join(o.out, 'split.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeSplitOutput(o.out, o.input, [...files, [SPLIT_SUMMARY_FILE, `${JSON.stringify(summary, null, 2)}\n`]]);
 
   const how =
     o.splitter === 'iid' ? `seed ${o.seed}` : o.splitter === 'meta' ? `by '${by}'` : `by '${by}', alpha ${o.alpha}, seed ${o.seed}`;
@@ -207,5 +202,5 @@ export async function dataSplit(o: DataSplitOptions): Promise<DataSplitResult> {
     `${o.splitter} split (${how}): ${records.length} records${skipped.length ? ` (${skipped.length} skipped)` : ''} ` +
     `into ${clients.length} clients in ${o.out}` +
     (o.splitter === 'iid' && labelOf.size ? ` (histogram by '${by}')` : '');
-  return { table: `${header}\n${formatHistogram(hist)}`, skipped: skippedLines, summary, files };
+  return { table: `${header}\n${formatHistogram(hist)}`, skipped: skippedLines, summary, files: files.map(([name]) => join(o.out, name)) };
 }

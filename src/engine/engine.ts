@@ -9,7 +9,7 @@
 // with them, sessions are recompiled lazily, and a set that has no source fails the runs that use
 // it with an error naming it.
 import { Worker } from 'node:worker_threads';
-import { EngineError } from './errors.js';
+import { EngineError, UserError } from './errors.js';
 import { transferList, uniqueBuffers, type Feeds, type RunFeeds } from './feeds.js';
 import type { ExportedModel } from './onnx.js';
 
@@ -78,6 +78,9 @@ const layoutOf = (tensors: Feeds): string =>
       .map((k) => [k, tensors[k]!.dtype, tensors[k]!.dims]),
   );
 
+/** More intra-op threads than any machine here has cores is a typo. */
+const MAX_THREADS = 256;
+
 export class Engine {
   readonly threads: number;
   private worker: Worker | undefined;
@@ -95,6 +98,9 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     this.threads = options.threads ?? 1;
+    // Checked here, not by ORT inside the worker, whose refusal would come back as an EngineError.
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > MAX_THREADS)
+      throw new UserError(`threads: expected an integer in [1, ${MAX_THREADS}], got ${this.threads}`);
     this.worker = this.spawn();
   }
 

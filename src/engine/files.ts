@@ -1,7 +1,9 @@
 // Reading a user's file safely: only regular files (a FIFO would block forever, /dev/zero would
-// never end), bounded by a size limit, and read exactly as large as fstat says it is.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+// never end), bounded by a size limit, and read exactly as large as fstat says it is; and checking an
+// output path before the work that will write it.
+import { constants, type Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UserError } from './errors.js';
 
 export interface ReadLimits {
@@ -67,4 +69,39 @@ export async function readRegularFile(file: string, limits: ReadLimits): Promise
 /** A regular file's text (UTF-8), bounded as readRegularFile. */
 export async function readRegularText(file: string, limits: ReadLimits): Promise<string> {
   return (await readRegularFile(file, limits)).toString('utf8');
+}
+
+/**
+ * Checks, before any work starts, that `path` can be written as an output of the given kind: it is
+ * absent or of that kind (a directory, or a regular file), and its nearest existing ancestor is a
+ * directory. So a run that would fail only when saving (after hours of training) fails at once,
+ * with a UserError naming `label` (the flag or key it came from) and the path.
+ */
+export async function checkOutputPath(path: string, kind: 'directory' | 'file', label: string): Promise<void> {
+  const st = await statOrNull(path);
+  if (st) {
+    if (kind === 'directory' && !st.isDirectory()) throw new UserError(`${label} ${path}: exists and is not a directory`);
+    if (kind === 'file' && !st.isFile()) throw new UserError(`${label} ${path}: exists and is not a regular file`);
+    return;
+  }
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const up = await statOrNull(dir);
+    if (up) {
+      if (!up.isDirectory()) throw new UserError(`${label} ${path}: ${dir} is not a directory`);
+      return;
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    // ENOTDIR: a file in the way above `path`; the walk up names it.
+    if (code === 'ENOTDIR') return null;
+    throw new UserError(`${path}: ${(e as Error).message}`);
+  }
 }

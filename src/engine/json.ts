@@ -20,6 +20,26 @@ export function nestedDeeperThan(v: unknown, limit: number): boolean {
 }
 
 /**
+ * The dotted path of the first `__proto__` key in `v` (a YAML or JSON parser makes it an own key),
+ * or undefined. Such a key is refused by name: copying it into an object (as schema validators do)
+ * would set that object's prototype instead, and the key would vanish without a word.
+ */
+export function protoKeyPath(v: unknown): string | undefined {
+  const stack: { value: unknown; path: string[] }[] = [{ value: v, path: [] }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      const at = [...path, key];
+      if (key === '__proto__') return at.join('.');
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null && at.length < 256) stack.push({ value: child, path: at });
+    }
+  }
+  return undefined;
+}
+
+/**
  * A JSON rendering of `v` cut to about `max` characters (then '...'), for error messages. Never
  * recursive and never longer than needed, however large or deep `v` is.
  */

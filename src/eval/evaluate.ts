@@ -1,7 +1,7 @@
 // Task evaluation: validation loss on the reference answers, then greedy generation with the KV
 // cache and the task's score per sample (accuracy, pass@1, EM/F1), overall and per category.
 import { encodeExample, makeBatches } from '../data/batching.js';
-import { formatInstruction } from '../data/records.js';
+import { promptOf } from '../data/tasks/prompt.js';
 import { UserError } from '../engine/errors.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
@@ -42,7 +42,7 @@ export interface EvalReport {
   /** Mean score in [0, 1]. */
   score: number;
   byCategory: Record<string, { samples: number; score: number }>;
-  /** Mean loss over the reference answers' tokens. */
+  /** Mean loss over the reference answers' tokens (NaN when no record has a reference answer). */
   loss: number;
   generatedTokens: number;
   generationTokensPerSecond: number;
@@ -50,9 +50,7 @@ export interface EvalReport {
   results: SampleResult[];
 }
 
-export function promptOf(r: TaskRecord): string {
-  return formatInstruction(r.instruction, r.input);
-}
+export { promptOf };
 
 /** The start of the answer the model is given (a code exercise's signature line), else ''. */
 export function answerStubOf(r: TaskRecord): string {
@@ -70,9 +68,11 @@ export async function evaluateRecords(model: LlamaModel, tok: Tokenizer, records
   if (o.seqLen !== undefined && o.seqLen > maxPos)
     throw new UserError(`evaluate: seqLen ${o.seqLen} is over the model's max_position_embeddings ${maxPos}`);
   const seqLen = o.seqLen ?? Math.min(EVAL_DEFAULTS.seqLen, maxPos);
-  const encoded = items.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
+  // The loss is over the reference answers: records without one (a code benchmark that ships tests only) are left out.
+  const answered = items.filter((r) => r.output !== '');
+  const encoded = answered.map((r) => encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen));
   const lossBatches = makeBatches(encoded, { batchSize, seqLen, shuffle: false, padId: tok.padId });
-  const { loss } = await model.meanLoss(lossBatches, o.adapter, { meter });
+  const loss = encoded.length ? (await model.meanLoss(lossBatches, o.adapter, { meter })).loss : Number.NaN;
 
   // Generate in length-sorted batches so left padding stays small. A stub is encoded apart from
   // the prompt, as the answer is in training, so its tokens are those the model was trained on.

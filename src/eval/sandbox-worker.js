@@ -34,6 +34,7 @@
 import vm from 'node:vm';
 import { isNativeError, isProxy } from 'node:util/types';
 import { canonicalJson, describeThrown } from './sandbox-canonical.js';
+import { scriptHarness } from './sandbox-script-harness.js';
 
 // ---- 3. Harden this realm before any untrusted code exists. ----------------------------------
 for (const F of [Function, (async () => {}).constructor, function* () {}.constructor, async function* () {}.constructor]) {
@@ -162,6 +163,8 @@ const RESERVED = new Set(
 const PRELUDE = new vm.Script(preludeSource(ALLOWED_GLOBALS), { filename: 'fedhpo-prelude.js' });
 /** Evaluating anything runs the context's queued microtasks (the test call) inside the budget. */
 const RUN_QUEUED = new vm.Script('void 0', { filename: 'fedhpo-run.js' });
+/** Script jobs only: the in-context assert/require/console and the realm's lockdown (see its file). */
+const SCRIPT_HARNESS = new vm.Script(`(${scriptHarness.toString()})()`, { filename: 'fedhpo-script-harness.js' });
 
 /**
  * Whether the program uses the `import` keyword (dynamic `import()`; `import.meta` and static
@@ -203,14 +206,15 @@ function compileFirst(candidates) {
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
-async function runJob({ candidates, entry, tests, timeoutMs }) {
+/**
+ * A fresh context with the prelude evaluated (and, for script tests, the script harness, which
+ * locks the realm down) and the first compiling candidate run: what both kinds of job start with.
+ * Returns `{ failure }` when the job is over already, else the context's tools.
+ */
+function openJob(candidates, timeoutMs, withScriptHarness) {
   const deadline = performance.now() + timeoutMs;
   /** A failure of the whole job; unclean ones (timeouts, setup) make the parent recycle the process. */
-  const fail = (error, clean = true) => ({ error, clean });
-
-  if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry))
-    return fail(`invalid entry name ${JSON.stringify(entry)}`);
-  if (!Array.isArray(tests) || !tests.every((a) => typeof a === 'string')) return fail('sandbox setup failed: bad tests', false);
+  const fail = (error, clean = true) => ({ failure: { error, clean } });
 
   const context = vm.createContext(Object.create(null), {
     name: 'fedhpo-sandbox',
@@ -237,12 +241,16 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
   };
 
   let harness;
+  let scripts;
   try {
     harness = evaluate(PRELUDE);
+    if (withScriptHarness) {
+      scripts = evaluate(SCRIPT_HARNESS);
+      scripts.lockdown();
+    }
   } catch (e) {
     return fail(`sandbox setup failed: ${isVmTimeout(e) ? 'timeout' : 'prelude error'}`, false);
   }
-  const start = harness.start;
   const realm = { objectPrototype: harness.objectPrototype, refuse: [harness.global] };
   /** What a thrown value was, read without running any of its code. */
   const explain = (e) => (isVmTimeout(e) ? timedOut : `threw ${describeThrown(e, realm)}`);
@@ -254,6 +262,19 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
   } catch (e) {
     return isVmTimeout(e) ? fail(`top-level code ${timedOut}`, false) : fail(`top-level code ${explain(e)}`);
   }
+  return { context, harness, scripts, realm, evaluate, isVmTimeout, timedOut, explain };
+}
+
+async function runJob({ candidates, entry, tests, timeoutMs }) {
+  const fail = (error, clean = true) => ({ error, clean });
+  if (typeof entry !== 'string' || !IDENTIFIER.test(entry) || RESERVED.has(entry))
+    return fail(`invalid entry name ${JSON.stringify(entry)}`);
+  if (!Array.isArray(tests) || !tests.every((a) => typeof a === 'string')) return fail('sandbox setup failed: bad tests', false);
+
+  const job = openJob(candidates, timeoutMs, false);
+  if (job.failure) return job.failure;
+  const { harness, realm, evaluate, isVmTimeout, timedOut, explain } = job;
+  const start = harness.start;
 
   // The entry is looked up once, after the top-level code: rebinding it later changes nothing.
   // (A getter on the global object runs here, inside the budget; strict, so it sees no caller.)
@@ -280,6 +301,72 @@ async function runJob({ candidates, entry, tests, timeoutMs }) {
   return { clean: true };
 }
 
+/**
+ * The test function of a script job: the test code as the body of a function of the context with
+ * the parameters require, console and assert (the harness's), or without `assert` when the code
+ * declares its own (`const assert = require('node:assert')`). Compiling runs nothing. The body is
+ * strict: a sloppy caller would hand the sample its test function through `fn.caller`, and with it
+ * the test's source (the expected values) through toString.
+ */
+function compileTest(code, context) {
+  const body = `'use strict';\n${code}`;
+  const compile = (params) => vm.compileFunction(body, params, { parsingContext: context, filename: 'test.js' });
+  try {
+    return { fn: compile(['require', 'console', 'assert']) };
+  } catch {
+    try {
+      return { fn: compile(['require', 'console']) };
+    } catch (e) {
+      return { error: `the test code does not compile (as strict code): ${isNativeError(e) ? `${e.name}: ${e.message}` : 'error'}` };
+    }
+  }
+}
+
+/**
+ * A script job: the sample, then the test code calling it (tests with their expected values in
+ * code, e.g. HumanEval-style JavaScript). The verdict is made here from the record only this
+ * process holds (see sandbox-script-harness.js): no failed assertion, the test ran to its end, at
+ * least one assertion, and every comparison of objects equal as canonical JSON.
+ */
+async function runScriptJob({ candidates, test, timeoutMs }) {
+  const fail = (error, clean = true) => ({ error, clean });
+  if (typeof test !== 'string') return fail('sandbox setup failed: bad test', false);
+  const job = openJob(candidates, timeoutMs, true);
+  if (job.failure) return job.failure;
+  const { context, scripts, realm, evaluate, isVmTimeout, timedOut } = job;
+  const compiled = compileTest(test, context);
+  if (!compiled.fn) return fail(compiled.error);
+  const record = scripts.startScript(compiled.fn);
+  try {
+    evaluate(RUN_QUEUED);
+  } catch (e) {
+    return fail(`the test ${isVmTimeout(e) ? timedOut : 'failed in the sandbox'}`, false);
+  }
+  const verdict = scriptVerdict(record, realm);
+  if (verdict !== undefined) return fail(verdict);
+  process.send({ type: 'script', passed: true, assertions: record.assertions });
+  return { clean: true };
+}
+
+/** Why a script job failed, or undefined when it passed. */
+function scriptVerdict(record, realm) {
+  const failure = record.failure;
+  if (typeof failure === 'string') return `assertion failed: ${failure}`;
+  if (record.state === 'pending') return 'the test returned a promise that never settled';
+  if (record.state === 'threw') return `the test threw ${describeThrown(record.value, realm)}`;
+  if (record.state !== 'returned') return 'the test did not finish';
+  if (!(record.assertions > 0)) return 'the test made no assertion (assert or console.assert)';
+  for (let i = 0; i < record.deferredCount; i++) {
+    const d = record.deferred[i];
+    const a = canonicalJson(d.a, realm);
+    if (!('text' in a)) return `assertion failed: ${d.message}: the actual value ${a.refused}`;
+    const b = canonicalJson(d.b, realm);
+    if (!('text' in b)) return `assertion failed: ${d.message}: the expected value ${b.refused}`;
+    if ((a.text === b.text) === d.negate) return `assertion failed: ${d.message}`;
+  }
+  return undefined;
+}
+
 /** What one test produced: the canonical JSON of its result, or why there is none. */
 function testOutcome(record, realm) {
   const { state, value } = record;
@@ -294,7 +381,7 @@ process.on('message', async (job) => {
   if (job?.type !== 'job') return;
   let outcome;
   try {
-    outcome = await runJob(job);
+    outcome = await (job.mode === 'script' ? runScriptJob(job) : runJob(job));
   } catch (e) {
     outcome = { error: `sandbox error: ${isNativeError(e) ? e.message : 'unknown'}`, clean: false };
   }

@@ -109,6 +109,8 @@ type WorkerMessage =
   | { type: 'ready' }
   /** One test's outcome: the canonical JSON of the result, or why there is none. */
   | { type: 'test'; i: number; result?: string; error?: string }
+  /** A script job passed (see runScriptTest); sent before its 'done'. */
+  | { type: 'script'; passed: boolean; assertions: number }
   /** clean: nothing but ordinary passes/failures happened (no timeout), so the process can be reused. */
   | { type: 'done'; clean: boolean; error?: string };
 
@@ -249,7 +251,7 @@ function clipped(s: string): string {
  * Tallies the worker's per-test outcomes against the expected texts, which the worker never sees.
  * The worker is not trusted with the verdict: it only reports what each call produced, in order.
  */
-class Tally {
+class Tally implements Collector {
   private next = 0;
   passedTests = 0;
   private firstError: string | undefined;
@@ -257,7 +259,8 @@ class Tally {
   constructor(private readonly expected: readonly Canonical[]) {}
 
   /** Takes one test's outcome; false when the message breaks the protocol. */
-  add(m: { i: number; result?: unknown; error?: unknown }): boolean {
+  add(m: WorkerMessage): boolean {
+    if (m.type !== 'test') return false;
     const want = this.expected[this.next];
     if (m.i !== this.next || want === undefined) return false;
     const n = ++this.next;
@@ -306,6 +309,32 @@ class MemoryWatch {
   }
 }
 
+/** What the parent makes of a job's messages: the per-test tally, or a script job's verdict. */
+interface Collector {
+  /** Takes one message of the job; false when it breaks the protocol. */
+  add(m: WorkerMessage): boolean;
+  result(jobError?: string): CodeRunResult;
+}
+
+/** A script job's verdict: passed only when the worker said so before a clean 'done' without error. */
+class ScriptVerdict implements Collector {
+  private passed = false;
+  private assertions = 0;
+
+  add(m: WorkerMessage): boolean {
+    if (m.type !== 'script' || this.passed || m.passed !== true || typeof m.assertions !== 'number') return false;
+    this.passed = true;
+    this.assertions = m.assertions;
+    return true;
+  }
+
+  result(jobError?: string): CodeRunResult {
+    if (jobError !== undefined) return { passed: false, passedTests: 0, error: jobError };
+    if (!this.passed) return { passed: false, passedTests: 0, error: 'the test gave no verdict' };
+    return { passed: true, passedTests: this.assertions };
+  }
+}
+
 /**
  * Runs the first of `candidates` that compiles (all as untrusted code) in a sandbox process.
  * Never rejects: every failure of the sample, including the process dying, is a failed result.
@@ -316,8 +345,6 @@ export async function runCodeCandidates(
   tests: readonly CodeTest[],
   opts: SandboxOptions = {},
 ): Promise<CodeRunResult> {
-  const timeoutMs = Math.max(1, Math.floor(opts.timeoutMs ?? 2000));
-  const maxOldMb = Math.max(16, Math.floor(opts.maxOldGenerationSizeMb ?? 64));
   let args: string[];
   let tally: Tally;
   try {
@@ -326,6 +353,24 @@ export async function runCodeCandidates(
   } catch (e) {
     return { passed: false, passedTests: 0, error: `tests are not JSON-serialisable: ${message(e)}` };
   }
+  return runSandboxJob({ candidates: [...candidates], entry, tests: args }, tally, opts);
+}
+
+/**
+ * Runs the first of `candidates` that compiles, then `test`: JavaScript test code that calls the
+ * sample and checks it with `assert` (node:assert's API, via `require('node:assert')` or as a free
+ * name) or `console.assert`, as HumanEval-style JavaScript tests do. Both run in the sandbox process,
+ * never here; the realm is locked down before the sample runs, and the harness decides pass/fail
+ * (see sandbox-script-harness.js). Passes when the test ends without a failed assertion, having
+ * made at least one. `passedTests` of a pass counts the assertions. Never rejects.
+ */
+export function runScriptTest(candidates: readonly string[], test: string, opts: SandboxOptions = {}): Promise<CodeRunResult> {
+  return runSandboxJob({ mode: 'script', candidates: [...candidates], test }, new ScriptVerdict(), opts);
+}
+
+async function runSandboxJob(job: Record<string, unknown>, collector: Collector, opts: SandboxOptions): Promise<CodeRunResult> {
+  const timeoutMs = Math.max(1, Math.floor(opts.timeoutMs ?? 2000));
+  const maxOldMb = Math.max(16, Math.floor(opts.maxOldGenerationSizeMb ?? 64));
   const p = await acquire(maxOldMb);
   p.jobs++;
   p.stderr = '';
@@ -341,7 +386,7 @@ export async function runCodeCandidates(
       p.child.off('message', onMessage);
       p.child.off('close', onExit);
       release(p, reusable);
-      resolve(tally.result(jobError));
+      resolve(collector.result(jobError));
     };
     /** An abnormal end: the memory cap when the process was at it, else `why`. */
     const abnormal = (why: string): void => {
@@ -349,8 +394,8 @@ export async function runCodeCandidates(
       finish(watch.hitLimit() ? memoryError : why, false);
     };
     const onMessage = (m: WorkerMessage): void => {
-      if (m?.type === 'test') {
-        if (!tally.add(m)) abnormal('sandbox protocol error');
+      if (m?.type === 'test' || m?.type === 'script') {
+        if (!collector.add(m)) abnormal('sandbox protocol error');
       } else if (m?.type === 'done') {
         if (m.clean === true) finish(typeof m.error === 'string' ? m.error : undefined, true);
         else abnormal(typeof m.error === 'string' ? m.error : 'sandbox error');
@@ -370,7 +415,7 @@ export async function runCodeCandidates(
       onExit(null, null);
       return;
     }
-    p.child.send({ type: 'job', candidates: [...candidates], entry, tests: args, timeoutMs }, (e) => {
+    p.child.send({ type: 'job', ...job, timeoutMs }, (e) => {
       if (e) finish(`could not reach the sandbox process: ${message(e)}`, false);
     });
   });
@@ -398,5 +443,18 @@ export async function scoreCode(
   opts?: SandboxOptions,
 ): Promise<0 | 1> {
   const r = await runCodeCandidates(extractCodeCandidates(output, reference.entry), reference.entry, reference.tests, opts);
+  return r.passed ? 1 : 0;
+}
+
+/**
+ * pass@1 of one generation against test code: the program is `prefix` (the prompt the generation
+ * continues) + `output`, cut to its definitions (extractCodeCandidates); 1 when runScriptTest passes.
+ */
+export async function scoreScript(
+  output: string,
+  reference: { entry: string; test: string; prefix: string },
+  opts?: SandboxOptions,
+): Promise<0 | 1> {
+  const r = await runScriptTest(extractCodeCandidates(reference.prefix + output, reference.entry), reference.test, opts);
   return r.passed ? 1 : 0;
 }

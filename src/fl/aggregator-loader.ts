@@ -3,11 +3,15 @@
 // a factory function (options) => Aggregator (may be async). What comes back is checked against the
 // interface and wrapped in a guard, so a plug-in's bug surfaces as one AggregatorError naming the
 // file instead of a corrupt global adapter.
+import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Rng } from '../engine/rng.js';
 import { type Aggregator, AggregatorError, type ClientUpdate, type JsonValue, type RoundPlan } from './aggregator.js';
 import { checkFinite, checkSameLayout, checkWellFormed, type NamedTensors, TensorLayoutError } from './tensors.js';
+
+/** An aggregator module is source code: 16 MiB is far above any. */
+const MAX_MODULE_BYTES = 16 * 2 ** 20;
 
 const METHODS = ['configureRound', 'aggregate', 'state', 'restore'] as const;
 
@@ -29,7 +33,14 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 
 /** Imports `file` (relative to the working directory) and builds the aggregator its default export describes. */
 export async function loadAggregator(file: string, options: { [key: string]: JsonValue } = {}): Promise<Aggregator> {
-  const url = pathToFileURL(isAbsolute(file) ? file : resolve(file)).href;
+  const path = isAbsolute(file) ? file : resolve(file);
+  // Only a regular file of module size: import() of /dev/zero or a FIFO reads forever (it took 7 GB).
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new AggregatorError(`${file}: cannot load the aggregator module: no such file (looked for ${path})`);
+  if (!info.isFile()) throw new AggregatorError(`${file}: cannot load the aggregator module: not a regular file`);
+  if (info.size > MAX_MODULE_BYTES)
+    throw new AggregatorError(`${file}: cannot load the aggregator module: ${info.size} bytes is over the limit of ${MAX_MODULE_BYTES}`);
+  const url = pathToFileURL(path).href;
   let mod: { default?: unknown };
   try {
     mod = (await import(url)) as { default?: unknown };

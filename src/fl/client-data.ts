@@ -2,12 +2,14 @@
 // in beside the built-in tasks. A built-in task's train and validation splits are cut per client
 // the same way (iid, or one client per category: `taskClients` logic), and its test split is
 // grouped into the same shares, so per-client test scores (worst / median / best) can be reported.
-import { encodeExample, type Encoded } from '../data/batching.js';
-import { formatInstruction } from '../data/records.js';
+import { encodeExample, type Encoded, IGNORE_INDEX } from '../data/batching.js';
+import type { Example } from '../data/records.js';
 import { iidSplit, metaSplit } from '../data/splitters.js';
 import { getTask, loadTask } from '../data/tasks/index.js';
+import { promptOf } from '../data/tasks/prompt.js';
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import type { Metric } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 
 /** One client's records: what it trains on and what it scores the global adapter on. */
@@ -30,6 +32,10 @@ export interface FederatedTask {
   test: TaskRecord[];
   /** For each test record, the client whose share it belongs to. */
   testShare: string[];
+  /** How the test split is scored: 'loss' is token accuracy (no generation); default the records' own scores. */
+  metric?: Metric;
+  /** "file:line: reason" of the records of a user's files that were left out. */
+  skipped?: string[];
 }
 
 const clientId = (i: number): string => `c${i}`;
@@ -71,7 +77,7 @@ export function pooledClient(clients: readonly ClientRecords[], id = 'global'): 
 }
 
 function encodeRecord(tok: Tokenizer, r: TaskRecord, seqLen: number): Encoded {
-  return encodeExample(tok, { prompt: formatInstruction(r.instruction, r.input), target: r.output, meta: {} }, seqLen);
+  return encodeExample(tok, { prompt: promptOf(r), target: r.output, meta: {} }, seqLen);
 }
 
 /** Encodes a client's records once; `validLimit` keeps the first N validation records. */
@@ -83,4 +89,62 @@ export function encodeClient(tok: Tokenizer, c: ClientRecords, seqLen: number, v
     train: c.train.map((r) => encodeRecord(tok, r, seqLen)),
     validation: validation.map((r) => encodeRecord(tok, r, seqLen)),
   };
+}
+
+/**
+ * A client's data as its actor asks for it: encoded for the sequence length the server's messages
+ * name (a client process has no config of its own), with its sample counts for the hello.
+ */
+export interface ClientDataSource {
+  readonly id: string;
+  readonly trainSamples: number;
+  readonly validSamples: number;
+  /** The data encoded for `seqLen`; UserError when it cannot be used at that length. */
+  encoded(seqLen: number): ClientData;
+}
+
+/** Data encoded already (a simulated client: the run's seq_len is the config's). */
+export function encodedClientData(d: ClientData): ClientDataSource {
+  return { id: d.id, trainSamples: d.train.length, validSamples: d.validation.length, encoded: () => d };
+}
+
+/** A client's own examples (read from its files), encoded once per sequence length asked for. */
+export function exampleClientData(tok: Tokenizer, id: string, train: readonly Example[], validation: readonly Example[]): ClientDataSource {
+  if (!train.length) throw new UserError(`client ${id}: no training records`);
+  const cache = new Map<number, ClientData>();
+  return {
+    id,
+    trainSamples: train.length,
+    validSamples: validation.length,
+    encoded(seqLen) {
+      let d = cache.get(seqLen);
+      if (!d) {
+        d = {
+          id,
+          train: train.map((e) => encodeExample(tok, e, seqLen)),
+          validation: validation.map((e) => encodeExample(tok, e, seqLen)),
+        };
+        // A prompt as long as seqLen leaves no answer token to learn from.
+        if (d.train.every((e) => e.labels.every((l) => l === IGNORE_INDEX)))
+          throw new UserError(`client ${id}: no training example has an answer token within seq_len ${seqLen} (prompts are longer)`);
+        cache.set(seqLen, d);
+      }
+      return d;
+    },
+  };
+}
+
+/**
+ * What of a client's data has no answer token left after the cut to the sequence length (a prompt
+ * as long as the window): such records train nothing and a validation made only of them has no
+ * loss. A description ("3 of 40 training records, ...") or undefined when every record has one.
+ */
+export function answerless(c: ClientData): string | undefined {
+  const none = (es: Encoded[]): number => es.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
+  const parts = [
+    [none(c.train), c.train.length, 'training'],
+    [none(c.validation), c.validation.length, 'validation'],
+  ] as const;
+  const said = parts.filter(([n]) => n > 0).map(([n, of, what]) => `${n} of ${of} ${what} records`);
+  return said.length ? said.join(', ') : undefined;
 }

@@ -12,7 +12,7 @@ import type { LoraAdapter } from '../peft/lora.js';
 import type { ClientData } from './client-data.js';
 import { hooksForTrainConfig } from './fedprox.js';
 import { optimizerOf, type TrainSettings } from './fl-config.js';
-import { LocalTrainer, loraTarget } from './local-trainer.js';
+import { LocalTrainer, loraTarget, type TrainerHooks } from './local-trainer.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors, subtractTensors } from './tensors.js';
 
 /** The stream of client `id` in `round`: independent of every other client, round and of timing. */
@@ -32,6 +32,8 @@ export interface ClientRoundInput {
   /** What the aggregator asks of clients this round (e.g. FedProx's proximal_mu). */
   aggregatorConfig: { [key: string]: JsonValue };
   padId: number;
+  /** More trainer hooks (after the aggregator's): metering, tests that watch every step. */
+  hooks?: TrainerHooks[];
 }
 
 export interface ClientRoundResult {
@@ -61,26 +63,40 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
       seed: i.seed,
       padId: i.padId,
     },
-    hooksForTrainConfig(i.aggregatorConfig),
+    [...hooksForTrainConfig(i.aggregatorConfig), ...(i.hooks ?? [])],
   );
   const meter = new CostMeter();
   const result = await trainer.run(loraTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
   const cost = meter.report();
   const losses = result.history.map((h) => h.loss);
+  // A step that overflowed leaves NaN/inf weights: no message can carry them (the codec refuses), and
+  // a silent client would hold the round until its deadline. It sends no change instead, flagged diverged.
+  const trained = subtractTensors(adapterTensors(i.adapter), i.global);
+  const finite = allFinite(trained);
   return {
-    delta: subtractTensors(adapterTensors(i.adapter), i.global),
+    delta: finite ? trained : zerosLike(trained),
     samples: i.data.train.length,
     metrics: {
-      train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0,
-      last_train_loss: losses.at(-1) ?? 0,
+      ...(t.report_losses === false
+        ? {}
+        : { train_loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : 0, last_train_loss: losses.at(-1) ?? 0 }),
       steps: result.steps,
       tokens: cost.tokens,
       compute_s: cost.seconds,
       flops: cost.flops,
       peak_rss_mb: cost.peakRssMb,
-      diverged: result.status === 'diverged' ? 1 : 0,
+      diverged: result.status === 'diverged' || !finite ? 1 : 0,
     },
   };
+}
+
+function allFinite(t: NamedTensors): boolean {
+  for (const { data } of t.values()) for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
+}
+
+function zerosLike(t: NamedTensors): NamedTensors {
+  return new Map([...t].map(([k, v]) => [k, { shape: [...v.shape], data: new Float32Array(v.data.length) }]));
 }
 
 export interface ClientEvalInput {

@@ -27,15 +27,7 @@ export interface EvalTaskOptions {
 }
 
 export async function evalTask(o: EvalTaskOptions): Promise<EvalReport> {
-  const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
-  const maxNewTokens = o.maxNewTokens ?? EVAL_DEFAULTS.maxNewTokens;
-  for (const [k, v] of [
-    ['batchSize', batchSize],
-    ['maxNewTokens', maxNewTokens],
-  ] as const)
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`${k}: expected a positive integer, got ${v}`);
-  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
-    throw new UserError(`limit: expected a positive integer, got ${o.limit}`);
+  const { batchSize, maxNewTokens } = evalSizes(o);
   const records = loadTask(o.task, o.seed ?? EVAL_DEFAULTS.seed)[o.split ?? EVAL_DEFAULTS.split];
   return withModel(o.model, async ({ model, tokenizer }) => {
     const adapter = typeof o.adapter === 'string' ? await LoraAdapter.load(o.adapter, model.cfg) : o.adapter;
@@ -47,4 +39,21 @@ export async function evalTask(o: EvalTaskOptions): Promise<EvalReport> {
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });
+}
+
+/** Batch size and new-token limit with their defaults, and the sample limit, checked (eval of a task or a file). */
+export function evalSizes(o: { batchSize?: number; maxNewTokens?: number; limit?: number | undefined }): {
+  batchSize: number;
+  maxNewTokens: number;
+} {
+  const batchSize = o.batchSize ?? EVAL_DEFAULTS.batchSize;
+  const maxNewTokens = o.maxNewTokens ?? EVAL_DEFAULTS.maxNewTokens;
+  for (const [k, v] of [
+    ['batchSize', batchSize],
+    ['maxNewTokens', maxNewTokens],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`${k}: expected a positive integer, got ${v}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1))
+    throw new UserError(`limit: expected a positive integer, got ${o.limit}`);
+  return { batchSize, maxNewTokens };
 }

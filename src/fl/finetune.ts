@@ -14,6 +14,7 @@ import type { LlamaConfig } from '../model/config.js';
 import { withModel, type ModelSource } from '../model/source.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
 import { LocalTrainer, evaluate, loraTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
+import { checkOutputPath } from '../engine/files.js';
 
 export interface FinetuneOptions {
   /** The base model: a directory (loaded on a new or a given engine), or a model already loaded. */
@@ -102,6 +103,8 @@ async function loadEncoded(
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   const log = o.log ?? (() => {});
+  // Before the model loads and training runs: a path that cannot take the adapter fails now, not at save time.
+  await checkOutputPath(o.outDir, 'directory', 'output directory');
   return withModel(o.model, async ({ model, tokenizer: tok, dir: modelDir }) => {
     checkSeqLen(o.seqLen, model.cfg, modelDir ? join(modelDir, 'config.json') : 'the loaded model');
     const train = await loadEncoded(o.data, tok, o.seqLen, log);

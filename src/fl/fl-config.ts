@@ -4,14 +4,23 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TASK_NAMES } from '../data/tasks/index.js';
+import { METRICS } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import { PROJECTIONS } from '../model/llama.js';
+import type { LlamaConfig } from '../model/config.js';
 import { SHIPPED_BASE_MODEL } from '../model/source.js';
 import { CodecSettingsSchema } from './codec/codec.js';
 import { ConfigFileError, loadYamlFile, parseWithSchema } from './pretrain-config.js';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Bounds far above any run and far below what would exhaust memory: a client refuses a round or an
+ * evaluation message beyond MAX_BATCH_SIZE, so a config beyond it would only wait out the deadline.
+ */
+export const MAX_BATCH_SIZE = 4096;
+const MAX_TOKENS = 2 ** 24;
+const MAX_STEPS = 1e9;
 /** One token of a NATS subject (study and trial name the run's subjects). */
 const subjectToken = z
   .string()
@@ -25,9 +34,10 @@ export type Scenario = (typeof SCENARIOS)[number];
 /** Local training: sent to clients in every round message, so a client needs no config of its own. */
 export const TrainSettingsSchema = z
   .object({
-    local_steps: positiveInt,
-    batch_size: positiveInt,
-    seq_len: positiveInt,
+    local_steps: positiveInt.max(MAX_STEPS),
+    batch_size: positiveInt.max(MAX_BATCH_SIZE),
+    // The model's max_position_embeddings is the bound, checked when the model is known (checkConfigFitsModel).
+    seq_len: positiveInt.max(MAX_TOKENS),
     lr: z.number().min(0),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
     weight_decay: z.number().min(0).default(0),
@@ -36,23 +46,69 @@ export const TrainSettingsSchema = z
     /** SGD only. */
     momentum: z.number().min(0).lt(1).default(0.9),
     clip_norm: z.number().min(0).default(1),
-    grad_accum: positiveInt.default(1),
+    grad_accum: positiveInt.max(65536).default(1),
     schedule: z.enum(['constant', 'cosine', 'linear']).default('constant'),
     warmup_steps: z.number().int().min(0).default(0),
     min_lr_ratio: z.number().min(0).max(1).default(0),
+    /**
+     * Whether a client's update reports its training losses (train_loss, last_train_loss): the
+     * ordinary per-client metrics. Off for studies that keep clients' losses to themselves (FTS).
+     */
+    report_losses: z.boolean().default(true),
   })
   .strict();
 
+/**
+ * The clients' data: a built-in task (`task`, with its generator seed), or a user's files
+ * (`clients`: what `fedhpo data split` wrote — a directory with split.json — or a list of files, one
+ * per client; `test`: the file scored at the end with `metric`; `valid`: a shared validation file,
+ * else each client holds out `valid_fraction` of its own records). See src/fl/client-files.ts.
+ */
+export const DataConfigSchema = z
+  .object({
+    task: z.enum(TASK_NAMES).optional(),
+    /** The task generator's seed; for files, the seed of the validation shares / hold-outs. */
+    seed: z.number().int().default(0),
+    clients: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    valid: z.string().min(1).optional(),
+    test: z.string().min(1).optional(),
+    metric: z.enum(METRICS).default('auto'),
+    /** The field whose value is a test record's category (per-category scores); default category/label. */
+    by: z.string().min(1).optional(),
+    valid_fraction: z.number().gt(0).lt(1).default(0.1),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const issue = (path: string, message: string): void => {
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (d.task === undefined && d.clients === undefined) issue('task', 'name a built-in task (data.task) or your files (data.clients)');
+    if (d.task !== undefined && d.clients !== undefined) issue('clients', 'data.task and data.clients exclude each other');
+    if (d.clients !== undefined && d.test === undefined)
+      issue('test', 'required with data.clients: the file the final score is computed on');
+    if (d.task !== undefined)
+      for (const k of ['valid', 'test', 'by'] as const)
+        if (d[k] !== undefined) issue(k, `only used with data.clients (files), not with data.task`);
+  });
+
+export type DataConfig = z.infer<typeof DataConfigSchema>;
+
+/** A short name of the run's data: the built-in task, else 'files'. */
+export function dataName(d: DataConfig): string {
+  return d.task ?? 'files';
+}
+
 export const FlConfigSchema = z
   .object({
+    /** What a study's trial document says it is (the same document: a study's best.json runs as is). */
+    kind: z.literal('federated').optional(),
     /** Base model directory (HF layout); the shipped base by default. */
     model: z.string().min(1).default(SHIPPED_BASE_MODEL),
-    /** A built-in task; its generator seed (the task's records, not the run's seed). */
-    data: z.object({ task: z.enum(TASK_NAMES), seed: z.number().int().default(0) }).strict(),
+    data: DataConfigSchema,
     scenario: z.enum(SCENARIOS).default('fed'),
     /** Adapter init, client sampling, batch order and dropout all fork from this. */
     seed: z.number().int().default(0),
-    rounds: positiveInt,
+    rounds: positiveInt.max(1e6),
     /** Names in the run's NATS subjects. */
     study: subjectToken.default('fl'),
     trial: subjectToken.default('t0'),
@@ -103,14 +159,14 @@ export const FlConfigSchema = z
         every: positiveInt.default(1),
         /** Test records scored at the end (generation + the task's score). */
         test_limit: positiveInt.default(100),
-        batch_size: positiveInt.default(16),
-        max_new_tokens: positiveInt.default(64),
+        batch_size: positiveInt.max(MAX_BATCH_SIZE).default(16),
+        max_new_tokens: positiveInt.max(MAX_TOKENS).default(64),
         /** Validation records per client (all when absent). */
         valid_limit: positiveInt.optional(),
       })
       .strict()
       .default({ every: 1, test_limit: 100, batch_size: 16, max_new_tokens: 64 }),
-    threads: positiveInt.default(2),
+    threads: positiveInt.max(256).default(2),
     /** Output directory (metrics.jsonl, summary.json, adapter/). */
     out: z.string().min(1).optional(),
   })
@@ -119,6 +175,18 @@ export const FlConfigSchema = z
 export type FlConfig = z.infer<typeof FlConfigSchema>;
 export type FlConfigInput = z.input<typeof FlConfigSchema>;
 export type TrainSettings = FlConfig['train'];
+
+/**
+ * Refuses a config the model cannot run before any round starts: a sequence length beyond the
+ * positions the model was built for would fail in every client, and the server would wait out its
+ * deadline (600 s) round after round.
+ */
+export function checkConfigFitsModel(c: FlConfig, cfg: LlamaConfig): void {
+  if (c.train.seq_len > cfg.max_position_embeddings)
+    throw new ConfigFileError(
+      `train.seq_len ${c.train.seq_len} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${c.model})`,
+    );
+}
 
 /** Validates a parsed config; errors list each bad key as a dotted path, naming `source`. */
 export function parseFlConfig(raw: unknown, source = 'config'): FlConfig {

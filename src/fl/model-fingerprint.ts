@@ -10,13 +10,17 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 
 /** sha256 (hex) over the model directory's files (each as its name, then its bytes); for a model built in memory, over its config. */
 export async function modelSha256(m: LoadedModel): Promise<string> {
+  if (m.dir) return modelDirSha256(m.dir);
   const h = createHash('sha256');
-  if (!m.dir) {
-    h.update(`in-memory model\0${JSON.stringify(m.model.cfg)}`);
-    return h.digest('hex');
-  }
+  h.update(`in-memory model\0${JSON.stringify(m.model.cfg)}`);
+  return h.digest('hex');
+}
+
+/** sha256 (hex) over a model directory's files, as modelSha256 computes it (without loading the model). */
+export async function modelDirSha256(dir: string): Promise<string> {
+  const h = createHash('sha256');
   for (const name of MODEL_FILES) {
-    const file = join(m.dir, name);
+    const file = join(dir, name);
     if (!existsSync(file)) continue;
     h.update(`${name}\0`);
     for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);

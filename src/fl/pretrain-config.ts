@@ -3,14 +3,17 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
+import { protoKeyPath } from '../engine/json.js';
 
 const positiveInt = z.number().int().positive();
+const MAX_CORPUS_CHARS = 200_000_000;
 
 export const PretrainConfigSchema = z
   .object({
     seed: z.number().int().default(0),
     out: z.string().min(1),
-    corpus: z.object({ chars: positiveInt }).strict(),
+    // The corpus is generated as JS strings: 200 M characters is far above the shipped 6 M and below V8's string limit.
+    corpus: z.object({ chars: positiveInt.max(MAX_CORPUS_CHARS) }).strict(),
     tokenizer: z
       .object({
         vocab_size: z.number().int().min(260),
@@ -80,11 +83,15 @@ const MAX_RECIPE_BYTES = 1 << 20;
 
 export async function loadYamlFile(file: string): Promise<unknown> {
   const text = await readRegularText(file, { maxBytes: MAX_RECIPE_BYTES });
+  let doc: unknown;
   try {
-    return parseYaml(text);
+    doc = parseYaml(text);
   } catch (e) {
     throw new ConfigFileError(`${file}: invalid YAML: ${(e as Error).message}`);
   }
+  const proto = protoKeyPath(doc);
+  if (proto !== undefined) throw new ConfigFileError(`${file}: ${proto}: '__proto__' is not a config key`);
+  return doc;
 }
 
 export async function loadPretrainConfig(file: string): Promise<PretrainConfig> {

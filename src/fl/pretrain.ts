@@ -13,6 +13,7 @@ import { expectedTensorShapes, parseLlamaConfig, type LlamaConfig } from '../mod
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
 import { LocalTrainer, TrainerError, fullTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
 import type { PretrainConfig } from './pretrain-config.js';
+import { checkOutputPath } from '../engine/files.js';
 
 /** Documents as one token stream ([bos] doc [eos] ...), cut into windows of seqLen + 1. */
 export function packDocuments(docs: string[], tok: Tokenizer, seqLen: number): Encoded[] {
@@ -52,6 +53,7 @@ export async function pretrain(
   } = {},
 ): Promise<PretrainSummary> {
   const log = o.log ?? (() => {});
+  await checkOutputPath(c.out, 'directory', 'output directory');
   const docs = pretrainCorpus(c.seed, c.corpus.chars);
   const corpus = corpusFingerprint(docs);
   log(`corpus: ${corpus.documents} documents, ${corpus.chars} chars, sha256 ${corpus.sha256}`);

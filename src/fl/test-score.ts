@@ -3,7 +3,8 @@
 // (its category for meta tasks, an iid part otherwise) — as worst / median / best.
 import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { evaluateRecords } from '../eval/evaluate.js';
+import type { Metric } from '../data/user-records.js';
+import { evaluateUserRecords } from './eval-file.js';
 import type { LlamaModel } from '../model/model.js';
 import type { LoraAdapter } from '../peft/lora.js';
 
@@ -26,6 +27,8 @@ export interface TestScore extends Spread {
 }
 
 export interface TestScoreOptions {
+  /** 'loss': the score is token accuracy (no generation); otherwise each record's own score. */
+  metric?: Metric | undefined;
   limit: number;
   batchSize: number;
   maxNewTokens: number;
@@ -50,13 +53,18 @@ export async function scoreTestSplit(
   o: TestScoreOptions,
 ): Promise<TestScore> {
   const started = performance.now();
-  const report = await evaluateRecords(model, tok, [...records], {
-    adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() },
-    limit: o.limit,
-    batchSize: o.batchSize,
-    maxNewTokens: o.maxNewTokens,
-    seqLen: Math.min(o.seqLen, model.cfg.max_position_embeddings),
-  });
+  const report = await evaluateUserRecords(
+    model,
+    tok,
+    { metric: o.metric ?? 'auto-by-record', records: [...records] },
+    {
+      adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() },
+      limit: o.limit,
+      batchSize: o.batchSize,
+      maxNewTokens: o.maxNewTokens,
+      seqLen: Math.min(o.seqLen, model.cfg.max_position_embeddings),
+    },
+  );
   const groups = new Map<string, { sum: number; n: number }>();
   for (const r of report.results) {
     const g = groups.get(shares[r.index] ?? 'other') ?? { sum: 0, n: 0 };

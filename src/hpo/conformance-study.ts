@@ -9,6 +9,9 @@ import { checkStrategyShape } from './plugin.js';
 import type { FidelityRange, Objective, Strategy, StrategyContext, StudyView, Suggestion, TrialRecord, TrialStatus } from './strategy.js';
 import { reachedRound } from './strategy.js';
 import type { JsonValue } from '../engine/json.js';
+import { type ClientTaskReply, type ClientTaskRequest, usesClientTasks } from './client-task.js';
+import { checkClientTaskResult, planClientTask } from './client-tasks/registry.js';
+import { SyntheticLocalObjective } from './client-tasks/synthetic-objective.js';
 
 export type ConformanceCheck =
   | 'no-crash'
@@ -242,6 +245,15 @@ export function simulateStudy(factory: (ctx: StrategyContext) => unknown, setup:
       }
       const free = Math.min(setup.workers - running.length, setup.maxTrials - trials.length);
       let asked = 0;
+      if (free > 0 && !done && usesClientTasks(strategy)) {
+        const s = strategy;
+        const request = readOnly('clientTask', v, () => s.clientTask(v));
+        if (request) {
+          trace.push(`client task ${JSON.stringify(request)}`);
+          const replies = call('the client task', () => simulateClientTask(setup, request));
+          readOnly(`tellClientTask(${request.task})`, v, () => s.tellClientTask(request, replies, v));
+        }
+      }
       if (free > 0 && !done) {
         const where = `ask #${++asks} (n = ${free})`;
         const got = readOnly(where, v, () => strategy!.ask(v, free));
@@ -291,6 +303,24 @@ export function simulateStudy(factory: (ctx: StrategyContext) => unknown, setup:
 }
 
 class SimAbort extends Error {}
+
+/** Clients of the simulated federation: the synthetic objective with each client's optimum moved (different data). */
+const SIM_CLIENTS = ['c0', 'c1', 'c2'];
+
+/** Runs a client task on the simulated clients, as a federation's clients would (no transport). */
+function simulateClientTask(setup: SimSetup, request: ClientTaskRequest): ClientTaskReply[] {
+  return SIM_CLIENTS.map((client) => {
+    const objective = new SyntheticLocalObjective(setup.space, { clientId: client, heterogeneity: 0.3, localStepsPerRound: 1 });
+    const plan = planClientTask(request.task, request.args, client);
+    let clientRounds = 0;
+    const results = plan.trials.map((t) => {
+      const e = objective.evaluateSync(t.config, t.rounds);
+      clientRounds += e.clientRounds;
+      return { ...t, loss: e.loss };
+    });
+    return { client, result: checkClientTaskResult(request.task, plan.finish(results)), localSteps: clientRounds, clientRounds };
+  });
+}
 
 /** state() -> JSON text -> restore() into a fresh instance: what a resumed study does. */
 function carryOver(

@@ -69,6 +69,18 @@ export const JournalEventSchema = z.discriminatedUnion('kind', [
   event('trial.interrupted', { id, attempt: count, reason: z.string(), rounds_lost: z.number().int().min(0) }),
   /** A worker stopped heart-beating: JetStream redelivered its trial to another worker. */
   event('worker.lost', { id, attempt: count, delivery: count, worker: z.string(), rounds_lost: z.number().int().min(0) }),
+  /** A strategy's client task ran on the clients: their replies (told to the strategy) and the local work charged. */
+  event('client-task.finished', {
+    task: z.string(),
+    args: json,
+    replies: z.array(
+      z.object({ client: z.string(), result: json, local_steps: z.number().int().min(0), client_rounds: z.number().min(0) }).strict(),
+    ),
+    /** Local client-rounds over every client (local steps ÷ local steps per round). */
+    client_rounds: z.number().min(0),
+    /** Clients asked (the charge in rounds is client_rounds ÷ clients: a round of all clients costs that many client-rounds). */
+    clients: z.number().int().min(0),
+  }),
   event('session.stopped', { reason: z.string() }),
   event('study.finished', { reason: z.string() }),
 ]);

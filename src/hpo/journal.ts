@@ -3,13 +3,18 @@
 // at most one torn last line (no newline yet): reading drops it and truncates the file there — that
 // event was never acted on, since acting waits for the fsync that would have written the newline.
 // Anything unreadable before the last line is damage, and reading refuses it, naming the line.
-import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../engine/errors.js';
-import { previewJson } from '../engine/json.js';
+import { readRegularFile } from '../engine/files.js';
+import { nestedDeeperThan, previewJson } from '../engine/json.js';
 import { type JournalEvent, JournalEventSchema, type NewJournalEvent } from './journal-events.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
+/** A journal is read whole and decoded to one string (at most ~512 Mi UTF-16 units in V8). */
+const MAX_JOURNAL_BYTES = 512 * 2 ** 20;
+/** Events nest a few levels (a study config inside study.started); far deeper is damage, refused before the schema recurses into it. */
+const MAX_EVENT_DEPTH = 64;
 
 export class JournalError extends UserError {
   override name = 'JournalError';
@@ -40,6 +45,8 @@ function parseLine(text: string, line: number, file: string): JournalEvent {
   } catch (e) {
     throw new JournalError(`${where}: corrupt (not JSON: ${(e as Error).message}); the journal is damaged before its last line`);
   }
+  if (nestedDeeperThan(raw, MAX_EVENT_DEPTH))
+    throw new JournalError(`${where}: not a journal event (nests arrays/objects more than ${MAX_EVENT_DEPTH} levels deep)`);
   const r = JournalEventSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -51,16 +58,23 @@ function parseLine(text: string, line: number, file: string): JournalEvent {
   return r.data;
 }
 
+/** DIR/journal.jsonl, or a JournalError saying DIR holds no study (DIR missing, a file, or without a journal). */
+export async function journalFileOf(dir: string): Promise<string> {
+  const file = join(dir, JOURNAL_FILE);
+  try {
+    await stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new JournalError(`${dir}: no study here (${JOURNAL_FILE} is missing)`);
+  }
+  return file;
+}
+
 /** Reads DIR/journal.jsonl; with `repair`, a torn last line is also cut off the file. */
 export async function readJournal(dir: string, opts: { repair?: boolean } = {}): Promise<JournalContents> {
-  const file = join(dir, JOURNAL_FILE);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new JournalError(`${dir}: no study here (${JOURNAL_FILE} is missing)`);
-    throw e;
-  }
+  const file = await journalFileOf(dir);
+  // Only a regular file of bounded size: a FIFO or a link to /dev/zero would never end.
+  const bytes = await readRegularFile(file, { maxBytes: MAX_JOURNAL_BYTES });
   const { events, completeBytes, torn } = parseJournal(bytes, file);
   if (!events.length) throw new JournalError(`${file}: empty journal (the study never started)`);
   if (torn && opts.repair) await truncate(file, completeBytes);

@@ -66,6 +66,28 @@ export const StudyConfigSchema = z
       .object({ ack_wait: duration.default(30), max_deliveries: positiveInt.default(3) })
       .strict()
       .default({ ack_wait: 30, max_deliveries: 3 }),
+    /**
+     * The federation's clients as strategies with client tasks (FTS, FLoRA) reach them: their ids (or a
+     * count: c0, c1, ...), the NATS scope they join, whether they run in this process or as separate
+     * processes (`fedhpo clients serve`, with --nats), timeouts; on the synthetic objective also how
+     * far each client's optimum moves (different data) and the local steps a local round stands for.
+     */
+    client_tasks: z
+      .object({
+        clients: z.union([positiveInt, z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1)]).default(3),
+        scope: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .optional(),
+        remote: z.boolean().default(false),
+        heterogeneity: z.number().min(0).max(1).default(0.3),
+        local_steps_per_round: positiveInt.default(10),
+        deadline: duration.default(600),
+        join_timeout: duration.default(60),
+        retries: z.number().int().min(0).default(1),
+      })
+      .strict()
+      .optional(),
     /** The base trial config (for federated trials an FL config document); its TrialRunner validates it. */
     trial: z.record(z.string(), json),
   })
@@ -94,6 +116,14 @@ export async function loadStudyConfig(file: string, sets: readonly string[] = []
 export function resolvePluginPaths(config: StudyConfig, cwd: string): StudyConfig {
   const fix = (p: PluginSpec): PluginSpec => (isModuleSpec(p.name) ? { ...p, name: resolve(cwd, p.name) } : p);
   return { ...config, strategy: fix(config.strategy), ...(config.pruner ? { pruner: fix(config.pruner) } : {}) };
+}
+
+export type ClientTasksConfig = z.output<typeof StudyConfigSchema.shape.client_tasks>;
+
+/** The client ids of a study's client_tasks section (a count n means c0 .. c<n-1>; no section: c0, c1, c2). */
+export function clientTaskIds(c: ClientTasksConfig): string[] {
+  const clients = c?.clients ?? 3;
+  return typeof clients === 'number' ? Array.from({ length: clients }, (_, i) => `c${i}`) : [...new Set(clients)];
 }
 
 export function studySpace(config: StudyConfig): SearchSpace {

@@ -49,7 +49,9 @@ export function metricDirection(study: StudyData, metric: string): Objective['di
 /** A trial's value of `metric`: its objective value if the metric is an objective, else its metrics entry; undefined when absent or not finite. */
 export function metricValue(study: StudyData, trial: TrialRecord, metric: string): number | undefined {
   const i = study.objectives.findIndex((o) => o.name === metric);
-  const v = i >= 0 && trial.values ? trial.values[i] : trial.metrics?.[metric];
+  // Own entries only: a metric named 'toString' or '__proto__' is not in any trial.
+  const v =
+    i >= 0 && trial.values ? trial.values[i] : trial.metrics && Object.hasOwn(trial.metrics, metric) ? trial.metrics[metric] : undefined;
   return v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 

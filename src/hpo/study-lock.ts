@@ -1,4 +1,4 @@
-// One scheduler per study directory: the journal has one writer. A lock file holds the owner's pid
+// One scheduler per study directory: the journal has one writer (and one recorder per bench table). A lock file holds the owner's pid
 // and host; a lock whose process is gone (kill -9) is stale and taken over.
 import { open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -11,7 +11,11 @@ export class StudyLock {
   private constructor(private readonly file: string) {}
 
   static async acquire(dir: string): Promise<StudyLock> {
-    const file = join(dir, LOCK_FILE);
+    return StudyLock.acquireFile(join(dir, LOCK_FILE), `${dir}: the study`);
+  }
+
+  /** Takes the lock file `file` (any single-writer file: a study, a bench table being recorded); `what` names it in errors. */
+  static async acquireFile(file: string, what: string): Promise<StudyLock> {
     const me = JSON.stringify({ pid: process.pid, host: hostname() });
     for (let tries = 0; tries < 3; tries++) {
       try {
@@ -24,14 +28,12 @@ export class StudyLock {
       }
       const owner = await readOwner(file);
       if (owner && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid))
-        throw new UserError(`${dir}: the study is being run by process ${owner.pid} (stop it first, or wait for it)`);
+        throw new UserError(`${what} is being run by process ${owner.pid} (stop it first, or wait for it)`);
       if (owner && owner.host !== hostname())
-        throw new UserError(
-          `${dir}: the study is locked by process ${owner.pid} on ${owner.host} (remove ${file} if that process is gone)`,
-        );
+        throw new UserError(`${what} is locked by process ${owner.pid} on ${owner.host} (remove ${file} if that process is gone)`);
       await rm(file, { force: true }); // stale: its process is gone
     }
-    throw new UserError(`${dir}: cannot take the study lock ${file}`);
+    throw new UserError(`${what}: cannot take the lock ${file}`);
   }
 
   async release(): Promise<void> {

@@ -6,7 +6,9 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../engine/json.js';
 import type { JsonObject } from './config-paths.js';
+import { lossScoreAgreement } from './ranking.js';
 import { bestTrials } from './study-best.js';
+import { studyDataOf } from './study-journal.js';
 import type { StudyState, StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
 import type { TrialRunner } from './trial-runner.js';
@@ -15,6 +17,8 @@ export interface BestEntry {
   readonly trial: number;
   readonly fidelity: number;
   readonly values: Record<string, number>;
+  /** The trial's evaluation score (pass@1, accuracy) when it reported one, objective or not. */
+  readonly score: number | null;
   readonly hyperparameters: Record<string, JsonValue>;
 }
 
@@ -27,12 +31,35 @@ export interface StudySummary {
   readonly objectives: { name: string; direction: string }[];
   readonly trials: Record<string, number> & { total: number };
   readonly budget: {
-    readonly rounds: { spent: number; limit: number | null; lost: number; client_rounds: number };
+    readonly rounds: {
+      spent: number;
+      limit: number | null;
+      lost: number;
+      client_rounds: number;
+      local_client_rounds: number;
+      local_rounds: number;
+    };
     readonly trials: { asked: number; limit: number | null };
     readonly wall_time: { seconds: number; limit: number | null };
   };
   /** One entry for a single objective; the Pareto front for several. */
   readonly best: BestEntry[];
+  /** Validation-loss rank vs score rank over the complete trials that measured both (null below 2). */
+  readonly rank_agreement: RankAgreementSummary | null;
+}
+
+export interface RankAgreementSummary {
+  readonly n: number;
+  readonly spearman: number;
+  readonly spearman_p: number;
+  readonly kendall: number;
+  readonly kendall_p: number;
+}
+
+function rankAgreementOf(state: StudyState): RankAgreementSummary | null {
+  const a = lossScoreAgreement(studyDataOf(state));
+  if (a.n < 2) return null;
+  return { n: a.n, spearman: a.spearman.value, spearman_p: a.spearman.p, kendall: a.kendall.value, kendall_p: a.kendall.p };
 }
 
 export function bestEntry(state: StudyState, t: StudyTrial): BestEntry {
@@ -40,6 +67,7 @@ export function bestEntry(state: StudyState, t: StudyTrial): BestEntry {
     trial: t.id,
     fidelity: t.fidelity,
     values: Object.fromEntries(state.objectives.map((o, i) => [o.name, t.values![i]!])),
+    score: t.metrics?.score ?? null,
     hyperparameters: { ...t.config },
   };
 }
@@ -60,11 +88,15 @@ export function studySummary(state: StudyState): StudySummary {
         limit: budget.rounds ?? null,
         lost: state.lostRounds,
         client_rounds: state.trials.reduce((s, t) => s + (t.costs?.client_rounds ?? 0), 0),
+        /** Clients' local work for client tasks (FTS, FLoRA), charged to the budget as local_rounds. */
+        local_client_rounds: state.localClientRounds,
+        local_rounds: state.localRounds,
       },
       trials: { asked: state.trials.length, limit: budget.trials ?? null },
       wall_time: { seconds: Math.round(state.elapsedSeconds * 10) / 10, limit: budget.wall_time ?? null },
     },
     best: bestTrials(state.objectives, state.trials).map((t) => bestEntry(state, t)),
+    rank_agreement: rankAgreementOf(state),
   };
 }
 
@@ -72,13 +104,18 @@ export function studySummary(state: StudyState): StudySummary {
 export function bestDocument(state: StudyState): JsonObject | { pareto_front: JsonValue[] } | undefined {
   const best = bestTrials(state.objectives, state.trials);
   if (!best.length) return undefined;
-  if (state.objectives.length === 1) return trialConfigOf(state.config, best[0]!.config);
+  if (state.objectives.length === 1) return bestConfig(state, best[0]!);
   return {
     pareto_front: best.map((t) => {
       const e = bestEntry(state, t);
-      return { trial: e.trial, values: e.values, config: trialConfigOf(state.config, t.config) };
+      return { trial: e.trial, values: e.values, config: bestConfig(state, t) };
     }),
   };
+}
+
+/** A trial's full config with `rounds` set to the rounds it was trained to: what `fl run --config` reproduces. */
+function bestConfig(state: StudyState, t: StudyTrial): JsonObject {
+  return { ...trialConfigOf(state.config, t.config), rounds: t.fidelity };
 }
 
 /** Rewrites summary.json and best.json, and asks the runner for the best trial's adapter in best/. */

@@ -50,6 +50,9 @@ export class StudyState {
   readonly trials: StudyTrial[] = [];
   enqueuedAsked = 0;
   spentRounds = 0;
+  /** Clients' local work for client tasks (FTS, FLoRA): in client-rounds, and charged as rounds (client-rounds ÷ clients). */
+  localClientRounds = 0;
+  localRounds = 0;
   lostRounds = 0;
   session = 0;
   /** How the current (or last) session ran its trials. */
@@ -175,6 +178,10 @@ export class StudyState {
         t.curve = [];
         return;
       }
+      case 'client-task.finished':
+        this.localClientRounds += e.client_rounds;
+        this.localRounds += e.clients ? e.client_rounds / e.clients : 0;
+        return;
       case 'session.stopped':
         this.stopped = { reason: e.reason };
         return;
@@ -192,6 +199,11 @@ export class StudyState {
   /** Trials asked and not finished (queued for a runner or running). */
   get unfinished(): StudyTrial[] {
     return this.trials.filter((t) => !FINISHED.has(t.status));
+  }
+
+  /** What the budget has paid: rounds trained by trials plus the clients' local work in rounds. */
+  get chargedRounds(): number {
+    return this.spentRounds + this.localRounds;
   }
 
   /** Rounds that unfinished trials will cost when they complete. */
@@ -230,7 +242,7 @@ export class StudyState {
       objectives: this.objectives,
       fidelity: this.fidelity,
       trials: this.trials.map((t) => this.record(t)),
-      budget: { spentRounds: this.spentRounds, maxRounds: this.config.budget.rounds ?? Number.POSITIVE_INFINITY },
+      budget: { spentRounds: this.chargedRounds, maxRounds: this.config.budget.rounds ?? Number.POSITIVE_INFINITY },
     };
   }
 }

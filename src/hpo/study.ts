@@ -3,13 +3,13 @@
 // runner, launches a trial). Used by one caller at a time — the SchedulerActor — which owns the
 // timing (parallel trials, workers); this class owns what happens.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from './config-paths.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal, journalFileOf, readJournal } from './journal.js';
 import type { EventOf, JournalEvent, NewJournalEvent } from './journal-events.js';
 import type { Pruner, Strategy, Suggestion } from './strategy.js';
+import { type ClientTaskReply, type ClientTaskRunner, usesClientTasks } from './client-task.js';
 import { checkSuggestion, finiteOrNaN, guard, journaledResult, StrategyError } from './study-checks.js';
 import { enqueuedConfig, fidelityRange, type StudyConfig, studyObjectives, studySpace } from './study-config.js';
 import { StudyLock } from './study-lock.js';
@@ -17,6 +17,7 @@ import { loadPruner } from './pruners/index.js';
 import { loadStrategy } from './strategies/index.js';
 import { FINISHED, StudyState, type StudyTrial } from './study-state.js';
 import { trialConfigOf } from './trial-config.js';
+import { fedhpoVersion } from './version.js';
 import type { Metrics, RoundDecision, TrialOutcome } from './trial-runner.js';
 
 export { StrategyError } from './study-checks.js';
@@ -40,6 +41,8 @@ export interface StudyOptions {
   /** Every event once it is journaled and applied (progress display, logs). */
   readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
   readonly log?: (line: string) => void;
+  /** Runs the client tasks of strategies that declare them (FTS, FLoRA) on the federation's clients. */
+  readonly clientTasks?: ClientTaskRunner;
 }
 
 /** Where the worker identity of an in-process trial is recorded. */
@@ -68,7 +71,7 @@ export class Study {
     try {
       lock = await StudyLock.acquire(dir);
       const { strategy, pruner } = await loadPlugins(config);
-      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await version() } as const;
+      const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await fedhpoVersion() } as const;
       const first = (await journal.append(started)) as EventOf<'study.started'>;
       const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
       await study.beginSession();
@@ -86,6 +89,7 @@ export class Study {
    * running in a process that is gone as interrupted (they run again as their next attempt).
    */
   static async resume(dir: string, opts: StudyOptions): Promise<Study> {
+    await journalFileOf(dir); // before the lock: "no study here" rather than a failure to create its lock file
     const lock = await StudyLock.acquire(dir);
     try {
       const { events, torn } = await readJournal(dir, { repair: true });
@@ -98,6 +102,10 @@ export class Study {
         if (e.kind === 'trials.asked' && e.seq === lastAsk) guard(strategy, 'restore', () => strategy.restore(e.strategy_state));
         else if (e.kind === 'trial.finished' && e.seq > lastAsk)
           guard(strategy, 'tell', () => strategy.tell(state.record(state.trials[e.id]!), state.view()));
+        else if (e.kind === 'client-task.finished' && e.seq > lastAsk && usesClientTasks(strategy)) {
+          const request = { task: e.task, args: e.args as JsonObject };
+          guard(strategy, 'tellClientTask', () => strategy.tellClientTask(request, e.replies.map(replyOf), state.view()));
+        }
       }
       const study = new Study(dir, state, await Journal.reopen(dir, events), strategy, pruner, lock, opts);
       if (state.finished) return study;
@@ -122,6 +130,18 @@ export class Study {
 
   get strategyName(): string {
     return this.strategy.name;
+  }
+
+  /** The strategy declares client tasks (FTS, FLoRA): the study needs a ClientTaskRunner. */
+  get usesClientTasks(): boolean {
+    return usesClientTasks(this.strategy);
+  }
+
+  private clientTasks: ClientTaskRunner | undefined;
+
+  /** Where the strategy's client tasks run (default: StudyOptions.clientTasks). */
+  useClientTasks(runner: ClientTaskRunner): void {
+    this.clientTasks = runner;
   }
 
   /**
@@ -151,7 +171,7 @@ export class Study {
     const { budget } = this.config;
     const s = this.state;
     if (budget.trials !== undefined && s.trials.length >= budget.trials) return 'budget: trials';
-    if (budget.rounds !== undefined && s.spentRounds + s.committedRounds >= budget.rounds) return 'budget: rounds';
+    if (budget.rounds !== undefined && s.chargedRounds + s.committedRounds >= budget.rounds) return 'budget: rounds';
     if (budget.wall_time !== undefined && this.elapsedSeconds() >= budget.wall_time) return 'budget: wall_time';
     if (s.enqueuedAsked < this.config.enqueue.length) return undefined;
     if (guard(this.strategy, 'isDone', () => this.strategy.isDone(s.view()))) return 'strategy done';
@@ -266,8 +286,12 @@ export class Study {
     const s = this.state;
     const { budget, enqueue } = this.config;
     let n = Math.min(free, budget.trials !== undefined ? budget.trials - s.trials.length : free);
-    if (budget.rounds !== undefined) n = Math.min(n, Math.ceil((budget.rounds - s.spentRounds - s.committedRounds) / s.fidelity.max));
+    if (budget.rounds !== undefined) n = Math.min(n, Math.ceil((budget.rounds - s.chargedRounds - s.committedRounds) / s.fidelity.max));
     if (n <= 0) return 0;
+    if (s.enqueuedAsked >= enqueue.length && (await this.runClientTask())) {
+      // The clients' local work is charged: the budget may be spent now.
+      if (this.stopReason()) return 0;
+    }
     let source: 'strategy' | 'enqueue' = 'enqueue';
     let suggestions: Suggestion[];
     if (s.enqueuedAsked < enqueue.length) {
@@ -290,6 +314,32 @@ export class Study {
     const strategyState = guard(this.strategy, 'state', () => this.strategy.state());
     await this.append({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
     return trials.length;
+  }
+
+  /** Runs the client task the strategy asks for before its next ask, if any: journaled, then told. */
+  private async runClientTask(): Promise<boolean> {
+    const strategy = this.strategy;
+    if (!usesClientTasks(strategy)) return false;
+    const request = guard(strategy, 'clientTask', () => strategy.clientTask(this.state.view()));
+    if (!request) return false;
+    const runner = this.clientTasks ?? this.opts.clientTasks;
+    if (!runner)
+      throw new StrategyError(
+        `strategy ${strategy.name} needs client task ${request.task}, but this study has no clients to run it (see client_tasks in the study config)`,
+      );
+    const replies = await runner.run(request);
+    const clientRounds = replies.reduce((sum, r) => sum + r.clientRounds, 0);
+    await this.append({
+      kind: 'client-task.finished',
+      task: request.task,
+      args: request.args,
+      replies: replies.map((r) => ({ client: r.client, result: r.result, local_steps: r.localSteps, client_rounds: r.clientRounds })),
+      client_rounds: clientRounds,
+      clients: replies.length,
+    });
+    this.opts.log?.(`client task ${request.task}: ${replies.length} client(s) replied, ${clientRounds} local client-rounds`);
+    guard(strategy, 'tellClientTask', () => strategy.tellClientTask(request, replies, this.state.view()));
+    return true;
   }
 
   private launchOf(t: StudyTrial): TrialLaunch {
@@ -317,6 +367,10 @@ export class Study {
   }
 }
 
+function replyOf(r: EventOf<'client-task.finished'>['replies'][number]): ClientTaskReply {
+  return { client: r.client, result: r.result, localSteps: r.local_steps, clientRounds: r.client_rounds };
+}
+
 async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; pruner: Pruner | undefined }> {
   const ctx = { space: studySpace(config), objectives: studyObjectives(config), fidelity: fidelityRange(config), seed: config.seed };
   // Module paths were made absolute when the config was loaded (resolvePluginPaths), so no cwd matters here.
@@ -325,13 +379,4 @@ async function loadPlugins(config: StudyConfig): Promise<{ strategy: Strategy; p
     ? await loadPruner(config.pruner.name, { objectives: ctx.objectives, fidelity: ctx.fidelity, options: config.pruner.options })
     : undefined;
   return { strategy, pruner };
-}
-
-async function version(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return `fedhpo ${pkg.version ?? '?'}`;
-  } catch {
-    return 'fedhpo';
-  }
 }

@@ -2,10 +2,11 @@
 // spent, and scores it with the FedHPO-Bench normalised regret (REFERENCE.md): a trial costs the rounds
 // it actually ran (a promoted trial continues from its parent's round), the incumbent is the best
 // max-fidelity value among trials that reached the max round within the budget, and a run without
-// such a trial has regret 1.
+// such a trial has regret 1. "Best" follows the first objective's direction (a recorded table may be
+// replayed on its score, which is maximized).
 import type { JsonValue } from '../engine/json.js';
 import type { Strategy, StrategyFactory, StudyView, TrialRecord } from './strategy.js';
-import type { SimulatedProblem, TabularProblem } from './testfns.js';
+import type { GridProblem, SimulatedProblem } from './testfns.js';
 
 export interface TabularRunOptions {
   readonly budgetRounds: number;
@@ -29,19 +30,21 @@ export interface TabularRunResult extends SimulatedRun {
   readonly regret: number;
 }
 
-export function normalizedRegret(
-  problem: TabularProblem,
-  trials: readonly TrialRecord[],
-): { incumbent: number | undefined; regret: number } {
+export function normalizedRegret(problem: GridProblem, trials: readonly TrialRecord[]): { incumbent: number | undefined; regret: number } {
   const { best, worst } = problem.table();
+  const sign = problem.objectives[0]?.direction === 'maximize' ? -1 : 1;
   let incumbent: number | undefined;
   for (const t of trials)
-    if (t.status === 'complete' && t.fidelity === problem.fidelity.max && t.values)
-      incumbent = incumbent === undefined ? t.values[0]! : Math.min(incumbent, t.values[0]!);
-  return { incumbent, regret: incumbent === undefined ? 1 : (incumbent - best) / (worst - best) };
+    if (t.status === 'complete' && t.fidelity === problem.fidelity.max && t.values) {
+      const v = t.values[0]!;
+      if (incumbent === undefined || sign * v < sign * incumbent) incumbent = v;
+    }
+  if (incumbent === undefined) return { incumbent, regret: 1 };
+  // A table whose configs all tie has nothing to regret.
+  return { incumbent, regret: worst === best ? 0 : (incumbent - best) / (worst - best) };
 }
 
-export function runTabular(factory: StrategyFactory, problem: TabularProblem, opts: TabularRunOptions): TabularRunResult {
+export function runTabular(factory: StrategyFactory, problem: GridProblem, opts: TabularRunOptions): TabularRunResult {
   const run = runSimulated(factory, problem, opts);
   return { ...run, ...normalizedRegret(problem, run.trials) };
 }

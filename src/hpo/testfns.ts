@@ -16,15 +16,23 @@ export interface SimulatedProblem {
   value(config: Config, round: number): number;
 }
 
-export interface TabularProblem extends SimulatedProblem {
-  /** The noise-free function at a config. */
-  exact(config: Config): number;
-  /** The function's known continuous optimum (the grid's best is `table().best`, noise included). */
-  readonly knownOptimum: { readonly value: number; readonly at: readonly number[] };
+/**
+ * A problem over a finite grid whose every value at the maximum round is known, so a run can be scored
+ * by normalised regret: a test function on a grid, or a recorded benchmark table (bench-problem.ts).
+ * Better is the direction of the first objective.
+ */
+export interface GridProblem extends SimulatedProblem {
   /** Every config of the grid with its value at the maximum round, and the best and worst of them. */
   table(): TabularSummary;
   /** Rounds to run every config of the grid to the maximum round: the "grid's budget". */
   readonly gridBudget: number;
+}
+
+export interface TabularProblem extends GridProblem {
+  /** The noise-free function at a config. */
+  exact(config: Config): number;
+  /** The function's known continuous optimum (the grid's best is `table().best`, noise included). */
+  readonly knownOptimum: { readonly value: number; readonly at: readonly number[] };
 }
 
 export interface TabularSummary {
@@ -33,6 +41,18 @@ export interface TabularSummary {
   readonly best: number;
   readonly worst: number;
   readonly bestConfig: Config;
+}
+
+/** The summary of `configs` with their max-round `values`: best and worst in `direction`. */
+export function tabularSummary(configs: readonly Config[], values: Float64Array, direction: Objective['direction']): TabularSummary {
+  const sign = direction === 'minimize' ? 1 : -1;
+  let best = 0;
+  let worst = 0;
+  values.forEach((v, i) => {
+    if (sign * v < sign * values[best]!) best = i;
+    if (sign * v > sign * values[worst]!) worst = i;
+  });
+  return { configs, values, best: values[best]!, worst: values[worst]!, bestConfig: configs[best]! };
 }
 
 export interface TabularOptions {
@@ -84,15 +104,11 @@ function tabular(
   const value = (config: Config, round: number) => exact(config) + noise(config, round);
   let summary: TabularSummary | undefined;
   const table = (): TabularSummary => {
-    if (summary) return summary;
-    const values = Float64Array.from(configs, (c) => value(c, fidelity.max));
-    let best = 0;
-    let worst = 0;
-    values.forEach((v, i) => {
-      if (v < values[best]!) best = i;
-      if (v > values[worst]!) worst = i;
-    });
-    summary = { configs, values, best: values[best]!, worst: values[worst]!, bestConfig: configs[best]! };
+    summary ??= tabularSummary(
+      configs,
+      Float64Array.from(configs, (c) => value(c, fidelity.max)),
+      'minimize',
+    );
     return summary;
   };
   return {

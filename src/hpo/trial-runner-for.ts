@@ -1,22 +1,34 @@
 // The one place that chooses a study's TrialRunner from its config. `trial.kind: synthetic` is the test
-// objective (see synthetic-runner.ts); the federated LoRA runner plugs in here (an FL config document
-// as `trial`, validated by that runner) once it exists. The scheduler and trial workers both call this,
-// so a worker builds exactly the runner the study's config describes.
+// objective (see synthetic-runner.ts); `kind: federated`, or no kind, makes every trial a real
+// federation of the FL config document given as `trial` (src/actors/federated-runner.ts). The
+// scheduler and trial workers both call this, so a worker builds exactly the runner the study's config
+// describes.
 import { z } from 'zod';
+import { FederatedTrialRunner } from '../actors/federated-runner.js';
+import { checkFederatedStudy, FEDERATED_KIND, isFederatedTrial } from '../actors/federated-trial-config.js';
 import { UserError } from '../engine/errors.js';
 import { parseWithSchema } from '../fl/pretrain-config.js';
 import { type StudyConfig, studySpace } from './study-config.js';
 import { SyntheticTrialRunner, SyntheticTrialSchema } from './synthetic-runner.js';
 import type { TrialRunner } from './trial-runner.js';
 
-export function trialRunnerFor(config: StudyConfig, where = 'study config'): TrialRunner {
+export interface TrialRunnerOptions {
+  /** Log lines of federated trials' servers and clients (rejections, retries). */
+  readonly log?: (line: string) => void;
+}
+
+export function trialRunnerFor(config: StudyConfig, where = 'study config', opts: TrialRunnerOptions = {}): TrialRunner {
   const kind = config.trial.kind;
   if (kind === 'synthetic') {
     const { trial } = parseWithSchema(z.object({ trial: SyntheticTrialSchema }), { trial: config.trial }, where);
     return new SyntheticTrialRunner(studySpace(config), config.seed, trial);
   }
+  if (isFederatedTrial(config.trial)) {
+    // Checked once here, so a misspelt key stops the study at once instead of failing every trial.
+    checkFederatedStudy(config, where);
+    return new FederatedTrialRunner(opts.log ? { log: opts.log } : {});
+  }
   throw new UserError(
-    `${where}: trial.kind ${kind === undefined ? 'is missing' : `${JSON.stringify(kind)} is unknown`}: ` +
-      'study trials are synthetic (kind: synthetic, a test objective) until the federated trial runner is plugged in',
+    `${where}: trial.kind ${JSON.stringify(kind)} is unknown: want ${FEDERATED_KIND} (the default: an FL config as in fedhpo fl run) or synthetic (a test objective)`,
   );
 }

@@ -341,8 +341,11 @@ export class LlamaModel {
     let mask = Array.from(feeds.attention_mask!.data as BigInt64Array);
     let width = feeds.input_ids!.dims[1]!;
     const nextPos = prompts.map((p) => p.length);
+    // Never past the positions the model was built for (a huge maxNewTokens would grow the KV cache without end).
+    const room = this.cfg.max_position_embeddings - Math.max(...nextPos);
+    const steps = Math.min(o.maxNewTokens, Math.max(0, room));
     try {
-      for (let step = 0; step < o.maxNewTokens && done.some((d) => !d); step++) {
+      for (let step = 0; step < steps && done.some((d) => !d); step++) {
         const dims = { b, s: feeds.input_ids!.dims[1]!, p: width - feeds.input_ids!.dims[1]! };
         const r = await this.run(graph, { ...o.adapter?.feeds, ...feeds }, dims, o.meter, { stateId, carry });
         const logits = r.logits!.data as Float32Array;

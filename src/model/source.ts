@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { loadModelTokenizer } from '../data/tokenizer-io.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { Engine } from '../engine/engine.js';
-import { UserError } from '../engine/errors.js';
 import { LlamaModel } from './model.js';
 
 /** A model with the tokenizer that goes with it. */
@@ -40,7 +39,6 @@ export async function openModel(src: ModelSource): Promise<OpenedModel> {
   let own: Engine | undefined;
   if (!('engine' in src)) {
     const threads = src.threads ?? DEFAULT_THREADS;
-    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`threads: expected a positive integer, got ${threads}`);
     own = new Engine({ threads });
   }
   const engine = 'engine' in src ? src.engine : own!;

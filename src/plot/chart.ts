@@ -6,6 +6,7 @@ import type { Config, TopLevelSpec } from 'vega-lite';
 import { CHART_FONT_FAMILY } from './fonts.js';
 import type { ChartFormat } from './chart-options.js';
 import { specToSvg, svgToPng } from './render.js';
+import { checkOutputPath } from '../engine/files.js';
 
 export interface Chart {
   /** File stem: `landscape-train.lr-lora.r` -> landscape-train.lr-lora.r.svg / .png. */
@@ -39,6 +40,7 @@ export async function renderChart(chart: Chart): Promise<RenderedChart> {
 
 /** Writes the chart as DIR/NAME.svg and/or DIR/NAME.png; returns the paths written. */
 export async function writeChart(dir: string, chart: Chart, formats: readonly ChartFormat[] = ['svg', 'png']): Promise<string[]> {
+  await checkOutputPath(dir, 'directory', 'output directory');
   await mkdir(dir, { recursive: true });
   const svg = await specToSvg(chart.spec);
   const paths: string[] = [];

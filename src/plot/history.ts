@@ -33,6 +33,16 @@ export function historyPoints(study: StudyData, metric: string, label = studyLab
   return points;
 }
 
+/** The objectives and measured metrics of the studies, for error messages. */
+function knownMetrics(studies: readonly StudyData[]): string[] {
+  const names = new Set<string>();
+  for (const s of studies) {
+    for (const o of s.objectives) names.add(o.name);
+    for (const t of s.trials) for (const k of Object.keys(t.metrics ?? {})) names.add(k);
+  }
+  return [...names].sort();
+}
+
 /** Labels for the legend, made unique when two studies share a name. */
 function uniqueLabels(studies: readonly StudyData[]): string[] {
   const seen = new Map<string, number>();
@@ -49,6 +59,9 @@ export function historyChart(studies: readonly StudyData[], options: { metric?: 
   const metric = options.metric ?? curveMetric(studies[0]!) ?? VAL_LOSS;
   const labels = uniqueLabels(studies);
   const points = studies.flatMap((s, i) => historyPoints(s, metric, labels[i]));
+  // A metric no trial measured (a typo, or a name like '__proto__') is an error, not an empty chart.
+  if (options.metric !== undefined && !points.length && studies.some((s) => s.trials.some((t) => t.status === 'complete')))
+    throw new UserError(`history: no complete trial has a value of '${metric}' (known: ${knownMetrics(studies).join(', ')})`);
   const direction = metricDirection(studies[0]!, metric);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -14,6 +14,7 @@ import {
   rankTrials,
 } from '../hpo/ranking.js';
 import { BYTES_SENT, metricValue, SCORE, type StudyData, studyLabel, VAL_LOSS } from '../hpo/study-data.js';
+import { loadStudyData } from '../hpo/study-journal.js';
 import { writeChart } from './chart.js';
 import type { ChartFormat, Marginalize } from './chart-options.js';
 import { specToSvg, svgToPng } from './render.js';
@@ -131,4 +132,15 @@ export async function writeReport(dir: string, study: StudyData, options: Report
   const path = join(dir, REPORT_FILE);
   await writeFile(path, reportHtml(model));
   return { path, plots: charts.map((c) => c.name), files };
+}
+
+/** The formats `study run` keeps every plot in beside the report. */
+export const STUDY_PLOT_FORMATS: readonly ChartFormat[] = ['svg', 'png'];
+
+/**
+ * What `fedhpo study run` and `study resume` leave at the end of a study: DIR/report.html and every
+ * plot it shows (history, curves, rank landscapes over the pairs of hyperparameters ...) as SVG and PNG.
+ */
+export async function writeStudyReport(dir: string): Promise<WrittenReport> {
+  return writeReport(dir, await loadStudyData(dir), { chartFiles: STUDY_PLOT_FORMATS });
 }

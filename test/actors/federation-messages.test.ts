@@ -1,6 +1,6 @@
 // The federation's wire: envelopes and typed messages decode only what they should, with a reason
 // for everything else; the RoundCollector's decisions (stale/future, not selected, duplicate,
-// quorum at the deadline, retries, failure) as a pure class.
+// quorum at the deadline, retries, failure) and the ClientRoster's join outcome as pure classes.
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, ENVELOPE_MAGIC, EnvelopeError, encodeEnvelope, MAX_HEADER_BYTES } from '../../src/actors/envelope.js';
 import {
@@ -11,6 +11,7 @@ import {
   MessageRejected,
   type UpdateMsg,
 } from '../../src/actors/messages.js';
+import { ClientRoster } from '../../src/actors/client-roster.js';
 import { quorumOf, RoundCollector } from '../../src/actors/round-collector.js';
 import { deepJson } from '../bounded.js';
 
@@ -81,6 +82,25 @@ describe('messages', () => {
     bytes.set(deep, 8);
     expect(reasonOf(() => decodeClientMessage(bytes))).toBe('schema');
   });
+
+  it('a client error (before or in a round), a refusal and a stop that dismisses clients travel their own way only', () => {
+    const error = { v: 1, kind: 'error', from: 'c2', fatal: true, reason: 'c2.jsonl: no valid training records' } as const;
+    expect(decodeClientMessage(encodeMessage(error)).msg).toEqual(error);
+    expect(decodeClientMessage(encodeMessage({ ...error, round: 3, fatal: false })).msg).toEqual({ ...error, round: 3, fatal: false });
+    expect(reasonOf(() => decodeClientMessage(encodeEnvelope({ ...error, reason: '' })))).toBe('schema');
+    expect(reasonOf(() => decodeClientMessage(encodeEnvelope({ ...error, reason: 'x'.repeat(2001) })))).toBe('schema');
+    expect(reasonOf(() => decodeServerMessage(encodeMessage(error)))).toBe('wrong-direction');
+    const refuse = { v: 1, kind: 'refuse', code: 'model-mismatch', reason: 'another base' } as const;
+    expect(decodeServerMessage(encodeMessage(refuse)).msg).toEqual(refuse);
+    expect(reasonOf(() => decodeServerMessage(encodeEnvelope({ ...refuse, code: 'bored' })))).toBe('schema');
+    expect(reasonOf(() => decodeClientMessage(encodeMessage(refuse)))).toBe('wrong-direction');
+    expect(decodeServerMessage(encodeMessage({ v: 1, kind: 'stop', reason: 'done', exit: true })).msg).toEqual({
+      v: 1,
+      kind: 'stop',
+      reason: 'done',
+      exit: true,
+    });
+  });
 });
 
 describe('RoundCollector', () => {
@@ -119,11 +139,47 @@ describe('RoundCollector', () => {
     expect(d.kind === 'fail' && d.reason).toBe('round 2: 1 of 3 updates arrived after 2 attempt(s), below the quorum of 2 (missing: b, c)');
   });
 
+  it('once every missing client has failed: decides without waiting for the deadline', () => {
+    const failed = new Set(['b', 'c']);
+    const ok = make();
+    ok.accept('a', 1);
+    expect(ok.withoutGone((id) => id === 'b')).toBeUndefined(); // c may still answer
+    ok.accept('c', 3);
+    expect(ok.withoutGone((id) => failed.has(id))).toEqual({ kind: 'proceed' });
+    const short = make();
+    short.accept('a', 1);
+    const d = short.withoutGone((id) => failed.has(id));
+    expect(d?.kind === 'fail' && d.reason).toBe('round 2: 1 of 3 updates, below the quorum of 2, and the missing clients failed');
+  });
+
   it('quorumOf is ceil(fraction * n), at least 1', () => {
     expect(quorumOf(1, 3)).toBe(3);
     expect(quorumOf(0.6, 3)).toBe(2);
     expect(quorumOf(0.5, 4)).toBe(2);
     expect(quorumOf(0.01, 3)).toBe(1);
     expect(quorumOf(0.7, 10)).toBe(7);
+  });
+});
+
+describe('ClientRoster', () => {
+  it('begins when all joined; else goes on with the quorum naming who is missing and why, or fails', () => {
+    const r = new ClientRoster(['c0', 'c1', 'c2']);
+    expect(r.joinOutcome(1)).toEqual({ kind: 'fail', reason: 'no clients joined; missing: c0 (no reply), c1 (no reply), c2 (no reply)' });
+    r.join('c0');
+    r.fail('c2', 'bad data');
+    expect(r.settled).toBe(false);
+    expect(r.joinOutcome(0.5, ' within 5 s')).toEqual({
+      kind: 'fail',
+      reason: 'only 1 of 3 clients joined within 5 s, round.quorum needs 2; missing: c1 (no reply), c2 (bad data)',
+    });
+    expect(r.joinOutcome(0.3)).toEqual({ kind: 'go-on', line: '1 of 3 clients joined: going on without c1 (no reply), c2 (bad data)' });
+    r.fail('c1', 'another base model');
+    expect(r.settled).toBe(true);
+    expect(r.available()).toEqual(['c0']);
+    expect(r.join('c2')).toBe(true); // a restarted client is welcome again
+    expect(r.isFailed('c2')).toBe(false);
+    expect(r.available()).toEqual(['c0', 'c2']);
+    r.join('c1');
+    expect(r.joinOutcome(1)).toEqual({ kind: 'begin' });
   });
 });

@@ -9,6 +9,7 @@ import { type FlConfig, type FlConfigInput, parseFlConfig } from '../../src/fl/f
 import { parseLlamaConfig } from '../../src/model/config.js';
 import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { type OpenedModel, openModel } from '../../src/model/source.js';
+import type { JsonObject } from '../../src/hpo/config-paths.js';
 
 export const TINY = parseLlamaConfig({
   vocab_size: 260,
@@ -51,6 +52,22 @@ export function tinyClients(m: OpenedModel, cfg: FlConfig, trainLimit = 24): Cli
   return federatedTask('arith', 0).clients.map((c) =>
     encodeClient(m.tokenizer, { ...c, train: c.train.slice(0, trainLimit) }, cfg.train.seq_len, cfg.eval.valid_limit),
   );
+}
+
+/** A tiny arith FL config document, as a study's trial config (no rounds: the fidelity sets them). */
+export function tinyTrialDoc(modelDir: string, over: Record<string, unknown> = {}): JsonObject {
+  return {
+    kind: 'federated',
+    model: modelDir,
+    data: { task: 'arith' },
+    seed: 3,
+    clients: { sample_rate: 0.67 },
+    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] },
+    train: { local_steps: 2, batch_size: 4, seq_len: 384, lr: 0.01 },
+    round: { deadline_s: 60, quorum: 1, retries: 0, join_timeout_s: 30 },
+    eval: { every: 1, test_limit: 4, batch_size: 8, max_new_tokens: 4, valid_limit: 8 },
+    ...over,
+  } as JsonObject;
 }
 
 export { Engine };

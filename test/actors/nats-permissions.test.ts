@@ -16,7 +16,7 @@ import {
 import { NatsServer } from '../helpers/nats-server.js';
 import { Inbox } from './transport-conformance.js';
 
-const PASSWORDS = { server: 'pw-server', c1: 'pw-c1', c2: 'pw-c2', c3: 'pw-c3' };
+const PASSWORDS = { server: 'pw-server', c0: 'pw-c0', c1: 'pw-c1', c2: 'pw-c2', c3: 'pw-c3' };
 const scope = { study: 'perm', trial: 't1' };
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -40,6 +40,7 @@ describe('per-client NATS permissions (configs/nats-server.conf)', () => {
       config: await readFile(new URL('../../configs/nats-server.conf', import.meta.url), 'utf8'),
       env: {
         FEDHPO_NATS_SERVER_PASSWORD: PASSWORDS.server,
+        FEDHPO_NATS_C0_PASSWORD: PASSWORDS.c0,
         FEDHPO_NATS_C1_PASSWORD: PASSWORDS.c1,
         FEDHPO_NATS_C2_PASSWORD: PASSWORDS.c2,
         FEDHPO_NATS_C3_PASSWORD: PASSWORDS.c3,

@@ -16,7 +16,8 @@ describe('fedhpo strategies', () => {
       ...Object.keys(STRATEGIES).map((n) => `strategy ${n}`),
       ...Object.keys(PRUNERS).map((n) => `pruner ${n}`),
     ]);
-    for (const n of ['random', 'grid', 'sha', 'hyperband', 'asha', 'median', 'percentile']) expect(rows.map((r) => r.name)).toContain(n);
+    for (const n of ['random', 'grid', 'sha', 'hyperband', 'asha', 'bo', 'fts', 'flora', 'median', 'percentile'])
+      expect(rows.map((r) => r.name)).toContain(n);
     expect(rows.find((r) => r.name === 'sha')!.options.map((o) => o.name)).toEqual(['eta', 'n', 'repeat']);
   });
 });

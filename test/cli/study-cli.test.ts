@@ -1,5 +1,6 @@
 // `fedhpo study ...` through the CLI: run with --set and --workers, then the read-only commands, and a
 // config error that names its dotted key (exit 2, no stack trace).
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticStudyDoc, tempDir, writeStudyYaml } from '../helpers/study-fixtures.js';
@@ -14,14 +15,21 @@ describe('fedhpo study', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/finished \(budget: trials\)/);
     expect(run.stderr).toMatch(/trial \d complete: val_loss/); // log lines when not on a terminal
+    // The end of a run: report.html and the default plots beside the journal.
+    expect(run.stdout).toMatch(/report {5}.*report\.html and \d+ plot files/);
+    const files = await readdir(dir);
+    for (const f of ['report.html', 'history.svg', 'history.png', 'curves.svg', 'curves.png', 'landscape-train.lr-lora.r.png'])
+      expect(files, f).toContain(f);
+    expect(files.filter((f) => f.startsWith('landscape-') && f.endsWith('.svg'))).toHaveLength(3); // every pair of 3 hyperparameters
 
     const bad = await writeStudyYaml(root, syntheticStudyDoc({ budget: { trials: 0 } }), 'bad.yaml');
-    const [status, best, csv, error, missing] = await Promise.all([
+    const [status, best, csv, error, missing, again] = await Promise.all([
       fedhpo('study', 'status', dir, '--json'),
       fedhpo('study', 'best', dir, '--json'),
       fedhpo('study', 'export', dir, '--format', 'csv'),
       fedhpo('study', 'run', bad, '--out', join(root, 'bad')),
       fedhpo('study', 'status', join(root, 'nowhere')),
+      fedhpo('study', 'run', file, '--out', dir),
     ]);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({
@@ -41,5 +49,6 @@ describe('fedhpo study', () => {
     expect(lines).toHaveLength(6);
     expectUserError(error, 'bad.yaml: invalid config', 'budget.trials');
     expectUserError(missing, 'no study here');
+    expectUserError(again, `${dir} already holds a study`, `fedhpo study resume ${dir}`, '--out DIR');
   }, 180_000);
 });

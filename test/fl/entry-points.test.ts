@@ -109,7 +109,7 @@ describe('entry points on a model loaded once', () => {
   });
 
   it('a directory on its own engine: a bad thread count is refused before anything loads', async () => {
-    await expect(openModel({ dir: modelDir, threads: 0 })).rejects.toThrow(/threads: expected a positive integer, got 0/);
+    await expect(openModel({ dir: modelDir, threads: 0 })).rejects.toThrow(/threads: expected an integer in \[1, 256\], got 0/);
     await expect(evalTask({ ...EVAL, model: { dir: join(dir, 'missing') } })).rejects.toThrow(/missing/);
   });
 });

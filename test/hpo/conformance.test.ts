@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { type ConformanceOptions, checkStrategyConformance, formatConformanceReport } from '../../src/hpo/conformance.js';
 import { asha } from '../../src/hpo/strategies/asha.js';
 import { bayesianOptimization } from '../../src/hpo/strategies/bo.js';
+import { flora } from '../../src/hpo/strategies/flora.js';
+import { federatedThompsonSampling } from '../../src/hpo/strategies/fts.js';
 import { gridSearch } from '../../src/hpo/strategies/grid.js';
 import { hyperband } from '../../src/hpo/strategies/hyperband.js';
 import { randomSearch } from '../../src/hpo/strategies/random.js';
@@ -24,6 +26,16 @@ const CASES: [string, StrategyFactory, ConformanceOptions][] = [
     bayesianOptimization,
     { options: { startupTrials: 3, liar: 'max', sameFidelityOnly: true } },
   ],
+  ['fts', federatedThompsonSampling, {}],
+  [
+    'fts (1 start-up trial, 20 features, 2 local rounds)',
+    federatedThompsonSampling,
+    { options: { startupTrials: 1, features: 20, localRounds: 2 } },
+  ],
+  ['flora (aplm)', flora, {}],
+  ['flora (sgm)', flora, { options: { surface: 'sgm', localTrials: 8 } }],
+  ['flora (sgm+u)', flora, { options: { surface: 'sgm+u', localTrials: 8, kappa: 2 } }],
+  ['flora (mplm)', flora, { options: { surface: 'mplm', localTrials: 8, localRounds: 1 } }],
 ];
 
 describe('the strategy conformance suite', () => {

@@ -57,7 +57,7 @@ describe('loadStrategy', () => {
 
   it('refuses an unknown name, listing the built-ins, and never takes an inherited property for one', async () => {
     await expect(loadStrategy('tpe', CTX)).rejects.toThrow(
-      "unknown strategy 'tpe' (built in: random, grid, sha, hyperband, asha, bo; or a module path",
+      "unknown strategy 'tpe' (built in: random, grid, sha, hyperband, asha, bo, fts, flora; or a module path",
     );
     await expect(loadStrategy('toString', CTX)).rejects.toThrow(/unknown strategy 'toString'/);
   });

@@ -2,9 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyOverrides } from '../../src/hpo/config-paths.js';
-import { loadStudyConfig, parseStudyConfig } from '../../src/hpo/study-config.js';
+import { loadStudyConfig, parseStudyConfig, studySpace } from '../../src/hpo/study-config.js';
 import { trialConfigOf } from '../../src/hpo/trial-config.js';
 import { trialRunnerFor } from '../../src/hpo/trial-runner-for.js';
+import { federatedTrialConfig } from '../../src/actors/federated-trial-config.js';
+import { fromUnit } from '../../src/hpo/space.js';
+import { SHIPPED_BASE_MODEL } from '../../src/model/source.js';
 import { syntheticStudyDoc, tempDir, writeStudyYaml } from '../helpers/study-fixtures.js';
 
 const bad = (patch: Record<string, unknown>) => () => parseStudyConfig(syntheticStudyDoc(patch), 'x.yaml');
@@ -39,8 +42,16 @@ describe('study config', () => {
     expect(bad({ budget: { wall_time: 'soon' } })).toThrow(/budget\.wall_time/);
     const c = parseStudyConfig(syntheticStudyDoc({ trial: { kind: 'synthetic', noise: -1 } }), 'x.yaml');
     expect(() => trialRunnerFor(c, 'x.yaml')).toThrow(/x\.yaml: invalid config\n {2}trial\.noise: /);
+    // No kind: an FL config (federated trials), checked before any trial runs, naming the key.
     const fl = parseStudyConfig(syntheticStudyDoc({ trial: { rounds: 3 } }), 'x.yaml');
-    expect(() => trialRunnerFor(fl, 'x.yaml')).toThrow(/trial\.kind is missing/);
+    expect(() => trialRunnerFor(fl, 'x.yaml')).toThrow(/x\.yaml: trial: invalid config\n {2}data: /);
+    const typo = parseStudyConfig(
+      syntheticStudyDoc({ trial: { data: { task: 'code' }, train: { batch_size: 2, seq_len: 64, lr_: 1 } } }),
+      'x.yaml',
+    );
+    expect(() => trialRunnerFor(typo, 'x.yaml')).toThrow(/train\.lr_: unknown key/);
+    const other = parseStudyConfig(syntheticStudyDoc({ trial: { kind: 'tabular' } }), 'x.yaml');
+    expect(() => trialRunnerFor(other, 'x.yaml')).toThrow(/x\.yaml: trial\.kind "tabular" is unknown: want federated/);
   });
 
   it('applies --set overrides as YAML scalars, matching dotted space names', async () => {
@@ -70,6 +81,22 @@ describe('study config', () => {
     const c = await loadStudyConfig(join(import.meta.dirname, '../../configs/study-synthetic.yaml'));
     expect(c.trial.kind).toBe('synthetic');
     expect(trialRunnerFor(c).name).toBe('synthetic');
+  });
+
+  it("ships a valid quick-start study of federated trials (the README's first command)", async () => {
+    const c = await loadStudyConfig(join(import.meta.dirname, '../../configs/quickstart.yaml'));
+    expect(c.trial.kind).toBe('federated');
+    expect([...studySpace(c).keys()]).toEqual(['train.lr', 'lora.r', 'train.local_steps']);
+    const runner = trialRunnerFor(c);
+    expect(runner.name).toBe('federated');
+    await runner.close?.();
+    // Every corner of the space makes a valid FL config on the shipped base model.
+    for (const u of [0, 1]) {
+      const corner = Object.fromEntries([...studySpace(c)].map(([k, p]) => [k, fromUnit(p, u)]));
+      const fl = federatedTrialConfig(trialConfigOf(c, corner), 3, 'quickstart');
+      expect(fl.model).toBe(SHIPPED_BASE_MODEL);
+      expect(fl.data.task).toBe('code');
+    }
   });
 
   it('builds a full trial config: base, then fixed values, then hyperparameters by dotted path', () => {

@@ -476,6 +476,19 @@ describe('generation with the KV cache', () => {
     expect(await model.generate([prompts[0]!], { maxNewTokens: 10_000, eosId: eos })).toEqual([solo[0]!.slice(0, k)]);
   });
 
+  it('never generates past max_position_embeddings, whatever maxNewTokens asks (the KV cache would grow without end)', async () => {
+    const short = config({ max_position_embeddings: 12 });
+    const m = (await build(short, 9)).model;
+    try {
+      const p = [randomTokens(new Rng(8), short.vocab_size, 9), randomTokens(new Rng(9), short.vocab_size, 4)];
+      const out = await m.generate(p, { maxNewTokens: 1_000_000_000 });
+      // Room is set by the longest prompt: 12 - 9 positions for every row.
+      expect(out.map((o) => o.length)).toEqual([3, 3]);
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('tiny topP with temperature is greedy', async () => {
     expect(await model.generate(prompts, { maxNewTokens: N, temperature: 1, topP: 1e-9, seed: 5 })).toEqual(solo);
   });

@@ -34,6 +34,7 @@ const cache = new Map<string, TaskData>();
  */
 export function loadTask(name: string, seed = 0): TaskData {
   const task = getTask(name);
+  if (!Number.isSafeInteger(seed)) throw new DataError(`task ${name}: seed must be an integer, got ${seed}`);
   const key = `${name}\u0000${seed}`;
   let data = cache.get(key);
   if (!data) {

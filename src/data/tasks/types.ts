@@ -18,10 +18,24 @@ export type Reference =
    */
   | { kind: 'code'; entry: string; tests: CodeTest[]; stub?: string }
   /** HELM-like: exact match (normalised) or token F1 against any of the answers. */
-  | { kind: 'text'; answers: string[]; metric: 'exact' | 'f1' };
+  | { kind: 'text'; answers: string[]; metric: 'exact' | 'f1' }
+  /**
+   * pass@1 by test code (HumanEval-style JavaScript, e.g. MultiPL-E humaneval-js, HumanEval-X js):
+   * the program is `prefix` (the record's prompt) + generation, cut to its definitions; `test` is
+   * JavaScript that calls `entry` and checks it with node:assert or console.assert, run with the
+   * program in the sandbox (runScriptTest).
+   */
+  | { kind: 'script'; entry: string; test: string; prefix: string }
+  /** Nothing generated is scored: loss and token accuracy only (records of no known task format). */
+  | { kind: 'none' };
 
 export interface TaskRecord {
   instruction: string;
+  /**
+   * The model's prompt verbatim, instead of the instruction template over instruction/input:
+   * a code-completion prompt (HumanEval's), or a `{prompt, completion}` record's prompt.
+   */
+  prompt?: string;
   input?: string;
   output: string;
   /** The meta field that splits clients (task family, category). */

@@ -7,6 +7,8 @@ import { importPluginModule, isModuleSpec, createStrategy, pluginFactory } from 
 import type { Strategy, StrategyContext, StrategyFactory } from '../strategy.js';
 import { asha, ashaOptions } from './asha.js';
 import { bayesianOptimization, boOptions } from './bo.js';
+import { flora, floraOptions } from './flora.js';
+import { federatedThompsonSampling, ftsOptions } from './fts.js';
 import { gridOptions, gridSearch } from './grid.js';
 import { hyperband, hyperbandOptions } from './hyperband.js';
 import { randomOptions, randomSearch } from './random.js';
@@ -50,6 +52,18 @@ export const STRATEGIES: Readonly<Record<string, BuiltinStrategy>> = {
     description: 'Bayesian optimisation: Matérn-5/2 GP, log expected improvement, constant-liar batches, ParEGO for several objectives',
     factory: bayesianOptimization,
     options: boOptions,
+  },
+  fts: {
+    description:
+      'federated Thompson sampling: clients share one weight sample of their own RFF regression; the server samples its own or a client’s (client task fts.weights)',
+    factory: federatedThompsonSampling,
+    options: ftsOptions,
+  },
+  flora: {
+    description:
+      'FLoRA single-shot: clients run local random search (client task flora.local-hpo); the server fits a loss surface (sgm, sgm+u, mplm, aplm) and runs its minimum once',
+    factory: flora,
+    options: floraOptions,
   },
 };
 

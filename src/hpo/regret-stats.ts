@@ -1,7 +1,7 @@
-// Summaries for the HPO bench: a mean with its 95 % Student-t interval, ranks with ties averaged,
-// and a one-sided permutation test of "A's regret is lower than B's".
+// Summaries of regret over seeds (bench:hpo, fedhpo bench replay): a mean with its 95 % Student-t
+// interval and a one-sided permutation test of "A's regret is lower than B's".
 import { mean, permutationTest, probit, sampleStandardDeviation } from 'simple-statistics';
-import { Rng } from '../src/engine/rng.js';
+import { Rng } from '../engine/rng.js';
 
 export interface MeanInterval {
   readonly mean: number;
@@ -25,19 +25,6 @@ export function meanInterval(xs: readonly number[]): MeanInterval {
   if (xs.length < 2) return { mean: m, low: m, high: m };
   const half = (tQuantile975(xs.length - 1) * sampleStandardDeviation([...xs])) / Math.sqrt(xs.length);
   return { mean: m, low: m - half, high: m + half };
-}
-
-/** Ranks (1 = lowest) of `values`, ties sharing their average rank. */
-export function ranks(values: readonly number[]): number[] {
-  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const out = new Array<number>(values.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) out[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return out;
 }
 
 /** p-value of a one-sided permutation test that `a` has a lower mean than `b` (10,000 seeded shuffles). */

@@ -1,0 +1,186 @@
+// `fedhpo bench record|replay|export`: the tabular FedHPO benchmark (as FedHPO-Bench). record runs a
+// study config's whole grid once into a table (resumable), replay scores strategies against it in
+// seconds, export flattens it for a spreadsheet.
+import { writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Argv } from 'yargs';
+import { BENCH_OBJECTIVES } from '../hpo/bench-problem.js';
+import type { ReplayResult } from '../hpo/bench-replay.js';
+import { loadStudyConfig } from '../hpo/study-config.js';
+import { UsageError } from './util.js';
+import { numberFlag } from './flags.js';
+
+const log = (line: string): void => console.error(line);
+
+/** `1,2,4,8` or repeated flags -> numbers; a UsageError naming the flag otherwise. */
+function numberList(flag: string, raw: readonly (string | number)[] | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const out = raw.flatMap((v) => String(v).split(',')).map((s) => s.trim());
+  return out.map((s) => {
+    const n = Number(s);
+    if (s === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} ${s}: want a number (or a comma-separated list)`);
+    return n;
+  });
+}
+
+function positiveInt(flag: string, n: number | undefined): number | undefined {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${flag} ${n}: want a whole number >= 1`);
+  return n;
+}
+
+const fmt = (v: number, digits = 4): string => v.toFixed(digits);
+
+function printReplay(r: ReplayResult): void {
+  const t = r.table;
+  console.log(
+    `table     ${t.file}: ${t.configs} configs x ${t.maxRound} rounds (grid budget ${t.gridBudget} rounds); ` +
+      `${t.objective} (${t.direction}) best ${fmt(t.best)}, worst ${fmt(t.worst)}; fidelity ${t.minRound}..${t.maxRound}`,
+  );
+  const width = Math.max(8, ...r.rows.map((row) => row.strategy.length));
+  for (const fraction of [...new Set(r.rows.map((row) => row.fraction))]) {
+    const rows = r.rows.filter((row) => row.fraction === fraction);
+    console.log(`\nbudget ${fraction} of the grid (${rows[0]!.budgetRounds} rounds), ${r.seeds} seeds:`);
+    console.log(`  ${'strategy'.padEnd(width)}  regret  [95 % interval]    mean rank  p(< random)  full/trials  rounds  seconds`);
+    for (const row of rows)
+      console.log(
+        `  ${row.strategy.padEnd(width)}  ${fmt(row.regret.mean)}  [${fmt(row.regret.low)}, ${fmt(row.regret.high)}]` +
+          `  ${row.meanRank.toFixed(2).padStart(9)}  ${row.pBelowRandom === null ? '          -' : row.pBelowRandom.toFixed(4).padStart(11)}` +
+          `  ${`${row.fullTrials.toFixed(1)}/${row.trials.toFixed(1)}`.padStart(11)}  ${row.spentRounds.toFixed(0).padStart(6)}  ${row.seconds.toFixed(2).padStart(7)}`,
+      );
+  }
+}
+
+export function benchCommands(y: Argv): Argv {
+  return y
+    .command(
+      'record <config>',
+      "Run every config of a study config's grid once (one seed) and record val_loss per round and the score at log-spaced rounds; resumable",
+      (a) =>
+        a
+          .positional('config', { type: 'string', demandOption: true, describe: 'study config (YAML) whose space is a grid' })
+          .option('out', { type: 'string', describe: 'table file (default bench/tables/<config>.jsonl); an existing one is continued' })
+          .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override: key.path=value (repeatable)' })
+          .option('score-rounds', { type: 'string', array: true, describe: 'rounds to score at (default 1, 2, 4, ... and the max round)' })
+          .option('limit', numberFlag('limit', 'record at most N more configs, then stop (the rest on the next run)')),
+      async (a) => {
+        const config = await loadStudyConfig(a.config, a.set);
+        const file = a.out ?? join('bench', 'tables', `${basename(a.config, extname(a.config))}.jsonl`);
+        const scoreRounds = numberList('score-rounds', a['score-rounds']);
+        const limit = positiveInt('limit', a.limit);
+        const { recordBenchTable } = await import('../hpo/bench-record.js');
+        const stop = new AbortController();
+        const onSignal = (sig: NodeJS.Signals): void => {
+          if (stop.signal.aborted) process.exit(130);
+          log(`${sig}: stopping; the config being run is dropped (continue with the same command)`);
+          stop.abort(`stopped by ${sig}`);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          const r = await recordBenchTable({
+            config,
+            file,
+            command: ['fedhpo', ...process.argv.slice(2)],
+            ...(scoreRounds ? { scoreRounds } : {}),
+            ...(limit !== undefined ? { limit } : {}),
+            signal: stop.signal,
+            log,
+          });
+          const done = r.skipped + r.recorded;
+          console.log(
+            `${r.file}: ${done}/${r.total} configs recorded (${r.recorded} by this run)${done < r.total ? '; run again to continue' : ''}`,
+          );
+        } catch (e) {
+          if (!stop.signal.aborted) throw e;
+          process.exitCode = 130;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      },
+    )
+    .command(
+      'replay <table>',
+      'Replay strategies against a recorded table: mean normalised regret (95 % interval) and mean rank over seeds',
+      (a) =>
+        a
+          .positional('table', { type: 'string', demandOption: true, describe: 'a table written by bench record' })
+          .option('strategy', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'built-in name or module path (repeatable, or comma-separated)',
+          })
+          .option('seeds', numberFlag('seeds', 'seeds 0..N-1 per strategy and budget', 20))
+          .option('budget', {
+            type: 'string',
+            array: true,
+            default: ['0.25'],
+            describe: 'budget as a fraction of the grid budget (every config to the max round); several for a curve',
+          })
+          .option('objective', {
+            choices: BENCH_OBJECTIVES,
+            default: 'val_loss' as const,
+            describe: 'what the strategies optimise and regret is measured on',
+          })
+          .option('min-rounds', numberFlag('min-rounds', 'lowest fidelity (default 1; on score, the first scored round)'))
+          .option('plot', { type: 'string', describe: 'write regret vs budget to FILE (.svg or .png)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the table summary and every row as one JSON line' }),
+      async (a) => {
+        const seeds = positiveInt('seeds', a.seeds)!;
+        const fractions = numberList('budget', a.budget)!;
+        for (const f of fractions) if (!(f > 0)) throw new UsageError(`--budget ${f}: want a fraction > 0 of the grid budget`);
+        const strategies = a.strategy.flatMap((s) => s.split(',')).filter((s) => s.trim() !== '');
+        if (a.plot !== undefined && !/\.(svg|png)$/i.test(a.plot))
+          throw new UsageError(`--plot ${a.plot}: want a file ending in .svg or .png`);
+        const { replayBenchTable } = await import('../hpo/bench-replay.js');
+        const minRound = positiveInt('min-rounds', a['min-rounds']);
+        const result = await replayBenchTable({
+          table: a.table,
+          strategies,
+          seeds,
+          fractions,
+          objective: a.objective,
+          ...(minRound !== undefined ? { minRound } : {}),
+          ...(a.json ? {} : { onProgress: log }),
+        });
+        if (a.json) console.log(JSON.stringify(result));
+        else printReplay(result);
+        if (a.plot !== undefined) {
+          const { regretBudgetChart } = await import('../plot/regret-budget.js');
+          const { specToSvg, svgToPng } = await import('../plot/render.js');
+          const t = result.table;
+          const chart = regretBudgetChart(
+            result.rows,
+            `${t.name}: ${t.configs} configs x ${t.maxRound} rounds, ${t.objective}, ${seeds} seeds`,
+          );
+          const svg = await specToSvg(chart.spec);
+          await writeFile(a.plot, /\.png$/i.test(a.plot) ? svgToPng(svg) : svg);
+          log(`wrote ${a.plot}`);
+        }
+      },
+    )
+    .command(
+      'export <table>',
+      'One row per (config, round): hyperparameters, round, val_loss, score (empty where not evaluated), status',
+      (a) =>
+        a
+          .positional('table', { type: 'string', demandOption: true })
+          .option('format', {
+            choices: ['csv', 'json'] as const,
+            default: 'csv' as const,
+            describe: 'CSV (RFC 4180) or a JSON array of rows',
+          })
+          .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
+      async (a) => {
+        const { readBenchTable } = await import('../hpo/bench-table.js');
+        const { benchExportTable } = await import('../hpo/bench-export.js');
+        const { toCsv } = await import('../hpo/study-export.js');
+        const table = benchExportTable(await readBenchTable(a.table));
+        const text = a.format === 'csv' ? toCsv(table) : `${JSON.stringify(table.rows)}\n`;
+        if (a.output) await writeFile(a.output, text);
+        else process.stdout.write(text);
+      },
+    )
+    .demandCommand(1, 'name a bench command: record, replay, export');
+}

@@ -1,0 +1,200 @@
+// The malformed files of the bad-input suite, written once into a temp dir beside a few good ones
+// (a tiny model, an adapter, token and data files, run/study/pretrain configs, a real study dir) and
+// outputs that must survive: checkpoints that are truncated, mismatched or non-finite; JSON and YAML
+// that is broken, deep, huge, aliased or keyed by prototype names; FIFOs, links to /dev/zero and
+// directories where files belong.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseLlamaConfig } from '../../src/model/config.js';
+import { initWeights, saveCheckpoint } from '../../src/model/model.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
+import { LoraAdapter } from '../../src/peft/lora.js';
+import { deepJson } from '../bounded.js';
+
+export const CONFIG = {
+  vocab_size: 320,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 128,
+};
+
+/** A YAML document of `n` nested flow sequences. */
+const deepYaml = (key: string, n: number): string => `${key}: ${'['.repeat(n)}1${']'.repeat(n)}\n`;
+
+/** The "billion laughs": nine levels of aliases, each ten of the one before (10^9 leaves if expanded). */
+function aliasBomb(key: string): string {
+  const lines = ['a0: &a0 [lol]'];
+  for (let i = 1; i <= 9; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n${key}: *a9\n`;
+}
+
+const fifo = (path: string): void => void execFileSync('mkfifo', [path]);
+
+/** Writes every fixture under `root`; `at(...)` names a path in it. */
+export async function writeFixtures(root: string): Promise<void> {
+  const at = (...p: string[]) => join(root, ...p);
+  const write = (name: string, text: string) => writeFile(at(name), text);
+
+  // A good model, adapter, tokens and data.
+  const cfg = parseLlamaConfig(CONFIG);
+  await saveCheckpoint(at('model'), cfg, initWeights(cfg, 0));
+  await LoraAdapter.init(cfg, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'] }, 0).save(at('adapter'));
+  await write('cfg.json', JSON.stringify(CONFIG));
+  await write('tokens.json', '[[1, 5, 6, 7]]');
+  await write(
+    'data.jsonl',
+    Array.from({ length: 30 }, (_, i) => JSON.stringify({ text: `record ${i}`, category: `c${i % 3}` })).join('\n'),
+  );
+
+  // Model configs (model init --config).
+  await write('cfg-malformed.json', '{"vocab_size": 320, "hidden_size": ');
+  await write('cfg-wrong-type.json', JSON.stringify({ ...CONFIG, hidden_size: '32' }));
+  await write('cfg-huge.json', JSON.stringify({ ...CONFIG, vocab_size: 2 ** 40 }));
+  await write('cfg-deep.json', `{"vocab_size": ${deepJson(100_000)}}`);
+  await write('cfg-proto.json', '{"__proto__": {"vocab_size": 320}, "hidden_size": 32}');
+  await write('cfg-array.json', '[1, 2, 3]');
+
+  // Model directories, each a copy of the good one with one defect.
+  const variant = async (name: string, edit: (d: string) => Promise<void>) => {
+    await cp(at('model'), at(name), { recursive: true });
+    await edit(at(name));
+  };
+  const editTensors = (d: string, fn: (t: Map<string, { data: Float32Array; shape: number[] }>) => void) =>
+    readFile(join(d, 'model.safetensors')).then(async (buf) => {
+      const { tensors } = readSafetensors(buf);
+      fn(tensors as unknown as Map<string, { data: Float32Array; shape: number[] }>);
+      await writeFile(join(d, 'model.safetensors'), writeSafetensors(tensors));
+    });
+  const st = (d: string) => join(d, 'model.safetensors');
+  await variant('model-truncated', async (d) => truncate(st(d), 3000));
+  await variant('model-header-cut', async (d) => truncate(st(d), 20));
+  await variant('model-header-huge', async (d) => {
+    const buf = await readFile(st(d));
+    buf.writeBigUInt64LE(2n ** 60n, 0);
+    await writeFile(st(d), buf);
+  });
+  await variant('model-mismatch', async (d) => writeFile(join(d, 'config.json'), JSON.stringify({ ...CONFIG, hidden_size: 64 })));
+  await variant('model-nan', async (d) =>
+    editTensors(d, (t) => void (t.get('model.layers.1.self_attn.k_proj.weight')!.data[3] = Number.NaN)),
+  );
+  await variant('model-inf', async (d) => editTensors(d, (t) => void (t.get('model.norm.weight')!.data[0] = Number.POSITIVE_INFINITY)));
+  await variant('model-fifo', async (d) => {
+    await rm(st(d));
+    fifo(st(d));
+  });
+  await variant('model-zero', async (d) => {
+    await rm(st(d));
+    await symlink('/dev/zero', st(d));
+  });
+  await variant('model-dir', async (d) => {
+    await rm(st(d));
+    await mkdir(st(d));
+  });
+  await variant('model-config-zero', async (d) => {
+    await rm(join(d, 'config.json'));
+    await symlink('/dev/zero', join(d, 'config.json'));
+  });
+  await variant('model-config-deep', async (d) => writeFile(join(d, 'config.json'), `{"hidden_size": ${deepJson(100_000)}}`));
+  await variant('model-config-layers', async (d) =>
+    writeFile(join(d, 'config.json'), JSON.stringify({ ...CONFIG, num_hidden_layers: 1_000_000_000 })),
+  );
+
+  // Adapters.
+  const adapterVariant = async (name: string, config: string) => {
+    await cp(at('adapter'), at(name), { recursive: true });
+    await writeFile(join(at(name), 'adapter_config.json'), config);
+  };
+  await adapterVariant('adapter-malformed', '{"peft_type": "LORA", "r": ');
+  await adapterVariant('adapter-huge-r', JSON.stringify({ peft_type: 'LORA', r: 1e9, lora_alpha: 4, target_modules: ['q_proj'] }));
+  await adapterVariant('adapter-wrong-target', JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['toString'] }));
+  await cp(at('adapter'), at('adapter-truncated'), { recursive: true });
+  await truncate(at('adapter-truncated', 'adapter_model.safetensors'), 40);
+
+  // Token files.
+  await write('tokens-malformed.json', '[[1, 5, 6');
+  await write('tokens-deep.json', `[[1, 2, 3], [1, ${deepJson(100_000)}]]`);
+  await write('tokens-huge.json', '[[1, 1e308, 5]]');
+  await write('tokens-proto.json', '{"__proto__": [[1, 2, 3]]}');
+  fifo(at('tokens-fifo.json'));
+  await symlink('/dev/zero', at('tokens-zero.json'));
+  await mkdir(at('tokens-dir.json'));
+
+  // Data files.
+  await write('data-malformed.json', '[{"text": "a"}, {"text": ');
+  await write('data-deep.jsonl', `${Array.from({ length: 3 }, () => `{"text": ${deepJson(50_000, '"x"')}}`).join('\n')}\n`);
+  await write(
+    'data-no-answer.jsonl',
+    `${Array.from({ length: 5 }, (_, i) => JSON.stringify({ question: `q${i}`, category: 'c' })).join('\n')}\n`,
+  );
+  await write('data-proto.jsonl', `${Array.from({ length: 5 }, () => '{"__proto__": {"text": "x"}}').join('\n')}\n`);
+  fifo(at('data-fifo.jsonl'));
+  await symlink('/dev/zero', at('data-zero.jsonl'));
+  await mkdir(at('data-dir.jsonl'));
+
+  // Federated run configs (fl run --config) and their bad variants, over a copy of the model with room
+  // for the task's prompts (RoPE has no learned positions, so only config.json changes).
+  await variant('model-long', async (d) => writeFile(join(d, 'config.json'), JSON.stringify({ ...CONFIG, max_position_embeddings: 1024 })));
+  const fl = (extra = '') =>
+    `model: ${at('model-long')}\ndata: { task: arith }\nrounds: 1\nthreads: 1\n` +
+    `train: { local_steps: 1, batch_size: 2, seq_len: 1024, lr: 0.001 }\neval: { test_limit: 2, valid_limit: 2 }\n${extra}`;
+  await write('fl.yaml', fl());
+  await write('fl-malformed.yaml', `${fl()}train: [unclosed\n`);
+  await write('fl-unknown.yaml', fl('learning_rate: 3\n'));
+  await write('fl-wrong-type.yaml', fl().replace('rounds: 1', 'rounds: six'));
+  await write('fl-huge.yaml', fl().replace('rounds: 1', 'rounds: 1e300'));
+  await write('fl-deep.yaml', deepYaml('rounds', 50_000));
+  await write('fl-alias.yaml', aliasBomb('rounds'));
+  await write('fl-proto.yaml', fl('__proto__: { rounds: 2 }\n'));
+  await write('fl-task-proto.yaml', fl().replace('task: arith', 'task: constructor'));
+  fifo(at('fl-fifo.yaml'));
+  await symlink('/dev/zero', at('fl-zero.yaml'));
+
+  // Pretraining recipes.
+  const pretrain = (extra = '') =>
+    `seed: 0\nout: ${at('pretrained')}\ncorpus: { chars: 2000 }\ntokenizer: { vocab_size: 300 }\n` +
+    'model: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2 }\n' +
+    `train: { steps: 1, batch_size: 2, seq_len: 16, lr: 0.001 }\n${extra}`;
+  await write('pretrain-unknown.yaml', pretrain('epochs: 3\n'));
+  await write('pretrain-huge.yaml', pretrain().replace('chars: 2000', 'chars: 1e15'));
+  await write('pretrain-wrong-type.yaml', pretrain().replace('steps: 1,', 'steps: [1],'));
+  await write('pretrain-alias.yaml', aliasBomb('seed'));
+  await write('pretrain-out-file.yaml', pretrain().replace(`out: ${at('pretrained')}`, `out: ${at('out-file')}`));
+
+  // Study configs.
+  const study = (extra = '') =>
+    'name: hostile\nseed: 0\nspace:\n  train.lr: { type: float, low: 1.0e-4, high: 1.0e-2, log: true }\n' +
+    `objectives: [{ name: val_loss, direction: minimize }]\nfidelity: { rounds: 2 }\nbudget: { trials: 2 }\n` +
+    `strategy: random\ntrial: { kind: synthetic }\n${extra}`;
+  await write('study.yaml', study());
+  await write('study-malformed.yaml', `${study()}space: {\n`);
+  await write('study-unknown.yaml', study('trails: 3\n'));
+  await write('study-wrong-type.yaml', study().replace('budget: { trials: 2 }', 'budget: { trials: two }'));
+  await write('study-huge.yaml', study().replace('low: 1.0e-4, high: 1.0e-2', 'low: 1.0e-4, high: 1.0e+400'));
+  await write('study-proto.yaml', study().replace('train.lr:', '__proto__:'));
+  await write('study-alias.yaml', aliasBomb('space'));
+  await write('study-deep.yaml', deepYaml('budget', 50_000));
+
+  // Study directories (a real one is made by the suite with `study run`).
+  await mkdir(at('study-empty'));
+  await mkdir(at('study-garbage'));
+  await write('study-garbage/journal.jsonl', 'not json at all\n{"kind": \n');
+  await mkdir(at('study-zero'));
+  await symlink('/dev/zero', at('study-zero', 'journal.jsonl'));
+  await mkdir(at('study-fifo'));
+  fifo(at('study-fifo', 'journal.jsonl'));
+  await mkdir(at('study-deep'));
+  await write('study-deep/journal.jsonl', `{"kind": "study.started", "config": ${deepJson(100_000)}}\n`);
+  await mkdir(at('study-dir-journal'));
+  await mkdir(at('study-dir-journal', 'journal.jsonl'));
+
+  // Outputs that exist before the command runs and must survive it.
+  await write('out-file', 'an existing file the command must not touch\n');
+  await mkdir(at('out-dir'));
+  await write('out-dir/keep.txt', 'an earlier output\n');
+  await mkdir(at('out-foreign'));
+  await write('out-foreign/client_0.jsonl', 'a file of the user that only looks like a split\n');
+}
