@@ -247,24 +247,7 @@ export class ClientActor {
     this.computed.rounds++;
     const codec: CodecSettings = { ...msg.codec };
     const tensors = encodeTensors(result.delta, codec);
-    this.lastUpdate = {
-      key,
-      send: (attempt) =>
-        this.send(
-          encodeMessage(
-            {
-              v: MESSAGE_VERSION,
-              kind: 'update',
-              from: this.id,
-              round: msg.round,
-              attempt,
-              samples: result.samples,
-              metrics: result.metrics,
-            },
-            tensors,
-          ),
-        ),
-    };
+    this.lastUpdate = this.updateReply(key, msg.round, result.samples, result.metrics, tensors);
     this.lastUpdate.send(msg.attempt);
   }
 
@@ -292,24 +275,29 @@ export class ClientActor {
       ),
     );
     this.computed.evaluations++;
-    this.lastEval = {
+    this.lastEval = this.evalReply(key, msg.round, r.lossSum, r.tokens, r.samples, r.seconds);
+    this.lastEval.send(msg.attempt);
+  }
+
+  // The cached replies are built here, not inline in train/evaluate: a closure there would keep the
+  // whole handler scope alive (the decoded global, the fp32 delta), ~3 adapter copies per client
+  // (bench:fl memory: 544 -> 288 MB growth for 99 more clients).
+  private updateReply(key: string, round: number, samples: number, metrics: Record<string, number>, tensors: Uint8Array): CachedReply {
+    return {
+      key,
+      send: (attempt) =>
+        this.send(encodeMessage({ v: MESSAGE_VERSION, kind: 'update', from: this.id, round, attempt, samples, metrics }, tensors)),
+    };
+  }
+
+  private evalReply(key: string, round: number, lossSum: number, tokens: number, samples: number, seconds: number): CachedReply {
+    return {
       key,
       send: (attempt) =>
         this.send(
-          encodeMessage({
-            v: MESSAGE_VERSION,
-            kind: 'eval-result',
-            from: this.id,
-            round: msg.round,
-            attempt,
-            lossSum: r.lossSum,
-            tokens: r.tokens,
-            samples: r.samples,
-            seconds: r.seconds,
-          }),
+          encodeMessage({ v: MESSAGE_VERSION, kind: 'eval-result', from: this.id, round, attempt, lossSum, tokens, samples, seconds }),
         ),
     };
-    this.lastEval.send(msg.attempt);
   }
 
   /** Compute that waited for the lock is skipped once the client has stopped (its run is over). */
