@@ -113,7 +113,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     try {
       const result = await handle.done;
       const remoteNow = study.config.remote_clients;
-      if (result.state === 'finished' && remoteNow && !remoteNow.keep && nats) await dismissClients(study.config, nats, opts.log);
+      if (result.state === 'finished' && remoteNow && nats) {
+        const scope = checkFederatedStudy(study.config, 'study config').study;
+        if (remoteNow.keep) opts.log?.(`kept the fl clients of study ${scope} (fedhpo fl dismiss --study ${scope} --nats URL ends them)`);
+        else await dismissClients(scope, nats, opts.log);
+      }
       return { ...result, dir: opts.dir };
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -139,8 +143,7 @@ async function journaledConfig(dir: string): Promise<StudyConfig | undefined> {
 }
 
 /** The end of a study whose trials ran over fl client processes: tell them to exit (as `fl dismiss` does). */
-async function dismissClients(config: StudyConfig, nats: NatsConnectOptions, log?: (line: string) => void): Promise<void> {
-  const scope = checkFederatedStudy(config, 'study config').study;
+async function dismissClients(scope: string, nats: NatsConnectOptions, log?: (line: string) => void): Promise<void> {
   const transport = await NatsTransport.connect({ connection: nats, name: 'fedhpo-dismiss' });
   try {
     await dismissStudyClients(transport, scope, 'the study finished');

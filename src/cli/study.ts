@@ -193,10 +193,9 @@ export function studyCommands(y: Argv): Argv {
       async (a) => {
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
-        const config = await readStudy(a.dir).then(
-          (s) => s.config,
-          () => undefined, // study resume says why
-        );
+        const state = await readStudy(a.dir).catch(() => undefined); // study resume says why
+        // A finished study only writes its outputs again: it needs no clients.
+        const config = state?.finished ? undefined : state?.config;
         await drive({ dir: a.dir, ...placement(nats, workers, config) });
       },
     )

@@ -2,7 +2,8 @@
 // `fedhpo fl client` processes (each holding its own data files) through a real nats-server. Every
 // trial completes with val_loss and score, the clients serve every trial and are dismissed when the
 // study finishes, and the per-round validation losses and scores equal those of the same study with
-// simulated clients in one process (same seed). A client with another base model fails the study's
+// simulated clients in one process (same seed). A study stopped with SIGINT resumes over the same
+// clients, kept (--keep-clients) until `fl dismiss`. A client with another base model fails the study's
 // trials at once instead of each waiting for its join timeout.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -122,6 +123,27 @@ describe('study run over fl client processes', () => {
     for (const f of ['journal.jsonl', 'summary.json', 'best.json', 'best/adapter_model.safetensors', 'report.html'])
       expect(existsSync(join(remoteOut, f)), f).toBe(true);
     expect(JSON.parse(await readFile(join(remoteOut, 'best.json'), 'utf8')).study).toBe('remote');
+  }, 900_000);
+
+  it('stopped with SIGINT and resumed with --nats, the study goes on over the same kept clients; fl dismiss ends them', async () => {
+    const out = join(dir.root, 'study-resume');
+    const file = await writeStudyYaml(dir.root, { ...(await studyDoc()), trial: trialDoc('resume') }, 'resume.yaml');
+    const clients = ['c0', 'c1', 'c2'].map((id) => client(id, 'resume'));
+    await Promise.all(clients.map((c) => c.waitFor(/serving study resume/, 120_000)));
+    const run = spawnFedhpo(['study', 'run', file, '--out', out, '--nats', nats.url, '--remote-clients', '', '--keep-clients']);
+    await run.waitFor(/^trial 0 complete/, 300_000);
+    run.kill('SIGINT');
+    expect((await run.exited).code, run.output()).toBe(130);
+    const resumed = await fedhpoWithin(600_000, 'study', 'resume', out, '--nats', nats.url);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('kept the fl clients of study resume');
+    const state = await replayStudy(out);
+    expect(state.config.remote_clients).toEqual({ keep: true });
+    expect(state.trials.map((t) => t.status)).toEqual(['complete', 'complete', 'complete']);
+    expect(clients.map((c) => c.proc.exitCode)).toEqual([null, null, null]);
+    const dismiss = await fedhpo('fl', 'dismiss', '--study', 'resume', '--nats', nats.url);
+    expect(dismiss.code, dismiss.stderr).toBe(0);
+    for (const end of await Promise.all(clients.map((c) => c.exited))) expect(end.code).toBe(0);
   }, 900_000);
 
   it('a client with another base model fails the trials at once; without --nats the study is refused', async () => {
