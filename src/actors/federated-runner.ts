@@ -9,6 +9,13 @@
 // state goes to the trial's directory as its checkpoint, so a promoted trial (SHA, Hyperband)
 // continues from it, and `best/` is exported from it.
 //
+// With `remoteClients` the trial's clients are long-lived `fedhpo fl client` processes holding their own
+// data (client-host.ts): each round is runFederationServer over their transport (one join/hello
+// handshake per round, the same study/trial names and FederationState), the server side reads only
+// the task's test split, and the clients stay for the next trial (the study runner dismisses them at
+// the end). A client refused for another base model fails the trial at once, and every later trial of
+// this runner too (that client has exited).
+//
 // Nothing a trial does fails the study: a bad config or a broken run is a failed trial with its
 // reason; NaN/inf (a non-finite validation loss, a client's local training hitting NaN, a message
 // refused for non-finite numbers) is a diverged one.
@@ -21,9 +28,10 @@ import type { TrainerHooks } from '../fl/local-trainer.js';
 import { scoreTestSplit } from '../fl/test-score.js';
 import type { Metrics, TrialOutcome, TrialRequest, TrialRunner } from '../hpo/trial-runner.js';
 import type { FederationState, RoundRecord } from './federation-state.js';
-import { type ConnectTransport, type FederationResult, runFederation } from './federation.js';
+import { type ConnectTransport, type FederationResult, runFederation, runFederationServer } from './federation.js';
 import { federatedTrialConfig } from './federated-trial-config.js';
 import { divergenceOf, roundMetrics, runCosts } from './federated-trial-metrics.js';
+import type { ServerEvent } from './server-actor.js';
 import { acquireModel, releaseModel, type SharedModel } from './shared-models.js';
 import { checkpointAdapter, readTrialCheckpoint, writeTrialCheckpoint } from './trial-checkpoint.js';
 
@@ -36,12 +44,17 @@ export interface FederatedRunnerOptions {
   clientHooks?: (client: string) => TrainerHooks[];
   /** The clients' records and test split of a trial (default: the config's data, a built-in task or the user's files). */
   taskFor?: (config: FlConfig) => FederatedTask;
+  /** The clients are `fl client` processes reached through `connect` (ids default: the task's) instead of simulated ones. */
+  remoteClients?: { ids?: readonly string[]; connect: ConnectTransport };
 }
 
 /** A task's clients as one trial's actors use them, with the test split they are scored on. */
 interface TrialData {
   task: FederatedTask;
+  /** Simulated clients' encoded data (none when the clients are remote). */
   clients: ClientData[];
+  /** The clients' ids, in a fixed order. */
+  ids: readonly string[];
 }
 
 /** Rejections that, from this process's own honest clients, can only mean NaN/inf in their numbers. */
@@ -61,6 +74,8 @@ export class FederatedTrialRunner implements TrialRunner {
   readonly name = 'federated';
   private readonly models = new Map<string, { dir: string; threads: number; model: Promise<SharedModel> }>();
   private readonly data = new Map<string, Promise<TrialData>>();
+  /** Why no trial can run any more (a remote client refused for another base model). */
+  private fatal: string | undefined;
 
   constructor(private readonly opts: FederatedRunnerOptions = {}) {}
 
@@ -79,7 +94,10 @@ export class FederatedTrialRunner implements TrialRunner {
       costs: { ...runCosts(records), seconds: (performance.now() - started) / 1000, ...extra.costs },
     });
     try {
+      if (this.fatal) throw new RoundEnded('failed', this.fatal);
       const config = federatedTrialConfig(req.config, req.fidelity, `trial ${req.trialId}`);
+      if (this.opts.remoteClients && config.scenario !== 'fed')
+        throw new Error(`scenario ${config.scenario} simulates its clients; with remote clients (fl client processes) use scenario fed`);
       if (req.fidelity <= start) throw new Error(`fidelity ${req.fidelity} is not beyond the parent's round ${start}`);
       const shared = await this.model(config);
       const data = await this.trialData(config, shared);
@@ -147,28 +165,35 @@ export class FederatedTrialRunner implements TrialRunner {
     };
     const onStudyStop = (): void => stop.abort(signal.reason);
     signal.addEventListener('abort', onStudyStop, { once: true });
+    const common = {
+      model: shared.model,
+      modelSha256: shared.sha256,
+      stopAfterRound: round,
+      signal: stop.signal,
+      ...(state ? { resume: state } : {}),
+      ...(this.opts.log ? { log: this.opts.log } : {}),
+      onEvent: (e: ServerEvent) => {
+        if (e.type === 'rejected' && NON_FINITE_REJECTIONS.has(e.reason))
+          end(new RoundEnded('diverged', `a client's numbers became non-finite at round ${round} (${e.message.slice(0, 200)})`));
+        if (e.type === 'rejected' && e.reason === 'model-mismatch') {
+          this.fatal = `the study's base model is not its clients': ${e.message.slice(0, 300)}`;
+          end(new RoundEnded('failed', this.fatal));
+        }
+      },
+      onClientError: (client: string, error: unknown) =>
+        end(
+          new RoundEnded('failed', `client ${client} failed in round ${round}: ${error instanceof Error ? error.message : String(error)}`),
+        ),
+    };
     try {
+      const remote = this.opts.remoteClients;
+      if (remote)
+        return await runFederationServer(config, { ...common, clientIds: data.ids, connect: remote.connect, dismissClients: false });
       return await runFederation(config, {
-        model: shared.model,
-        modelSha256: shared.sha256,
+        ...common,
         clients: data.clients,
-        stopAfterRound: round,
-        signal: stop.signal,
-        ...(state ? { resume: state } : {}),
-        ...(this.opts.log ? { log: this.opts.log } : {}),
         ...(this.opts.connect ? { connect: this.opts.connect } : {}),
         ...(this.opts.clientHooks ? { clientHooks: this.opts.clientHooks } : {}),
-        onEvent: (e) => {
-          if (e.type === 'rejected' && NON_FINITE_REJECTIONS.has(e.reason))
-            end(new RoundEnded('diverged', `a client's numbers became non-finite at round ${round} (${e.message.slice(0, 200)})`));
-        },
-        onClientError: (client, error) =>
-          end(
-            new RoundEnded(
-              'failed',
-              `client ${client} failed in round ${round}: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-          ),
       });
     } catch (e) {
       throw ended ?? e;
@@ -214,9 +239,13 @@ export class FederatedTrialRunner implements TrialRunner {
     let d = this.data.get(key);
     if (!d) {
       d = (this.opts.taskFor ? Promise.resolve(this.opts.taskFor(config)) : federatedData(config.data)).then((task) => {
+        const remote = this.opts.remoteClients;
+        // Remote clients hold (and encode) their own data: the server needs the test split alone.
+        if (remote) return { task, clients: [], ids: remote.ids ?? task.clients.map((c) => c.id) };
         const records = config.scenario === 'global' ? [pooledClient(task.clients)] : task.clients;
         const tok = shared.model.tokenizer;
-        return { task, clients: records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit)) };
+        const clients = records.map((c) => encodeClient(tok, c, config.train.seq_len, config.eval.valid_limit));
+        return { task, clients, ids: clients.map((c) => c.id) };
       });
       this.data.set(key, d);
       d.catch(() => this.data.delete(key));

@@ -1,9 +1,14 @@
 // Runs a study end to end: starts it (or resumes it from its journal), picks where trials run (this
 // process, or trial workers over NATS JetStream), drives it with a SchedulerActor, and returns how it
-// ended. The CLI's `study run` and `study resume` are thin shells over this.
+// ended. A study with `remote_clients` runs its trials in this process, their clients being `fl
+// client` processes reached through `nats`; when it finishes, they are dismissed (unless `keep`). The CLI's `study run` and `study resume` are thin shells over this.
 import type { JournalEvent } from '../hpo/journal-events.js';
 import { Study, type StudyMode } from '../hpo/study.js';
-import type { StudyConfig } from '../hpo/study-config.js';
+import { parseStudyConfig, type StudyConfig } from '../hpo/study-config.js';
+import { readJournal } from '../hpo/journal.js';
+import { dismissStudyClients } from './client-host.js';
+import { checkFederatedStudy } from './federated-trial-config.js';
+import { NatsTransport } from './transport-nats.js';
 import type { StudyState } from '../hpo/study-state.js';
 import { writeStudyOutputs } from '../hpo/study-outputs.js';
 import { trialRunnerFor } from '../hpo/trial-runner-for.js';
@@ -20,7 +25,10 @@ export interface StudyRunOptions {
   readonly dir: string;
   /** A new study; without it the study in `dir` is resumed. */
   readonly config?: StudyConfig;
-  /** Run trials on workers over NATS JetStream instead of in this process. */
+  /**
+   * Run trials on workers over NATS JetStream instead of in this process; for a study with
+   * `remote_clients`, where its trials' clients (fl client processes) are (the trials then run here).
+   */
   readonly nats?: NatsConnectOptions;
   /** Trials at once (overrides the config's `parallel`). */
   readonly parallel?: number;
@@ -46,14 +54,16 @@ export interface StudyRunOutcome extends StudyRunResult {
 }
 
 export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> {
-  const mode: StudyMode = opts.nats ? 'workers' : 'in-process';
+  const remote = (opts.config ?? (await journaledConfig(opts.dir)))?.remote_clients;
+  const mode: StudyMode = opts.nats && !remote ? 'workers' : 'in-process';
   const studyOpts = {
     mode,
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   };
-  const runnerFor = opts.runnerFor ?? trialRunnerFor;
+  const nats = opts.nats;
+  const runnerFor = opts.runnerFor ?? ((config: StudyConfig) => trialRunnerFor(config, undefined, nats ? { nats } : {}));
   // A new study's trial config is checked before its directory is made: a typo leaves nothing behind.
   let runner: TrialRunner | undefined = opts.config ? runnerFor(opts.config) : undefined;
   let study: Study;
@@ -85,7 +95,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
       return { state: 'finished', reason: study.state.finished.reason, dir: opts.dir };
     }
     let executor: (port: SchedulerPort) => TrialExecutor;
-    if (opts.nats) {
+    if (opts.nats && mode === 'workers') {
       queue = await startWorkQueue(study, {
         connection: opts.nats,
         localWorkers: opts.localWorkers ?? 0,
@@ -102,6 +112,12 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const result = await handle.done;
+      const remoteNow = study.config.remote_clients;
+      if (result.state === 'finished' && remoteNow && nats) {
+        const scope = checkFederatedStudy(study.config, 'study config').study;
+        if (remoteNow.keep) opts.log?.(`kept the fl clients of study ${scope} (fedhpo fl dismiss --study ${scope} --nats URL ends them)`);
+        else await dismissClients(scope, nats, opts.log);
+      }
       return { ...result, dir: opts.dir };
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -114,4 +130,25 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
     await ownClientTasks?.close();
     await runner?.close?.();
   }
+}
+
+/** A study directory's journaled config (undefined when it cannot be read: Study.resume then says why). */
+async function journaledConfig(dir: string): Promise<StudyConfig | undefined> {
+  try {
+    const first = (await readJournal(dir)).events[0];
+    return first?.kind === 'study.started' ? parseStudyConfig(first.config, dir) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end of a study whose trials ran over fl client processes: tell them to exit (as `fl dismiss` does). */
+async function dismissClients(scope: string, nats: NatsConnectOptions, log?: (line: string) => void): Promise<void> {
+  const transport = await NatsTransport.connect({ connection: nats, name: 'fedhpo-dismiss' });
+  try {
+    await dismissStudyClients(transport, scope, 'the study finished');
+  } finally {
+    await transport.close();
+  }
+  log?.(`dismissed the fl clients of study ${scope}`);
 }

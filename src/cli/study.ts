@@ -10,7 +10,7 @@ import { checkFederatedStudyData, isFederatedTrial } from '../actors/federated-t
 import { runStudy, type StudyRunOutcome } from '../actors/study-runner.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
 import { JOURNAL_FILE, readJournal } from '../hpo/journal.js';
-import { loadStudyConfig } from '../hpo/study-config.js';
+import { loadStudyConfig, type StudyConfig } from '../hpo/study-config.js';
 import { studyTable, toCsv } from '../hpo/study-export.js';
 import { bestDocument, type StudySummary, studySummary } from '../hpo/study-outputs.js';
 import { StudyState } from '../hpo/study-state.js';
@@ -108,6 +108,33 @@ function printSummary(s: StudySummary, dir: string): void {
     );
 }
 
+/** `--remote-clients [ids]` and `--keep-clients` as the study config's remote_clients (before the user's --set). */
+function remoteClientSets(ids: string | undefined, keep: boolean | undefined, sets: readonly string[]): string[] {
+  if (ids === undefined) {
+    if (keep !== undefined) throw new UsageError('--keep-clients: only with --remote-clients');
+    return [...sets];
+  }
+  const list = ids
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s);
+  if (new Set(list).size !== list.length) throw new UsageError(`--remote-clients ${ids}: ids must be distinct`);
+  const doc = { ...(list.length ? { clients: list } : {}), keep: keep ?? false };
+  return [`remote_clients=${JSON.stringify(doc)}`, ...sets];
+}
+
+/**
+ * Where trials run: in this process (`--workers` at once), or with --nats on trial workers (`--workers`
+ * of them in this process); a study with remote_clients runs its trials here and reaches its clients through --nats.
+ */
+function placement(nats: ReturnType<typeof natsFromArgs>, workers: number | undefined, config: StudyConfig | undefined) {
+  if (config?.remote_clients && !nats)
+    throw new UsageError("remote_clients: the trials' clients are fl client processes, reached through NATS: give --nats URL");
+  const parallel = workers !== undefined ? { parallel: workers } : {};
+  if (!nats) return parallel;
+  return config?.remote_clients ? { nats, ...parallel } : { nats, localWorkers: workers ?? 0 };
+}
+
 export function studyCommands(y: Argv): Argv {
   return y
     .command(
@@ -125,10 +152,19 @@ export function studyCommands(y: Argv): Argv {
                 'workers',
                 'trials at once in this process; with --nats, trial workers to run in this process besides remote ones',
               ),
-            ),
+            )
+            .option('remote-clients', {
+              type: 'string',
+              describe:
+                "the trials' clients are fl client processes reached through --nats: their ids, comma-separated (empty: the task's; study config remote_clients)",
+            })
+            .option('keep-clients', {
+              type: 'boolean',
+              describe: 'with remote clients: leave them running when the study finishes (default: dismissed)',
+            }),
         ),
       async (a) => {
-        const config = await loadStudyConfig(a.config, a.set);
+        const config = await loadStudyConfig(a.config, remoteClientSets(a['remote-clients'], a['keep-clients'], a.set));
         if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
@@ -143,7 +179,7 @@ export function studyCommands(y: Argv): Argv {
           config,
           // Said once the study is open (a directory that already holds a study is refused before).
           onOpen: () => log(`study directory ${dir}`),
-          ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}),
+          ...placement(nats, workers, config),
         });
       },
     )
@@ -157,7 +193,10 @@ export function studyCommands(y: Argv): Argv {
       async (a) => {
         const nats = natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
-        await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
+        const state = await readStudy(a.dir).catch(() => undefined); // study resume says why
+        // A finished study only writes its outputs again: it needs no clients.
+        const config = state?.finished ? undefined : state?.config;
+        await drive({ dir: a.dir, ...placement(nats, workers, config) });
       },
     )
     .command(

@@ -88,6 +88,21 @@ export const StudyConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Federated trials whose clients are long-lived `fedhpo fl client` processes holding their own data
+     * (reached through --nats) instead of simulated ones: their ids (default: the task's, c0..cN-1), and
+     * whether to leave them running when the study finishes (default: dismissed, as `fl dismiss` does).
+     */
+    remote_clients: z
+      .object({
+        clients: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/))
+          .min(1)
+          .optional(),
+        keep: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     /** The base trial config (for federated trials an FL config document); its TrialRunner validates it. */
     trial: z.record(z.string(), json),
   })

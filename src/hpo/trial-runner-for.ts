@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { FederatedTrialRunner } from '../actors/federated-runner.js';
 import { checkFederatedStudy, FEDERATED_KIND, isFederatedTrial } from '../actors/federated-trial-config.js';
+import { NatsTransport } from '../actors/transport-nats.js';
+import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
 import { UserError } from '../engine/errors.js';
 import { parseWithSchema } from '../fl/pretrain-config.js';
 import { type StudyConfig, studySpace } from './study-config.js';
@@ -15,6 +17,8 @@ import type { TrialRunner } from './trial-runner.js';
 export interface TrialRunnerOptions {
   /** Log lines of federated trials' servers and clients (rejections, retries). */
   readonly log?: (line: string) => void;
+  /** The nats-server where a study's remote clients (`remote_clients`: fl client processes) are reached. */
+  readonly nats?: NatsConnectOptions;
 }
 
 export function trialRunnerFor(config: StudyConfig, where = 'study config', opts: TrialRunnerOptions = {}): TrialRunner {
@@ -25,7 +29,22 @@ export function trialRunnerFor(config: StudyConfig, where = 'study config', opts
   }
   if (isFederatedTrial(config.trial)) {
     // Checked once here, so a misspelt key stops the study at once instead of failing every trial.
-    checkFederatedStudy(config, where);
+    const fl = checkFederatedStudy(config, where);
+    const remote = config.remote_clients;
+    if (remote) {
+      const nats = opts.nats;
+      if (!nats)
+        throw new UserError(`${where}: remote_clients: the trials' clients are fl client processes, reached through NATS: give --nats URL`);
+      if (fl.scenario !== 'fed')
+        throw new UserError(`${where}: remote_clients: scenario ${fl.scenario} simulates its clients; remote clients need scenario fed`);
+      return new FederatedTrialRunner({
+        ...(opts.log ? { log: opts.log } : {}),
+        remoteClients: {
+          ...(remote.clients ? { ids: remote.clients } : {}),
+          connect: (name, hooks) => NatsTransport.connect({ connection: nats, name: `fedhpo-${name}`, ...hooks }),
+        },
+      });
+    }
     return new FederatedTrialRunner(opts.log ? { log: opts.log } : {});
   }
   throw new UserError(
