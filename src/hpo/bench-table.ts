@@ -138,6 +138,8 @@ export async function readBenchTable(file: string, opts: { repair?: boolean } = 
     bytes = await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BenchTableError(`${file}: no such bench table`);
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new BenchTableError(`${file}: a directory, not a bench table (a table is the .jsonl file bench record wrote)`);
     throw e;
   }
   const table = parseBenchTable(bytes, file);
