@@ -330,6 +330,7 @@ export { BENCH_OBJECTIVES, benchProblem, type BenchObjective, type BenchProblemO
 export { replayBenchTable, type ReplayOptions, type ReplayResult } from './hpo/bench-replay.js';
 export { benchExportTable } from './hpo/bench-export.js';
 export { benchRound, benchStudyData, benchTableName, type BenchStudyOptions } from './hpo/bench-study.js';
+export { type AnalysisSource, loadAnalysisSource } from './hpo/study-source.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
 // reference paper's scenarios, the server state a trial continues from, and the distributed mode's
