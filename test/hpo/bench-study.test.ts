@@ -1,6 +1,7 @@
 // A bench table as StudyData: the rank analysis on the adapted table gives the same statistics as
 // computing them straight from the table's rows, at the max round, at a lower scored round, and
 // across fidelities; failed or diverged configs count only at the rounds they reached.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordBenchTable } from '../../src/hpo/bench-record.js';
@@ -91,6 +92,14 @@ describe('benchStudyData', () => {
     expect(at4.trials[0]!.curve).toHaveLength(2);
     expect(rankTrials(at4)).toHaveLength(11);
     expect(benchStudyData(damaged, { round: 2 }).trials[0]).toMatchObject({ status: 'complete', fidelity: 2 });
+  });
+
+  it('reads a table only from a regular file: a FIFO is refused at once, a directory by name', async () => {
+    const dir = await tempDir('fedhpo-bench-study-');
+    const fifo = join(dir, 'fifo.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readBenchTable(fifo)).rejects.toThrow(`${fifo}: not a regular file`);
+    await expect(readBenchTable(dir)).rejects.toThrow(`${dir}: a directory, not a bench table`);
   });
 
   it('refuses a round where the score was not measured, naming the scored rounds', () => {
