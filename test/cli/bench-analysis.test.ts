@@ -44,6 +44,16 @@ describe('the study analysis on a bench table', () => {
     expect(svg).toContain(`Spearman rho = ${rho.toFixed(3)}`);
   });
 
+  it('report writes report.html for a table', async () => {
+    const out = join(root, 'report');
+    const r = await fedhpo('report', table, '--round', '2', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(join(out, 'report.html'));
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<h1>Study report: grid, round 2</h1>');
+    expect(html).toContain('val_loss: round 1 vs round 2');
+  });
+
   it('bench analyze prints what the library computes on the adapted table', async () => {
     const r = await fedhpo('bench', 'analyze', table, '--round', '4', '--top-k', '1,0.5', '--json');
     expect(r.code, r.stderr).toBe(0);
