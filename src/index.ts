@@ -262,13 +262,16 @@ export {
 export {
   bestTrial,
   crossFidelityAgreement,
+  crossFidelityRows,
   crossFidelityTable,
   lossScoreAgreement,
   lossScoreAgreementByRound,
+  lossScoreAgreementRows,
   rankAgreement,
   rankTrials,
   topKOverlap,
   type AgreementOptions,
+  type AgreementRow,
   type FidelityAgreement,
   type RankAgreement,
   type RankedTrial,
@@ -326,6 +329,8 @@ export { logSpacedRounds, recordBenchTable, type RecordOptions, type RecordResul
 export { BENCH_OBJECTIVES, benchProblem, type BenchObjective, type BenchProblemOptions } from './hpo/bench-problem.js';
 export { replayBenchTable, type ReplayOptions, type ReplayResult } from './hpo/bench-replay.js';
 export { benchExportTable } from './hpo/bench-export.js';
+export { benchRound, benchStudyData, benchTableName, type BenchStudyOptions } from './hpo/bench-study.js';
+export { type AnalysisSource, loadAnalysisSource } from './hpo/study-source.js';
 
 // Federation: the run config, the clients' data, the server and client actors, trials in the
 // reference paper's scenarios, the server state a trial continues from, and the distributed mode's

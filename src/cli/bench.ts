@@ -1,11 +1,14 @@
-// `fedhpo bench record|replay|export`: the tabular FedHPO benchmark (as FedHPO-Bench). record runs a
-// study config's whole grid once into a table (resumable), replay scores strategies against it in
-// seconds, export flattens it for a spreadsheet.
+// `fedhpo bench record|replay|analyze|export`: the tabular FedHPO benchmark (as FedHPO-Bench). record
+// runs a study config's whole grid once into a table (resumable), replay scores strategies against it
+// in seconds, analyze prints how the val-loss ranking agrees with the score ranking and across
+// rounds (the study analysis on the table), export flattens it for a spreadsheet.
 import { writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { BENCH_OBJECTIVES } from '../hpo/bench-problem.js';
 import type { ReplayResult } from '../hpo/bench-replay.js';
+import type { AgreementRow } from '../hpo/ranking.js';
+import type { RankCorrelation } from '../hpo/rank-stats.js';
 import { loadStudyConfig } from '../hpo/study-config.js';
 import { UsageError } from './util.js';
 import { numberFlag } from './flags.js';
@@ -47,6 +50,30 @@ function printReplay(r: ReplayResult): void {
           `  ${row.meanRank.toFixed(2).padStart(9)}  ${row.pBelowRandom === null ? '          -' : row.pBelowRandom.toFixed(4).padStart(11)}` +
           `  ${`${row.fullTrials.toFixed(1)}/${row.trials.toFixed(1)}`.padStart(11)}  ${row.spentRounds.toFixed(0).padStart(6)}  ${row.seconds.toFixed(2).padStart(7)}`,
       );
+  }
+}
+
+/** "0.412 (p 0.0036)" */
+function correlation(c: RankCorrelation): string {
+  if (Number.isNaN(c.value)) return 'undefined';
+  const p = Number.isNaN(c.p) ? 'no test' : `p ${c.p < 1e-4 ? c.p.toExponential(1) : c.p.toPrecision(2)}`;
+  return `${c.value.toFixed(3)} (${p})`;
+}
+
+function printAgreements(title: string, rows: readonly AgreementRow[]): void {
+  console.log(`\n${title}`);
+  if (!rows.length) {
+    console.log('  (fewer than 3 configs measured both)');
+    return;
+  }
+  const width = Math.max(...rows.map((r) => r.label.length));
+  console.log(`  ${'compared'.padEnd(width)}   n  ${'Spearman rho'.padEnd(20)}  ${'Kendall tau-b'.padEnd(20)}  top-k shared`);
+  for (const r of rows) {
+    const a = r.agreement;
+    const topK = a.topK.map((t) => `${t.shared}/${t.k}`).join(' ');
+    console.log(
+      `  ${r.label.padEnd(width)}  ${String(a.n).padStart(2)}  ${correlation(a.spearman).padEnd(20)}  ${correlation(a.kendall).padEnd(20)}  ${topK}`,
+    );
   }
 }
 
@@ -161,6 +188,52 @@ export function benchCommands(y: Argv): Argv {
       },
     )
     .command(
+      'analyze <table>',
+      'Val-loss rank vs score rank (Spearman, Kendall tau-b with p-values, top-k overlap) at a scored round, and each round vs the last',
+      (a) =>
+        a
+          .positional('table', { type: 'string', demandOption: true, describe: 'a table written by bench record' })
+          .option('round', numberFlag('round', 'observe every config at this scored round (default the max round)'))
+          .option('top-k', { type: 'string', array: true, describe: 'top-k sizes: counts, or fractions of the configs (default 1,3,5)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print everything as one JSON line' }),
+      async (a) => {
+        const topK = numberList('top-k', a['top-k']);
+        for (const k of topK ?? []) if (!(k > 0)) throw new UsageError(`--top-k ${k}: want a count >= 1 or a fraction in (0, 1)`);
+        const { readBenchTable } = await import('../hpo/bench-table.js');
+        const { benchRound, benchStudyData } = await import('../hpo/bench-study.js');
+        const { crossFidelityRows, lossScoreAgreementRows } = await import('../hpo/ranking.js');
+        const table = await readBenchTable(a.table);
+        const round = benchRound(table, a.round);
+        const study = benchStudyData(table, { round });
+        const options = topK ? { topK } : {};
+        const lossScore = lossScoreAgreementRows(study, options);
+        const fidelity = crossFidelityRows(study, options);
+        const complete = study.trials.filter((t) => t.status === 'complete');
+        const scores = new Set(complete.map((t) => t.metrics?.score).filter((v) => v !== undefined));
+        const losses = new Set(complete.map((t) => t.values?.[0]));
+        if (a.json) {
+          console.log(
+            JSON.stringify({
+              table: a.table,
+              round,
+              configs: study.trials.length,
+              complete: complete.length,
+              distinct: { val_loss: losses.size, score: scores.size },
+              loss_score: lossScore,
+              cross_fidelity: fidelity,
+            }),
+          );
+          return;
+        }
+        console.log(
+          `table     ${a.table} observed at round ${round}: ${study.trials.length} configs, ${complete.length} complete; ` +
+            `${losses.size} distinct val_loss values, ${scores.size} distinct scores`,
+        );
+        printAgreements('val_loss rank vs score rank (1 = best, ties averaged; p two-sided):', lossScore);
+        printAgreements('rank at each round vs the last (same metric):', fidelity);
+      },
+    )
+    .command(
       'export <table>',
       'One row per (config, round): hyperparameters, round, val_loss, score (empty where not evaluated), status',
       (a) =>
@@ -182,5 +255,5 @@ export function benchCommands(y: Argv): Argv {
         else process.stdout.write(text);
       },
     )
-    .demandCommand(1, 'name a bench command: record, replay, export');
+    .demandCommand(1, 'name a bench command: record, replay, analyze, export');
 }

@@ -50,6 +50,7 @@ export const NUMBER_FLAGS = {
   'max-seconds': real(0, 1e9, { minExclusive: true }),
   seeds: int(1, 1e6),
   'min-rounds': int(1, 1e9),
+  round: int(1, 1e9),
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberFlagName = keyof typeof NUMBER_FLAGS;

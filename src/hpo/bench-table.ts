@@ -4,13 +4,17 @@
 // evaluation score at the scored rounds. Lines are appended and fsynced one config at a time, so a
 // killed recorder loses at most the config it was running: a torn last line (no newline yet) is
 // dropped on reading, and cut off the file before a resumed recorder appends.
-import { open, readFile, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
+import { readRegularFile } from '../engine/files.js';
 import { type JsonValue, previewJson } from '../engine/json.js';
 import { type Config, configKey, parseSpace, type SearchSpace } from './space.js';
 
 export const BENCH_TABLE_FORMAT = 'fedhpo.bench-table';
+
+/** Larger tables are refused (the shipped 48-config table is 40 kB; a 10^5-config grid ~100 MB). */
+const MAX_TABLE_BYTES = 512 * 2 ** 20;
 
 export class BenchTableError extends UserError {
   override name = 'BenchTableError';
@@ -133,13 +137,14 @@ function parseLine<T>(text: string, line: number, file: string, schema: z.ZodTyp
 
 /** Reads a table; with `repair`, a torn last line is also cut off the file (a recorder is about to append). */
 export async function readBenchTable(file: string, opts: { repair?: boolean } = {}): Promise<BenchTableContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BenchTableError(`${file}: no such bench table`);
+  const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new BenchTableError(`${file}: no such bench table`);
     throw e;
-  }
+  });
+  if (st.isDirectory())
+    throw new BenchTableError(`${file}: a directory, not a bench table (a table is the .jsonl file bench record wrote)`);
+  // Only a regular file of bounded size (a FIFO or /dev/zero is refused, not read forever).
+  const bytes = await readRegularFile(file, { maxBytes: MAX_TABLE_BYTES });
   const table = parseBenchTable(bytes, file);
   if (table.torn && opts.repair) await truncate(file, table.completeBytes);
   return table;

@@ -222,3 +222,30 @@ export function bestTrial(study: StudyData, metric: string): AnalyzedTrial | und
   }
   return best?.t;
 }
+
+/** One line of an agreement table: what was compared, and how well the two rankings agree. */
+export interface AgreementRow {
+  readonly label: string;
+  readonly agreement: RankAgreement;
+}
+
+/**
+ * Validation-loss rank vs score rank: over all complete trials, per fidelity when trials ran at
+ * several, and per round over configs (rows with fewer than 2 trials left out).
+ */
+export function lossScoreAgreementRows(study: StudyData, options: AgreementOptions = {}): AgreementRow[] {
+  const rows: AgreementRow[] = [{ label: 'all complete trials', agreement: lossScoreAgreement(study, options) }];
+  const fidelities = [...new Set(rankTrials(study).map((r) => r.trial.fidelity))].sort((a, b) => a - b);
+  if (fidelities.length > 1)
+    for (const f of fidelities)
+      rows.push({ label: `complete at fidelity ${f}`, agreement: lossScoreAgreement(study, { ...options, fidelity: f }) });
+  for (const r of lossScoreAgreementByRound(study, options)) rows.push({ label: `configs after round ${r.round}`, agreement: r });
+  return rows.filter((r) => r.agreement.n >= 2);
+}
+
+/** Each observed round's ranking vs the highest round's, for val_loss and for the score. */
+export function crossFidelityRows(study: StudyData, options: AgreementOptions = {}): AgreementRow[] {
+  return [VAL_LOSS, SCORE].flatMap((m) =>
+    crossFidelityTable(study, m, options).map((a) => ({ label: `${m}: round ${a.low} vs round ${a.high}`, agreement: a })),
+  );
+}

@@ -121,7 +121,8 @@ export function landscapeChart(study: StudyData, o: LandscapeOptions): Chart {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `Rank landscape: ${o.x} × ${o.y}`,
-      subtitle: `${studyLabel(study)}; other hyperparameters marginalised by ${how}; 1 = best cell`,
+      // Two lines: Vega sizes the chart by an estimate of the text width (no canvas), which overshoots on one long line.
+      subtitle: [studyLabel(study), `other hyperparameters marginalised by ${how}; 1 = best cell`],
     },
     config: CHART_CONFIG,
     data: { values },

@@ -1,7 +1,7 @@
 // The study report as one HTML string: no network needed to open it (plots are inline PNG data
 // URIs, CSS and the table-sorting script are inline). Pure: the numbers and images come in, the
 // page goes out; report.ts computes and writes.
-import type { RankAgreement } from '../hpo/ranking.js';
+import type { AgreementRow } from '../hpo/ranking.js';
 import type { RankCorrelation } from '../hpo/rank-stats.js';
 import type { Config } from '../hpo/space.js';
 
@@ -26,10 +26,7 @@ export interface ReportCell {
   readonly sort: number | string | null;
 }
 
-export interface AgreementRow {
-  readonly label: string;
-  readonly agreement: RankAgreement;
-}
+export type { AgreementRow } from '../hpo/ranking.js';
 
 export interface BestRow {
   readonly label: string;

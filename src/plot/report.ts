@@ -5,20 +5,13 @@ import { join } from 'node:path';
 import { IMPORTANCE_METHOD } from '../hpo/importance.js';
 import { formatParamValue } from '../hpo/param-bins.js';
 import { EXACT_MAHONIAN_MAX, EXACT_PERMUTATION_MAX } from '../hpo/rank-stats.js';
-import {
-  type AgreementOptions,
-  bestTrial,
-  crossFidelityTable,
-  lossScoreAgreement,
-  lossScoreAgreementByRound,
-  rankTrials,
-} from '../hpo/ranking.js';
+import { type AgreementOptions, bestTrial, crossFidelityRows, lossScoreAgreementRows, rankTrials } from '../hpo/ranking.js';
 import { BYTES_SENT, metricValue, SCORE, type StudyData, studyLabel, VAL_LOSS } from '../hpo/study-data.js';
 import { loadStudyData } from '../hpo/study-journal.js';
 import { writeChart } from './chart.js';
 import type { ChartFormat, Marginalize } from './chart-options.js';
 import { specToSvg, svgToPng } from './render.js';
-import { type AgreementRow, formatNumber, type ReportCell, type ReportModel, type ReportPlot, reportHtml } from './report-html.js';
+import { formatNumber, type ReportCell, type ReportModel, type ReportPlot, reportHtml } from './report-html.js';
 import { studyCharts } from './study-charts.js';
 
 export const REPORT_FILE = 'report.html';
@@ -36,16 +29,6 @@ export interface WrittenReport {
   readonly plots: readonly string[];
   /** Plot files written beside it (chartFiles). */
   readonly files: readonly string[];
-}
-
-function agreementRows(study: StudyData, o: AgreementOptions): AgreementRow[] {
-  const rows: AgreementRow[] = [{ label: 'all complete trials', agreement: lossScoreAgreement(study, o) }];
-  const fidelities = [...new Set(rankTrials(study).map((r) => r.trial.fidelity))].sort((a, b) => a - b);
-  if (fidelities.length > 1)
-    for (const f of fidelities)
-      rows.push({ label: `complete at fidelity ${f}`, agreement: lossScoreAgreement(study, { ...o, fidelity: f }) });
-  for (const r of lossScoreAgreementByRound(study, o)) rows.push({ label: `configs after round ${r.round}`, agreement: r });
-  return rows.filter((r) => r.agreement.n >= 2);
 }
 
 function trialTable(study: StudyData): Pick<ReportModel, 'columns' | 'rows'> {
@@ -117,10 +100,8 @@ export async function writeReport(dir: string, study: StudyData, options: Report
       ['trials', `${study.trials.length} (${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')})`],
       ['rounds spent', String(study.trials.reduce((s, t) => s + t.rounds, 0))],
     ],
-    agreements: agreementRows(study, options),
-    fidelityAgreements: [VAL_LOSS, SCORE].flatMap((m) =>
-      crossFidelityTable(study, m, options).map((a) => ({ label: `${m}: round ${a.low} vs round ${a.high}`, agreement: a })),
-    ),
+    agreements: lossScoreAgreementRows(study, options),
+    fidelityAgreements: crossFidelityRows(study, options),
     best,
     plots,
     ...trialTable(study),
