@@ -4,11 +4,12 @@
 // evaluation score at the scored rounds. Lines are appended and fsynced one config at a time, so a
 // killed recorder loses at most the config it was running: a torn last line (no newline yet) is
 // dropped on reading, and cut off the file before a resumed recorder appends.
-import { open, readFile, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
+import { readRegularFile } from '../engine/files.js';
 import { type JsonValue, previewJson } from '../engine/json.js';
-import { type Config, configKey, parseSpace, type SearchSpace } from './space.js';
+import { type Config, checkConfig, configKey, parseSpace, type SearchSpace } from './space.js';
 
 export const BENCH_TABLE_FORMAT = 'fedhpo.bench-table';
 
@@ -99,6 +100,12 @@ export function parseBenchTable(bytes: Uint8Array, file: string): BenchTableCont
   const seen = new Map<string, number>();
   const rows = lines.slice(1).map((text, i) => {
     const row = parseLine(text, i + 2, file, BenchRowSchema);
+    // A row outside the header's space was recorded under another recipe (or the header was swapped).
+    try {
+      checkConfig(space, row.config, 'config');
+    } catch (e) {
+      throw new BenchTableError(`${file} line ${i + 2}: row's ${(e as Error).message} in the header's space (a row of another recipe?)`);
+    }
     const key = configKey(space, row.config);
     if (seen.has(key)) throw new BenchTableError(`${file} line ${i + 2}: config ${key} is already on line ${seen.get(key)}`);
     seen.set(key, i + 2);
@@ -133,16 +140,27 @@ function parseLine<T>(text: string, line: number, file: string, schema: z.ZodTyp
 
 /** Reads a table; with `repair`, a torn last line is also cut off the file (a recorder is about to append). */
 export async function readBenchTable(file: string, opts: { repair?: boolean } = {}): Promise<BenchTableContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BenchTableError(`${file}: no such bench table`);
-    throw e;
-  }
+  const bytes = await readBenchTableBytes(file);
+  if (!bytes) throw new BenchTableError(`${file}: no such bench table`);
   const table = parseBenchTable(bytes, file);
   if (table.torn && opts.repair) await truncate(file, table.completeBytes);
   return table;
+}
+
+/** A table is read whole: far above any grid's table (a 48-config x 8-round table is ~40 kB). */
+export const MAX_BENCH_TABLE_BYTES = 256 * 2 ** 20;
+
+/**
+ * The bytes of a table file, or undefined when there is none; a UserError naming the file when it is
+ * not a regular file (a directory, a FIFO that would block, /dev/zero that would never end) or too large.
+ */
+export async function readBenchTableBytes(file: string): Promise<Buffer | undefined> {
+  const exists = await stat(file).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
+  );
+  if (!exists) return undefined;
+  return readRegularFile(file, { maxBytes: MAX_BENCH_TABLE_BYTES });
 }
 
 /** Appends one line and waits for it to be on disk. */
