@@ -25,7 +25,7 @@ export function clientsCommands(y: Argv): Argv {
       ),
     async (a) => {
       const config = await loadStudyConfig(a.config, a.set);
-      const nats = natsFromArgs(a as NatsCliArgs);
+      const nats = await natsFromArgs(a as NatsCliArgs);
       if (!nats) throw new UserError('clients serve: give --nats (the study reaches its clients through a NATS server)');
       const fed = isFederatedTrial(config.trial) ? await federatedClients(config) : undefined;
       const all = config.client_tasks?.clients !== undefined || !fed ? clientTaskIds(config.client_tasks) : fed.ids;

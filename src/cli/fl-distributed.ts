@@ -25,8 +25,8 @@ import { UsageError } from './util.js';
 /** A client with unusable data waits this long for a trial's join to tell its server, then exits anyway. */
 const REPORT_WAIT_MS = 60_000;
 
-function requireNats(a: Parameters<typeof natsFromArgs>[0], command: string): NatsConnectOptions {
-  const nats = natsFromArgs(a);
+async function requireNats(a: Parameters<typeof natsFromArgs>[0], command: string): Promise<NatsConnectOptions> {
+  const nats = await natsFromArgs(a);
   if (!nats) throw new UsageError(`fl ${command}: --nats URL is required (the clients and the server meet at a nats-server)`);
   return nats;
 }
@@ -70,15 +70,23 @@ async function runClient(a: {
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       data = { error: e.message };
-      console.error(`fl client ${a.id}: cannot use its data (${e.message}); telling the server at the next trial's join`);
     }
     let host: ClientHost | undefined;
-    const transport = await NatsTransport.connect({
-      connection: a.nats,
-      name: `fedhpo-client-${a.id}`,
-      onStatus: (s) => host?.onTransportStatus(s),
-      onError: (e) => log(`[client ${a.id} transport] ${e.kind}${e.subject ? ` on ${e.subject}` : ''}: ${e.message}`),
-    });
+    let transport: NatsTransport;
+    try {
+      transport = await NatsTransport.connect({
+        connection: a.nats,
+        name: `fedhpo-client-${a.id}`,
+        onStatus: (s) => host?.onTransportStatus(s),
+        onError: (e) => log(`[client ${a.id} transport] ${e.kind}${e.subject ? ` on ${e.subject}` : ''}: ${e.message}`),
+      });
+    } catch (e) {
+      // Unusable data and no server to tell: one line saying both (the data first, it is the user's to fix).
+      if ('error' in data && e instanceof UserError) throw new UserError(`fl client ${a.id}: ${data.error}; and ${e.message}`);
+      throw e;
+    }
+    if ('error' in data)
+      console.error(`fl client ${a.id}: cannot use its data (${data.error}); telling the server at the next trial's join`);
     const notice = (line: string): void => console.error(`fl client ${a.id}: ${line}`);
     host = new ClientHost({ transport, study, id: a.id, model, modelSha256: sha, data, notice, ...(a.verbose ? { log } : {}) });
     const onSignal = (signal: NodeJS.Signals): void => host?.stop(`${signal} received`);
@@ -116,7 +124,7 @@ export function flDistributedCommands(y: Argv): Argv {
             describe: 'leave the client processes running at the end (for further trials)',
           }),
       async (a) => {
-        const nats = requireNats(a, 'server');
+        const nats = await requireNats(a, 'server');
         const config = await configFromArgs(a);
         if (config.scenario !== 'fed')
           throw new UsageError(`fl server: scenario ${config.scenario} simulates its clients (use fl run); fl server runs scenario fed`);
@@ -142,7 +150,7 @@ export function flDistributedCommands(y: Argv): Argv {
           .option('threads', numberFlag('threads', 'engine threads', 2))
           .option('verbose', { type: 'boolean', default: false, describe: 'log every trial joined and message refused' }),
       async (a) => {
-        const nats = requireNats(a, 'client');
+        const nats = await requireNats(a, 'client');
         const end = await runClient({
           id: a.id,
           data: a.data,
@@ -168,7 +176,7 @@ export function flDistributedCommands(y: Argv): Argv {
           .option('config', { type: 'string', describe: 'a run config, for its study' })
           .option('reason', { type: 'string', default: 'dismissed', describe: 'told to the clients' }),
       async (a) => {
-        const nats = requireNats(a, 'dismiss');
+        const nats = await requireNats(a, 'dismiss');
         const study = a.study ?? (a.config !== undefined ? (await loadFlConfig(a.config)).study : 'fl');
         assertSubjectToken('--study', study);
         const transport = await NatsTransport.connect({ connection: nats, name: 'fedhpo-dismiss' });

@@ -130,7 +130,7 @@ export function studyCommands(y: Argv): Argv {
       async (a) => {
         const config = await loadStudyConfig(a.config, a.set);
         if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
-        const nats = natsFromArgs(a as NatsCliArgs);
+        const nats = await natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
         await checkOutputPath(dir, 'directory', '--out');
@@ -155,7 +155,7 @@ export function studyCommands(y: Argv): Argv {
           a.positional('dir', { type: 'string', demandOption: true }).option('workers', numberFlag('workers', 'as for study run')),
         ),
       async (a) => {
-        const nats = natsFromArgs(a as NatsCliArgs);
+        const nats = await natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
         await drive({ dir: a.dir, ...(nats ? { nats, localWorkers: workers ?? 0 } : workers !== undefined ? { parallel: workers } : {}) });
       },
