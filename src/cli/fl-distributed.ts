@@ -4,14 +4,15 @@
 // until the server (or `fl dismiss`) dismisses it, or SIGINT/SIGTERM. `fl clients` writes a built-in task's
 // per-client files, so the same data can be given to separate client processes.
 import { numberFlag } from './flags.js';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ClientHost, type ClientHostEnd, dismissStudyClients } from '../actors/client-host.js';
 import { NatsTransport } from '../actors/transport-nats.js';
 import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
 import { assertSubjectToken } from '../actors/transport-subjects.js';
 import { UserError } from '../engine/errors.js';
+import { checkOutputPath } from '../engine/files.js';
 import type { ClientDataSource } from '../fl/client-data.js';
 import { federatedData } from '../fl/client-files.js';
 import { loadClientFiles } from '../fl/client-own-files.js';
@@ -193,18 +194,31 @@ export function flDistributedCommands(y: Argv): Argv {
       "Write each client's data files of the config's task (<id>.train.jsonl, <id>.valid.jsonl) for fl client",
       (a) => withConfigFlags(a).option('out', { type: 'string', demandOption: true, describe: 'directory for the files' }),
       async (a) => {
+        await checkOutputPath(a.out, 'directory', '--out');
         const config = await configFromArgs(a);
         const task = await federatedData(config.data);
-        await mkdir(a.out, { recursive: true });
         const limit = config.eval.valid_limit;
-        for (const c of task.clients) {
+        const jsonl = (rs: readonly object[]): string => rs.map((r) => `${JSON.stringify(r)}\n`).join('');
+        const files = task.clients.flatMap((c) => {
           const validation = limit === undefined ? c.validation : c.validation.slice(0, limit);
-          const jsonl = (rs: readonly object[]): string => rs.map((r) => `${JSON.stringify(r)}\n`).join('');
-          await writeFile(join(a.out, `${c.id}.train.jsonl`), jsonl(c.train));
-          await writeFile(join(a.out, `${c.id}.valid.jsonl`), jsonl(validation));
-          console.log(
-            `${c.id}: ${c.train.length} training, ${validation.length} validation records in ${join(a.out, c.id)}.{train,valid}.jsonl`,
-          );
+          return [
+            { id: c.id, file: join(a.out, `${c.id}.train.jsonl`), text: jsonl(c.train), n: c.train.length },
+            { id: c.id, file: join(a.out, `${c.id}.valid.jsonl`), text: jsonl(validation), n: validation.length },
+          ];
+        });
+        // Written again with the same records (the same config) is fine; a different file there is the user's.
+        for (const f of files) {
+          const st = await stat(f.file).catch(() => undefined);
+          if (!st) continue;
+          const same = st.isFile() && st.size === Buffer.byteLength(f.text) && (await readFile(f.file, 'utf8')) === f.text;
+          if (!same) throw new UsageError(`--out ${a.out}: ${basename(f.file)} is there and holds other records; give another --out`);
+        }
+        await mkdir(a.out, { recursive: true });
+        for (let i = 0; i < files.length; i += 2) {
+          const [train, valid] = [files[i]!, files[i + 1]!];
+          await writeFile(train.file, train.text);
+          await writeFile(valid.file, valid.text);
+          console.log(`${train.id}: ${train.n} training, ${valid.n} validation records in ${join(a.out, train.id)}.{train,valid}.jsonl`);
         }
       },
     );

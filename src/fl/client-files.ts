@@ -90,13 +90,19 @@ async function clientFiles(clients: string | string[]): Promise<{ files: ClientF
     };
   }
   const splitFile = join(clients, 'split.json');
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(await readRegularText(splitFile, { maxBytes: MAX_DATA_FILE_BYTES }));
+    text = await readRegularText(splitFile, { maxBytes: MAX_DATA_FILE_BYTES });
   } catch (e) {
     throw new UserError(
       `data.clients: ${clients} is not a split directory (${(e as Error).message}); name the client files as a list, or run fedhpo data split`,
     );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`data.clients: ${splitFile}: invalid JSON (${(e as Error).message}); split again with fedhpo data split`);
   }
   const parsed = SplitJsonSchema.safeParse(raw);
   if (!parsed.success) {
