@@ -10,6 +10,7 @@
 // records (at least one), so the loss is on the clients' own distributions. The final score is
 // computed on `test` with the metric of its format (or `metric`), per client share: for a `meta`
 // split the client holding the record's label, otherwise an iid share.
+import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { MAX_DATA_FILE_BYTES } from '../data/records.js';
@@ -90,6 +91,8 @@ async function clientFiles(clients: string | string[]): Promise<{ files: ClientF
     };
   }
   const splitFile = join(clients, 'split.json');
+  if ((await stat(clients).catch(() => undefined))?.isFile())
+    throw new UserError(`data.clients: ${clients} is a file, not a split directory; name one file per client as a list: [${clients}, ...]`);
   let text: string;
   try {
     text = await readRegularText(splitFile, { maxBytes: MAX_DATA_FILE_BYTES });
