@@ -7,7 +7,17 @@ import type { HostileCase } from './case.js';
 
 export function distributedCases(at: (...p: string[]) => string): HostileCase[] {
   const nowhere = ['--nats', 'nats://127.0.0.1:1'];
-  const server = (config: string, ...more: string[]) => ['fl', 'server', '--config', at(config), '--out', at('never'), ...nowhere, ...more];
+  const serverTo = (out: string, config: string, ...more: string[]) => [
+    'fl',
+    'server',
+    '--config',
+    at(config),
+    '--out',
+    at(out),
+    ...nowhere,
+    ...more,
+  ];
+  const server = (config: string, ...more: string[]) => serverTo('never', config, ...more);
   const client = (...more: string[]) => ['fl', 'client', '--id', 'c0', '--data', at('data.jsonl'), '--model', at('model'), ...more];
   const serve = (config: string, ...more: string[]) => ['clients', 'serve', at(config), ...more];
   const replay = (table: string, ...more: string[]) => ['bench', 'replay', at(table), '--strategy', 'random', '--seeds', '2', ...more];
@@ -27,11 +37,7 @@ export function distributedCases(at: (...p: string[]) => string): HostileCase[] 
     ['fl server: malformed config', server('fl-malformed.yaml'), [at('fl-malformed.yaml'), 'invalid YAML']],
     ['fl server: --clients ,', server('fl.yaml', '--clients', ','), ['--clients: no client id given']],
     ['fl server: --clients c0,c0', server('fl.yaml', '--clients', 'c0,c0'), ['--clients c0,c0', 'distinct']],
-    [
-      'fl server: --out is an existing file',
-      [...server('fl.yaml'), '--out', at('out-file')],
-      [`--out ${at('out-file')}`, 'not a directory'],
-    ],
+    ['fl server: --out is an existing file', serverTo('out-file', 'fl.yaml'), [`--out ${at('out-file')}`, 'not a directory']],
     [
       'fl server: --nats-creds -> /dev/zero',
       server('fl.yaml', '--nats-creds', at('data-zero.jsonl')),
