@@ -201,12 +201,12 @@ export function distributedCases(at: (...p: string[]) => string): HostileCase[] 
     [
       'study run files: split.json disagrees',
       ['study', 'run', at('study-files-size.yaml'), '--out', at('never')],
-      [at('split-size', 'client_0.jsonl'), 'split.json says'],
+      [`${at('study-files-size.yaml')}: trial.data.clients: ${at('split-size', 'client_0.jsonl')}`, 'split.json says'],
     ],
     [
       'study run files: garbled split.json',
       ['study', 'run', at('study-files-garbled.yaml'), '--out', at('never')],
-      [at('split-garbled', 'split.json'), 'invalid JSON'],
+      [`${at('study-files-garbled.yaml')}: trial.data.clients`, at('split-garbled', 'split.json'), 'invalid JSON'],
     ],
   ];
 }
