@@ -65,9 +65,6 @@ async function runClient(a: {
     let data: ClientDataSource | { error: string };
     try {
       data = await loadClientFiles(model.tokenizer, a.id, { data: a.data, ...(a.valid !== undefined ? { valid: a.valid } : {}) }, log);
-      console.error(
-        `fl client ${a.id}: ${data.trainSamples} training and ${data.validSamples} validation records; base model sha256 ${sha.slice(0, 12)}…`,
-      );
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       data = { error: e.message };
@@ -86,8 +83,13 @@ async function runClient(a: {
       if ('error' in data && e instanceof UserError) throw new UserError(`fl client ${a.id}: ${data.error}; and ${e.message}`);
       throw e;
     }
+    // Said once connected: a client that cannot reach its server ends with one line, the reason.
     if ('error' in data)
       console.error(`fl client ${a.id}: cannot use its data (${data.error}); telling the server at the next trial's join`);
+    else
+      console.error(
+        `fl client ${a.id}: ${data.trainSamples} training and ${data.validSamples} validation records; base model sha256 ${sha.slice(0, 12)}…`,
+      );
     const notice = (line: string): void => console.error(`fl client ${a.id}: ${line}`);
     host = new ClientHost({ transport, study, id: a.id, model, modelSha256: sha, data, notice, ...(a.verbose ? { log } : {}) });
     const onSignal = (signal: NodeJS.Signals): void => host?.stop(`${signal} received`);

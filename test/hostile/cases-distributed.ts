@@ -83,6 +83,7 @@ export function distributedCases(at: (...p: string[]) => string): HostileCase[] 
       ['fl', 'client', '--id', 'c0', '--data', at('data.jsonl'), '--valid', at('data-dir.jsonl'), '--model', at('model'), ...nowhere],
       ['--valid', ...notRegular('data-dir.jsonl')],
     ],
+    ['fl client: unreachable server', client(...nowhere), ['NATS at nats://127.0.0.1:1', 'cannot connect']],
     // fl dismiss
     ['fl dismiss: no --nats', ['fl', 'dismiss', '--study', 's'], ['fl dismiss: --nats URL is required']],
     ['fl dismiss: --study a*', ['fl', 'dismiss', '--study', 'a*', ...nowhere], ['--study "a*"', "'*'"]],
@@ -134,6 +135,7 @@ export function distributedCases(at: (...p: string[]) => string): HostileCase[] 
     ["bench record: --out is a user's one-line file", record('bench.yaml', 'out-no-newline'), [at('out-no-newline'), 'not a bench table']],
     ['bench record: --out is an existing file', record('bench.yaml', 'out-file'), [`${at('out-file')} line 1`, 'not JSON']],
     // bench replay / export
+    ['bench replay: --min-rounds past the table', replay('table.jsonl', '--min-rounds', '5'), ['min round 5', '1..2']],
     ['bench replay: header cut short', replay('table-header-cut.jsonl'), [at('table-header-cut.jsonl'), 'no header line']],
     ['bench replay: rows of another space', replay('table-other-space.jsonl'), [`${at('table-other-space.jsonl')} line 2`, 'train.lr']],
     ['bench replay: FIFO table', replay('data-fifo.jsonl'), notRegular('data-fifo.jsonl')],
