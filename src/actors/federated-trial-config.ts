@@ -45,5 +45,12 @@ export function checkFederatedStudy(study: StudyConfig, where: string): FlConfig
  */
 export async function checkFederatedStudyData(study: StudyConfig, where: string): Promise<void> {
   const config = checkFederatedStudy(study, where);
-  if (config.data.clients !== undefined) await federatedData(config.data);
+  if (config.data.clients === undefined) return;
+  try {
+    await federatedData(config.data);
+  } catch (e) {
+    // The key as the study config spells it (trial.data.clients), after the study config's path.
+    if (e instanceof UserError) throw new UserError(`${where}: trial.${e.message.startsWith('data.') ? '' : 'data: '}${e.message}`);
+    throw e;
+  }
 }

@@ -124,6 +124,16 @@ export function normalizeServerUrl(url: string): string {
 /** Secret files are small; anything bigger is the wrong file. */
 const SECRET_FILE_LIMIT = { maxBytes: 1024 * 1024 };
 
+/** A secret file's text; a UserError naming the flag it came from (`--nats-creds /x: not a regular file`). */
+async function readSecret(file: string, flag: string): Promise<string> {
+  try {
+    return await readRegularText(file, SECRET_FILE_LIMIT);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Translates NatsConnectOptions into the client's options, reading and checking the named files. */
 export async function natsConnectionOptions(opts: NatsConnectOptions): Promise<NodeConnectionOptions> {
   if (opts.servers.length === 0) throw new UserError('NATS: no server URL given');
@@ -132,7 +142,7 @@ export async function natsConnectionOptions(opts: NatsConnectOptions): Promise<N
   if (opts.token !== undefined) auth.push(tokenAuthenticator(opts.token));
   if (opts.user !== undefined) auth.push(usernamePasswordAuthenticator(opts.user, opts.password ?? ''));
   if (opts.nkeySeedFile !== undefined) {
-    const seed = (await readRegularText(opts.nkeySeedFile, SECRET_FILE_LIMIT)).trim();
+    const seed = (await readSecret(opts.nkeySeedFile, '--nats-nkey')).trim();
     try {
       nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
     } catch {
@@ -141,7 +151,7 @@ export async function natsConnectionOptions(opts: NatsConnectOptions): Promise<N
     auth.push(nkeyAuthenticator(new TextEncoder().encode(seed)));
   }
   if (opts.credsFile !== undefined) {
-    const creds = await readRegularText(opts.credsFile, SECRET_FILE_LIMIT);
+    const creds = await readSecret(opts.credsFile, '--nats-creds');
     if (!creds.includes('BEGIN NATS USER JWT') || !creds.includes('BEGIN USER NKEY SEED')) {
       throw new UserError(`--nats-creds ${opts.credsFile}: not a NATS credentials file (want a user JWT and a user nkey seed)`);
     }
@@ -155,9 +165,9 @@ export async function natsConnectionOptions(opts: NatsConnectOptions): Promise<N
     if ((t.certFile === undefined) !== (t.keyFile === undefined))
       throw new UserError('NATS TLS: a client certificate needs its key file and vice versa');
     out.tls = {};
-    if (t.caFile !== undefined) out.tls.ca = await readRegularText(t.caFile, SECRET_FILE_LIMIT);
-    if (t.certFile !== undefined) out.tls.cert = await readRegularText(t.certFile, SECRET_FILE_LIMIT);
-    if (t.keyFile !== undefined) out.tls.key = await readRegularText(t.keyFile, SECRET_FILE_LIMIT);
+    if (t.caFile !== undefined) out.tls.ca = await readSecret(t.caFile, '--nats-tls-ca');
+    if (t.certFile !== undefined) out.tls.cert = await readSecret(t.certFile, '--nats-tls-cert');
+    if (t.keyFile !== undefined) out.tls.key = await readSecret(t.keyFile, '--nats-tls-key');
   }
   return out;
 }

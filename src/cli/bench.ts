@@ -10,6 +10,7 @@ import type { ReplayResult } from '../hpo/bench-replay.js';
 import type { AgreementRow } from '../hpo/ranking.js';
 import type { RankCorrelation } from '../hpo/rank-stats.js';
 import { loadStudyConfig } from '../hpo/study-config.js';
+import { checkOutputPath } from '../engine/files.js';
 import { UsageError } from './util.js';
 import { numberFlag } from './flags.js';
 
@@ -157,9 +158,14 @@ export function benchCommands(y: Argv): Argv {
         const seeds = positiveInt('seeds', a.seeds)!;
         const fractions = numberList('budget', a.budget)!;
         for (const f of fractions) if (!(f > 0)) throw new UsageError(`--budget ${f}: want a fraction > 0 of the grid budget`);
-        const strategies = a.strategy.flatMap((s) => s.split(',')).filter((s) => s.trim() !== '');
+        const strategies = a.strategy
+          .flatMap((s) => s.split(','))
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+        if (!strategies.length) throw new UsageError('--strategy: no strategy given (a built-in name or a module path)');
         if (a.plot !== undefined && !/\.(svg|png)$/i.test(a.plot))
           throw new UsageError(`--plot ${a.plot}: want a file ending in .svg or .png`);
+        if (a.plot !== undefined) await checkOutputPath(a.plot, 'file', '--plot');
         const { replayBenchTable } = await import('../hpo/bench-replay.js');
         const minRound = positiveInt('min-rounds', a['min-rounds']);
         const result = await replayBenchTable({
@@ -246,6 +252,8 @@ export function benchCommands(y: Argv): Argv {
           })
           .option('output', { type: 'string', describe: 'file to write (default stdout)' }),
       async (a) => {
+        // Before reading: a FIFO as --output would block the write forever, a directory fail after the work.
+        if (a.output) await checkOutputPath(a.output, 'file', '--output');
         const { readBenchTable } = await import('../hpo/bench-table.js');
         const { benchExportTable } = await import('../hpo/bench-export.js');
         const { toCsv } = await import('../hpo/study-export.js');

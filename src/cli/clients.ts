@@ -10,6 +10,7 @@ import { numberFlag } from './flags.js';
 import { UserError } from '../engine/errors.js';
 import { clientTaskIds, loadStudyConfig } from '../hpo/study-config.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
+import { UsageError } from './util.js';
 
 export function clientsCommands(y: Argv): Argv {
   return y.command(
@@ -25,16 +26,21 @@ export function clientsCommands(y: Argv): Argv {
       ),
     async (a) => {
       const config = await loadStudyConfig(a.config, a.set);
-      const nats = natsFromArgs(a as NatsCliArgs);
+      const nats = await natsFromArgs(a as NatsCliArgs);
       if (!nats) throw new UserError('clients serve: give --nats (the study reaches its clients through a NATS server)');
+      const given =
+        a.ids === undefined
+          ? undefined
+          : a.ids
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean);
+      // Checked before a federated study's model loads: no id would serve nothing, forever.
+      if (given && !given.length) throw new UsageError('--ids: no client id given');
+      if (given && new Set(given).size !== given.length) throw new UsageError(`--ids ${a.ids}: ids must be distinct`);
       const fed = isFederatedTrial(config.trial) ? await federatedClients(config) : undefined;
       const all = config.client_tasks?.clients !== undefined || !fed ? clientTaskIds(config.client_tasks) : fed.ids;
-      const ids = a.ids
-        ? a.ids
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : all;
+      const ids = given ?? all;
       const unknown = ids.filter((id) => !all.includes(id));
       if (unknown.length) throw new UserError(`clients serve: --ids ${unknown.join(', ')}: not clients of the study (${all.join(', ')})`);
       const clients = await LocalTaskClients.start(config, ids, {

@@ -4,14 +4,15 @@
 // until the server (or `fl dismiss`) dismisses it, or SIGINT/SIGTERM. `fl clients` writes a built-in task's
 // per-client files, so the same data can be given to separate client processes.
 import { numberFlag } from './flags.js';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ClientHost, type ClientHostEnd, dismissStudyClients } from '../actors/client-host.js';
 import { NatsTransport } from '../actors/transport-nats.js';
 import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
 import { assertSubjectToken } from '../actors/transport-subjects.js';
 import { UserError } from '../engine/errors.js';
+import { checkOutputPath } from '../engine/files.js';
 import type { ClientDataSource } from '../fl/client-data.js';
 import { federatedData } from '../fl/client-files.js';
 import { loadClientFiles } from '../fl/client-own-files.js';
@@ -25,8 +26,8 @@ import { UsageError } from './util.js';
 /** A client with unusable data waits this long for a trial's join to tell its server, then exits anyway. */
 const REPORT_WAIT_MS = 60_000;
 
-function requireNats(a: Parameters<typeof natsFromArgs>[0], command: string): NatsConnectOptions {
-  const nats = natsFromArgs(a);
+async function requireNats(a: Parameters<typeof natsFromArgs>[0], command: string): Promise<NatsConnectOptions> {
+  const nats = await natsFromArgs(a);
   if (!nats) throw new UsageError(`fl ${command}: --nats URL is required (the clients and the server meet at a nats-server)`);
   return nats;
 }
@@ -64,21 +65,31 @@ async function runClient(a: {
     let data: ClientDataSource | { error: string };
     try {
       data = await loadClientFiles(model.tokenizer, a.id, { data: a.data, ...(a.valid !== undefined ? { valid: a.valid } : {}) }, log);
-      console.error(
-        `fl client ${a.id}: ${data.trainSamples} training and ${data.validSamples} validation records; base model sha256 ${sha.slice(0, 12)}…`,
-      );
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       data = { error: e.message };
-      console.error(`fl client ${a.id}: cannot use its data (${e.message}); telling the server at the next trial's join`);
     }
     let host: ClientHost | undefined;
-    const transport = await NatsTransport.connect({
-      connection: a.nats,
-      name: `fedhpo-client-${a.id}`,
-      onStatus: (s) => host?.onTransportStatus(s),
-      onError: (e) => log(`[client ${a.id} transport] ${e.kind}${e.subject ? ` on ${e.subject}` : ''}: ${e.message}`),
-    });
+    let transport: NatsTransport;
+    try {
+      transport = await NatsTransport.connect({
+        connection: a.nats,
+        name: `fedhpo-client-${a.id}`,
+        onStatus: (s) => host?.onTransportStatus(s),
+        onError: (e) => log(`[client ${a.id} transport] ${e.kind}${e.subject ? ` on ${e.subject}` : ''}: ${e.message}`),
+      });
+    } catch (e) {
+      // Unusable data and no server to tell: one line saying both (the data first, it is the user's to fix).
+      if ('error' in data && e instanceof UserError) throw new UserError(`fl client ${a.id}: ${data.error}; and ${e.message}`);
+      throw e;
+    }
+    // Said once connected: a client that cannot reach its server ends with one line, the reason.
+    if ('error' in data)
+      console.error(`fl client ${a.id}: cannot use its data (${data.error}); telling the server at the next trial's join`);
+    else
+      console.error(
+        `fl client ${a.id}: ${data.trainSamples} training and ${data.validSamples} validation records; base model sha256 ${sha.slice(0, 12)}…`,
+      );
     const notice = (line: string): void => console.error(`fl client ${a.id}: ${line}`);
     host = new ClientHost({ transport, study, id: a.id, model, modelSha256: sha, data, notice, ...(a.verbose ? { log } : {}) });
     const onSignal = (signal: NodeJS.Signals): void => host?.stop(`${signal} received`);
@@ -116,7 +127,7 @@ export function flDistributedCommands(y: Argv): Argv {
             describe: 'leave the client processes running at the end (for further trials)',
           }),
       async (a) => {
-        const nats = requireNats(a, 'server');
+        const nats = await requireNats(a, 'server');
         const config = await configFromArgs(a);
         if (config.scenario !== 'fed')
           throw new UsageError(`fl server: scenario ${config.scenario} simulates its clients (use fl run); fl server runs scenario fed`);
@@ -142,7 +153,7 @@ export function flDistributedCommands(y: Argv): Argv {
           .option('threads', numberFlag('threads', 'engine threads', 2))
           .option('verbose', { type: 'boolean', default: false, describe: 'log every trial joined and message refused' }),
       async (a) => {
-        const nats = requireNats(a, 'client');
+        const nats = await requireNats(a, 'client');
         const end = await runClient({
           id: a.id,
           data: a.data,
@@ -168,7 +179,7 @@ export function flDistributedCommands(y: Argv): Argv {
           .option('config', { type: 'string', describe: 'a run config, for its study' })
           .option('reason', { type: 'string', default: 'dismissed', describe: 'told to the clients' }),
       async (a) => {
-        const nats = requireNats(a, 'dismiss');
+        const nats = await requireNats(a, 'dismiss');
         const study = a.study ?? (a.config !== undefined ? (await loadFlConfig(a.config)).study : 'fl');
         assertSubjectToken('--study', study);
         const transport = await NatsTransport.connect({ connection: nats, name: 'fedhpo-dismiss' });
@@ -185,18 +196,31 @@ export function flDistributedCommands(y: Argv): Argv {
       "Write each client's data files of the config's task (<id>.train.jsonl, <id>.valid.jsonl) for fl client",
       (a) => withConfigFlags(a).option('out', { type: 'string', demandOption: true, describe: 'directory for the files' }),
       async (a) => {
+        await checkOutputPath(a.out, 'directory', '--out');
         const config = await configFromArgs(a);
         const task = await federatedData(config.data);
-        await mkdir(a.out, { recursive: true });
         const limit = config.eval.valid_limit;
-        for (const c of task.clients) {
+        const jsonl = (rs: readonly object[]): string => rs.map((r) => `${JSON.stringify(r)}\n`).join('');
+        const files = task.clients.flatMap((c) => {
           const validation = limit === undefined ? c.validation : c.validation.slice(0, limit);
-          const jsonl = (rs: readonly object[]): string => rs.map((r) => `${JSON.stringify(r)}\n`).join('');
-          await writeFile(join(a.out, `${c.id}.train.jsonl`), jsonl(c.train));
-          await writeFile(join(a.out, `${c.id}.valid.jsonl`), jsonl(validation));
-          console.log(
-            `${c.id}: ${c.train.length} training, ${validation.length} validation records in ${join(a.out, c.id)}.{train,valid}.jsonl`,
-          );
+          return [
+            { id: c.id, file: join(a.out, `${c.id}.train.jsonl`), text: jsonl(c.train), n: c.train.length },
+            { id: c.id, file: join(a.out, `${c.id}.valid.jsonl`), text: jsonl(validation), n: validation.length },
+          ];
+        });
+        // Written again with the same records (the same config) is fine; a different file there is the user's.
+        for (const f of files) {
+          const st = await stat(f.file).catch(() => undefined);
+          if (!st) continue;
+          const same = st.isFile() && st.size === Buffer.byteLength(f.text) && (await readFile(f.file, 'utf8')) === f.text;
+          if (!same) throw new UsageError(`--out ${a.out}: ${basename(f.file)} is there and holds other records; give another --out`);
+        }
+        await mkdir(a.out, { recursive: true });
+        for (let i = 0; i < files.length; i += 2) {
+          const [train, valid] = [files[i]!, files[i + 1]!];
+          await writeFile(train.file, train.text);
+          await writeFile(valid.file, valid.text);
+          console.log(`${train.id}: ${train.n} training, ${valid.n} validation records in ${join(a.out, train.id)}.{train,valid}.jsonl`);
         }
       },
     );

@@ -10,8 +10,8 @@ import { flDistributedCommands } from './fl-distributed.js';
 import { configFromArgs, runFlTrial, withConfigFlags, withOutputFlags } from './fl-run.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 
-function natsConnector(a: NatsCliArgs): ConnectTransport | undefined {
-  const connection = natsFromArgs(a);
+async function natsConnector(a: NatsCliArgs): Promise<ConnectTransport | undefined> {
+  const connection = await natsFromArgs(a);
   if (!connection) return undefined;
   return (name, hooks) => NatsTransport.connect({ connection, name: `fedhpo-${name}`, ...hooks });
 }
@@ -24,7 +24,7 @@ export function flCommands(y: Argv): Argv {
       (a) => withOutputFlags(withConfigFlags(withNatsFlags(a))),
       async (a) => {
         const config = await configFromArgs(a);
-        const connect = natsConnector(a);
+        const connect = await natsConnector(a);
         await runFlTrial(a, config, {
           ...(connect ? { connect } : {}),
           how: connect ? `through NATS ${String(a.nats)}` : 'in-process transport',

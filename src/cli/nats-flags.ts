@@ -1,7 +1,7 @@
 // The --nats* flags shared by commands that can reach a NATS server (study run/resume, worker); their
 // meaning and checks are natsOptionsFromCli's.
 import type { Argv } from 'yargs';
-import { type NatsCliArgs, type NatsConnectOptions, natsOptionsFromCli } from '../actors/transport-nats-options.js';
+import { type NatsCliArgs, type NatsConnectOptions, natsConnectionOptions, natsOptionsFromCli } from '../actors/transport-nats-options.js';
 
 export function withNatsFlags<T>(y: Argv<T>) {
   return y
@@ -16,8 +16,13 @@ export function withNatsFlags<T>(y: Argv<T>) {
     .option('nats-tls-key', { type: 'string', describe: 'PEM client key' });
 }
 
-export function natsFromArgs(a: NatsCliArgs): NatsConnectOptions | undefined {
-  return natsOptionsFromCli(
+/**
+ * The --nats* flags as connection options, undefined without --nats. The secret and TLS files they
+ * name are read and checked here, before the command loads a model or data: a bad --nats-creds is
+ * refused at once, naming the flag, rather than when the connection is made.
+ */
+export async function natsFromArgs(a: NatsCliArgs): Promise<NatsConnectOptions | undefined> {
+  const opts = natsOptionsFromCli(
     {
       nats: a.nats,
       natsToken: a.natsToken,
@@ -31,4 +36,6 @@ export function natsFromArgs(a: NatsCliArgs): NatsConnectOptions | undefined {
     },
     process.env,
   );
+  if (opts) await natsConnectionOptions(opts);
+  return opts;
 }

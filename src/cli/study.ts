@@ -166,7 +166,7 @@ export function studyCommands(y: Argv): Argv {
       async (a) => {
         const config = await loadStudyConfig(a.config, remoteClientSets(a['remote-clients'], a['keep-clients'], a.set));
         if (isFederatedTrial(config.trial)) await checkFederatedStudyData(config, a.config);
-        const nats = natsFromArgs(a as NatsCliArgs);
+        const nats = await natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
         const dir = a.out ?? defaultOut(a.config);
         await checkOutputPath(dir, 'directory', '--out');
@@ -191,7 +191,7 @@ export function studyCommands(y: Argv): Argv {
           a.positional('dir', { type: 'string', demandOption: true }).option('workers', numberFlag('workers', 'as for study run')),
         ),
       async (a) => {
-        const nats = natsFromArgs(a as NatsCliArgs);
+        const nats = await natsFromArgs(a as NatsCliArgs);
         const workers = a.workers;
         const state = await readStudy(a.dir).catch(() => undefined); // study resume says why
         // A finished study only writes its outputs again: it needs no clients.

@@ -19,7 +19,7 @@ export function workerCommand(y: Argv): Argv {
         .option('name', { type: 'string', describe: 'worker name in journals (default host:pid:random)' })
         .option('trials-dir', { type: 'string', describe: "where trials keep files (default: the scheduler's study directory)" }),
     async (a) => {
-      const connection = natsFromArgs(a as NatsCliArgs);
+      const connection = await natsFromArgs(a as NatsCliArgs);
       if (!connection) throw new UsageError('worker: give the server with --nats URL');
       const transport = await NatsTransport.connect({ connection, name: 'fedhpo worker' });
       const worker = new TrialWorker({

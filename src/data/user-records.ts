@@ -189,6 +189,9 @@ export function parseUserRecords(text: string, file: string, o: UserRecordOption
       `${file}: no valid ${format === 'text' ? 'training' : format} records (${skipped.length} skipped; ${first.join('; ')})`,
     );
   }
+  // A `by` field that no record has is a typo (every score would land in one '(missing)' group).
+  if (o.by !== undefined && records.every((r) => r.category === '(missing)'))
+    throw new DataError(`${file}: no record has a field '${o.by}' to report the scores by`);
   return { file, format, records, lines, skipped };
 }
 
@@ -197,7 +200,7 @@ export function metricFor(format: UserFormat, choice: MetricChoice, where: strin
   if (choice === 'auto' || choice === 'loss') return choice === 'loss' ? 'loss' : FORMAT_METRIC[format];
   if (FORMAT_METRIC[format] !== choice)
     throw new DataError(
-      `${where}: metric ${choice} needs ${METRIC_FORMAT[choice]} records, but the file is ${format}-format (use ${FORMAT_METRIC[format]}, loss or auto)`,
+      `${where}: metric ${choice} needs ${METRIC_FORMAT[choice]} records, but the file is ${format}-format (use ${FORMAT_METRIC[format] === 'loss' ? 'loss' : `${FORMAT_METRIC[format]}, loss`} or auto)`,
     );
   return choice;
 }

@@ -10,6 +10,7 @@
 // records (at least one), so the loss is on the clients' own distributions. The final score is
 // computed on `test` with the metric of its format (or `metric`), per client share: for a `meta`
 // split the client holding the record's label, otherwise an iid share.
+import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { MAX_DATA_FILE_BYTES } from '../data/records.js';
@@ -90,13 +91,21 @@ async function clientFiles(clients: string | string[]): Promise<{ files: ClientF
     };
   }
   const splitFile = join(clients, 'split.json');
-  let raw: unknown;
+  if ((await stat(clients).catch(() => undefined))?.isFile())
+    throw new UserError(`data.clients: ${clients} is a file, not a split directory; name one file per client as a list: [${clients}, ...]`);
+  let text: string;
   try {
-    raw = JSON.parse(await readRegularText(splitFile, { maxBytes: MAX_DATA_FILE_BYTES }));
+    text = await readRegularText(splitFile, { maxBytes: MAX_DATA_FILE_BYTES });
   } catch (e) {
     throw new UserError(
       `data.clients: ${clients} is not a split directory (${(e as Error).message}); name the client files as a list, or run fedhpo data split`,
     );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`data.clients: ${splitFile}: invalid JSON (${(e as Error).message}); split again with fedhpo data split`);
   }
   const parsed = SplitJsonSchema.safeParse(raw);
   if (!parsed.success) {

@@ -2,8 +2,9 @@
 // sha256 of the model directory's files (config, weights, tokenizer), so a client with another base
 // (or another revision of it) is refused before it trains anything.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../engine/errors.js';
 import type { LoadedModel } from '../model/source.js';
 
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
@@ -21,7 +22,10 @@ export async function modelDirSha256(dir: string): Promise<string> {
   const h = createHash('sha256');
   for (const name of MODEL_FILES) {
     const file = join(dir, name);
-    if (!existsSync(file)) continue;
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st) continue;
+    // A FIFO would block the hash forever, /dev/zero would never end it.
+    if (!st.isFile()) throw new UserError(`${file}: not a regular file`);
     h.update(`${name}\0`);
     for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
     h.update('\0');

@@ -4,9 +4,10 @@
 // at the scored rounds (1, 2, 4, 8 ...), each continuing from the previous segment's checkpoint, so the
 // runner's end-of-run evaluation gives the score there without retraining. Resumable: a re-run with
 // the same recipe skips the configs already in the table; a different recipe is refused.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../engine/errors.js';
+import { checkOutputPath } from '../engine/files.js';
 import { modelDirSha256 } from '../fl/model-fingerprint.js';
 import { SHIPPED_BASE_MODEL } from '../model/source.js';
 import {
@@ -16,6 +17,7 @@ import {
   type BenchRow,
   type BenchTableHeader,
   readBenchTable,
+  readBenchTableBytes,
   rowIndex,
 } from './bench-table.js';
 import { getPath, type JsonObject } from './config-paths.js';
@@ -101,11 +103,8 @@ async function baseModelSha256(baseTrial: JsonObject, runner: TrialRunner): Prom
   const model = getPath(baseTrial, 'model');
   const dir = typeof model === 'string' ? model : runner.name === 'synthetic' ? undefined : SHIPPED_BASE_MODEL;
   if (dir === undefined) return null;
-  try {
-    await readFile(join(resolve(dir), 'config.json'));
-  } catch {
-    return null; // not a model directory here: the runner will say so when it runs
-  }
+  // Not a model directory here: the runner will say so when it runs.
+  if (!(await stat(join(resolve(dir), 'config.json')).catch(() => undefined))) return null;
   return modelDirSha256(resolve(dir));
 }
 
@@ -119,6 +118,8 @@ export async function recordBenchTable(o: RecordOptions): Promise<RecordResult> 
   const grid = benchGrid(o.config);
   const maxRound = fidelityRange(o.config).max;
   const scoreRounds = checkScoreRounds(o.scoreRounds ?? logSpacedRounds(maxRound), maxRound);
+  // Before the lock file beside it: a directory, FIFO or device as the table is refused by name.
+  await checkOutputPath(o.file, 'file', 'bench table');
   const runner = o.runner ?? trialRunnerFor(o.config);
   const lock = await StudyLock.acquireFile(`${o.file}.lock`, `bench table ${o.file}`);
   try {
@@ -164,14 +165,12 @@ function checkScoreRounds(rounds: readonly number[], max: number): number[] {
 
 /** The configs already recorded in `file`, writing the header first when it is new (or holds no complete line). */
 async function openTable(file: string, header: BenchTableHeader): Promise<{ done: Set<string>; tornBytes: number }> {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const bytes = await readBenchTableBytes(file);
   if (!bytes?.includes(0x0a)) {
-    // New, or killed before its header was on disk.
+    // New, or killed before its header was on disk: only then is it started over. Anything else
+    // without a line end is not a table of ours (a user's file given as --out): it is left alone.
+    if (bytes?.length && !isTornHeader(bytes))
+      throw new UserError(`${file}: exists and is not a bench table (no header line); record into another --out`);
     await mkdir(dirname(resolve(file)), { recursive: true });
     await rm(file, { force: true });
     await appendLine(file, header, 'wx');
@@ -184,6 +183,13 @@ async function openTable(file: string, header: BenchTableHeader): Promise<{ done
         'record into another --out, or delete it to start over',
     );
   return { done: new Set(rowIndex(table).keys()), tornBytes: table.torn?.bytes ?? 0 };
+}
+
+/** Whether `bytes` (no line end) can be the start of a header appendLine was writing when killed. */
+function isTornHeader(bytes: Buffer): boolean {
+  const start = `{"format":"${BENCH_TABLE_FORMAT}"`;
+  const text = bytes.subarray(0, start.length).toString('utf8');
+  return start.startsWith(text);
 }
 
 /** Runs one config to the max round in segments ending at the score rounds. */

@@ -9,12 +9,9 @@ import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
 import { readRegularFile } from '../engine/files.js';
 import { type JsonValue, previewJson } from '../engine/json.js';
-import { type Config, configKey, parseSpace, type SearchSpace } from './space.js';
+import { type Config, checkConfig, configKey, parseSpace, type SearchSpace } from './space.js';
 
 export const BENCH_TABLE_FORMAT = 'fedhpo.bench-table';
-
-/** Larger tables are refused (the shipped 48-config table is 40 kB; a 10^5-config grid ~100 MB). */
-const MAX_TABLE_BYTES = 512 * 2 ** 20;
 
 export class BenchTableError extends UserError {
   override name = 'BenchTableError';
@@ -103,6 +100,12 @@ export function parseBenchTable(bytes: Uint8Array, file: string): BenchTableCont
   const seen = new Map<string, number>();
   const rows = lines.slice(1).map((text, i) => {
     const row = parseLine(text, i + 2, file, BenchRowSchema);
+    // A row outside the header's space was recorded under another recipe (or the header was swapped).
+    try {
+      checkConfig(space, row.config, 'config');
+    } catch (e) {
+      throw new BenchTableError(`${file} line ${i + 2}: row's ${(e as Error).message} in the header's space (a row of another recipe?)`);
+    }
     const key = configKey(space, row.config);
     if (seen.has(key)) throw new BenchTableError(`${file} line ${i + 2}: config ${key} is already on line ${seen.get(key)}`);
     seen.set(key, i + 2);
@@ -144,10 +147,26 @@ export async function readBenchTable(file: string, opts: { repair?: boolean } = 
   if (st.isDirectory())
     throw new BenchTableError(`${file}: a directory, not a bench table (a table is the .jsonl file bench record wrote)`);
   // Only a regular file of bounded size (a FIFO or /dev/zero is refused, not read forever).
-  const bytes = await readRegularFile(file, { maxBytes: MAX_TABLE_BYTES });
+  const bytes = await readRegularFile(file, { maxBytes: MAX_BENCH_TABLE_BYTES });
   const table = parseBenchTable(bytes, file);
   if (table.torn && opts.repair) await truncate(file, table.completeBytes);
   return table;
+}
+
+/** A table is read whole: far above any grid's table (a 48-config x 8-round table is ~40 kB). */
+export const MAX_BENCH_TABLE_BYTES = 256 * 2 ** 20;
+
+/**
+ * The bytes of a table file, or undefined when there is none; a UserError naming the file when it is
+ * not a regular file (a directory, a FIFO that would block, /dev/zero that would never end) or too large.
+ */
+export async function readBenchTableBytes(file: string): Promise<Buffer | undefined> {
+  const exists = await stat(file).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
+  );
+  if (!exists) return undefined;
+  return readRegularFile(file, { maxBytes: MAX_BENCH_TABLE_BYTES });
 }
 
 /** Appends one line and waits for it to be on disk. */

@@ -19,7 +19,9 @@ export function isModuleSpec(spec: string): boolean {
 export async function importPluginModule(spec: string, kind: PluginKind, cwd = process.cwd()): Promise<unknown> {
   const file = resolve(cwd, spec);
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new UserError(`${kind} module ${spec}: no such file (looked for ${file})`);
+  if (!info) throw new UserError(`${kind} module ${spec}: no such file (looked for ${file})`);
+  // A FIFO would block the import forever, /dev/zero would never end: only regular files are modules.
+  if (!info.isFile()) throw new UserError(`${kind} module ${spec}: not a regular file (${file})`);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltRun, ensureBuilt, inLanes, runBuiltCli } from './built-cli.js';
 import type { HostileCase } from './case.js';
+import { distributedCases } from './cases-distributed.js';
 import { modelDataCases } from './cases-model-data.js';
 import { runCases } from './cases-runs.js';
 import { writeFixtures } from './fixtures.js';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   // A real study directory, as `study run` leaves it (the readers' good input, and an output to keep).
   const made = await runBuiltCli(['study', 'run', at('study.yaml'), '--out', at('study-good')], root, 60_000);
   expect(made.code, made.stderr).toBe(0);
-  cases = [...modelDataCases(at), ...runCases(at)].filter(selected);
+  cases = [...modelDataCases(at), ...runCases(at), ...distributedCases(at)].filter(selected);
   before = await hashTree(root, scratch);
   const runs = await inLanes(
     LANES,
@@ -61,7 +62,8 @@ afterAll(async () => {
 
 describe('bad inputs through the built CLI', () => {
   // The table is built from the fixture root, known only in beforeAll: the names are fixed here.
-  const names = [...modelDataCases((...p) => join('R', ...p)), ...runCases((...p) => join('R', ...p))].filter(selected).map(([n]) => n);
+  const R = (...p: string[]) => join('R', ...p);
+  const names = [...modelDataCases(R), ...runCases(R), ...distributedCases(R)].filter(selected).map(([n]) => n);
 
   it.each(names)('%s', (name) => {
     const r = results.get(name)!;

@@ -6,6 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dataSplit } from '../../src/data/split-file.js';
+import { recordBenchTable } from '../../src/hpo/bench-record.js';
+import { loadStudyConfig } from '../../src/hpo/study-config.js';
 import { parseLlamaConfig } from '../../src/model/config.js';
 import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
@@ -190,6 +193,113 @@ export async function writeFixtures(root: string): Promise<void> {
   await write('study-deep/journal.jsonl', `{"kind": "study.started", "config": ${deepJson(100_000)}}\n`);
   await mkdir(at('study-dir-journal'));
   await mkdir(at('study-dir-journal', 'journal.jsonl'));
+
+  // Users' files as federated clients (data: {clients, valid, test}) and eval --data: a real split
+  // directory (data split) and copies whose split.json is missing, garbled, or disagrees with the files.
+  const gsm = (n: number, from = 0) =>
+    `${Array.from({ length: n }, (_, i) => JSON.stringify({ question: `q${from + i}`, answer: `a #### ${from + i}` })).join('\n')}\n`;
+  await write('gsm.jsonl', gsm(12));
+  await write('gsm-test.jsonl', gsm(4, 100));
+  await dataSplit({ input: at('data.jsonl'), splitter: 'iid', clients: 2, seed: 0, out: at('split') });
+  const splitVariant = async (name: string, edit: (d: string) => Promise<void>) => {
+    await cp(at('split'), at(name), { recursive: true });
+    await edit(at(name));
+  };
+  await splitVariant('split-no-json', (d) => rm(join(d, 'split.json')));
+  await splitVariant('split-garbled', (d) => writeFile(join(d, 'split.json'), '{"splitter": "iid", "clients": ['));
+  await splitVariant('split-wrong-type', async (d) => {
+    const j = JSON.parse(await readFile(join(d, 'split.json'), 'utf8'));
+    j.clients[0].size = 'many';
+    await writeFile(join(d, 'split.json'), JSON.stringify(j));
+  });
+  await splitVariant('split-size', async (d) => {
+    const j = JSON.parse(await readFile(join(d, 'split.json'), 'utf8'));
+    j.clients[0].size += 3;
+    await writeFile(join(d, 'split.json'), JSON.stringify(j));
+  });
+  await splitVariant('split-missing-file', async (d) => {
+    const j = JSON.parse(await readFile(join(d, 'split.json'), 'utf8'));
+    await rm(join(d, j.clients[1].file));
+  });
+  await splitVariant('split-escape', async (d) => {
+    const j = JSON.parse(await readFile(join(d, 'split.json'), 'utf8'));
+    j.clients[0].file = '../data-zero.jsonl';
+    await writeFile(join(d, 'split.json'), JSON.stringify(j));
+  });
+  await splitVariant('split-json-zero', async (d) => {
+    await rm(join(d, 'split.json'));
+    await symlink('/dev/zero', join(d, 'split.json'));
+  });
+  await splitVariant('split-json-fifo', async (d) => {
+    await rm(join(d, 'split.json'));
+    fifo(join(d, 'split.json'));
+  });
+  const flFiles = (data: string) => `${fl().replace('data: { task: arith }', `data: ${data}`)}`;
+  await write('fl-files.yaml', flFiles(`{ clients: ${at('split')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-no-split.yaml', flFiles(`{ clients: ${at('split-no-json')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-garbled.yaml', flFiles(`{ clients: ${at('split-garbled')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-wrong-type.yaml', flFiles(`{ clients: ${at('split-wrong-type')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-size.yaml', flFiles(`{ clients: ${at('split-size')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-missing.yaml', flFiles(`{ clients: ${at('split-missing-file')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-split-zero.yaml', flFiles(`{ clients: ${at('split-json-zero')}, test: ${at('data.jsonl')} }`));
+  await write('fl-files-split-fifo.yaml', flFiles(`{ clients: ${at('split-json-fifo')}, test: ${at('data.jsonl')} }`));
+  await write(
+    'fl-files-list-fifo.yaml',
+    flFiles(`{ clients: [${at('data.jsonl')}, ${at('data-fifo.jsonl')}], test: ${at('data.jsonl')} }`),
+  );
+  await write('fl-files-list-dir.yaml', flFiles(`{ clients: [${at('data.jsonl')}, ${at('data-dir.jsonl')}], test: ${at('data.jsonl')} }`));
+  await write('fl-files-file-as-dir.yaml', flFiles(`{ clients: ${at('data.jsonl')}, test: ${at('data.jsonl')} }`));
+  await write(
+    'fl-files-valid-zero.yaml',
+    flFiles(`{ clients: ${at('split')}, valid: ${at('data-zero.jsonl')}, test: ${at('data.jsonl')} }`),
+  );
+  await write('fl-files-test-dir.yaml', flFiles(`{ clients: ${at('split')}, test: ${at('data-dir.jsonl')} }`));
+  await write('fl-files-test-format.yaml', flFiles(`{ clients: ${at('split')}, test: ${at('gsm-test.jsonl')} }`));
+  await write('fl-files-no-test.yaml', flFiles(`{ clients: ${at('split')} }`));
+  await write('fl-files-clients-type.yaml', flFiles(`{ clients: 7, test: ${at('data.jsonl')} }`));
+  await write('fl-files-metric.yaml', flFiles(`{ clients: ${at('split')}, test: ${at('data.jsonl')}, metric: pass@1 }`));
+  await write('fl-files-and-task.yaml', flFiles(`{ task: arith, clients: ${at('split')}, test: ${at('data.jsonl')} }`));
+
+  await write('fl-files-escape.yaml', flFiles(`{ clients: ${at('split-escape')}, test: ${at('data.jsonl')} }`));
+  // A study whose federated trials read the users' files (its trial is an FL config).
+  const filesStudy = (split: string) =>
+    `${study().replace('trial: { kind: synthetic }', '')}trial:\n  kind: federated\n` +
+    fl()
+      .replace('data: { task: arith }', `data: { clients: ${at(split)}, test: ${at('data.jsonl')} }`)
+      .replace('rounds: 1\n', '')
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => `  ${l}`)
+      .join('\n');
+  await write('study-files.yaml', `${filesStudy('split')}\n`);
+  await write('study-files-size.yaml', `${filesStudy('split-size')}\n`);
+  await write('study-files-garbled.yaml', `${filesStudy('split-garbled')}\n`);
+  await mkdir(at('out-clients'));
+  await write('out-clients/c1.valid.jsonl', '{"text": "the user\'s own validation records"}\n');
+  fifo(at('plot-fifo.svg'));
+
+  // Tabular bench: a grid study config, a real table recorded from it (synthetic trials), and damaged copies.
+  const benchStudy = (extra = '') =>
+    'name: hostile-bench\nseed: 0\nspace:\n  train.lr: { type: float, low: 0.001, high: 0.01, grid: [0.001, 0.01] }\n  lora.r: { type: categorical, choices: [4, 8] }\n' +
+    `objectives: [{ name: val_loss, direction: minimize }]\nfidelity: { min_rounds: 1, max_rounds: 2 }\nbudget: { trials: 4 }\n` +
+    `strategy: grid\ntrial: { kind: synthetic }\n${extra}`;
+  await write('bench.yaml', benchStudy());
+  await write('bench-continuous.yaml', study());
+  await write('bench-unknown.yaml', benchStudy('tabel: x\n'));
+  await recordBenchTable({ config: await loadStudyConfig(at('bench.yaml'), []), file: at('table.jsonl'), command: ['fedhpo', 'hostile'] });
+  const table = await readFile(at('table.jsonl'), 'utf8');
+  const [header, ...rows] = table.trimEnd().split('\n');
+  await write('table-garbled.jsonl', `${header}\n${rows[0]}\n{"index": 1, "config": \n${rows.slice(1).join('\n')}\n`);
+  await write('table-header-cut.jsonl', header!.slice(0, 60));
+  await write('table-not-jsonl.jsonl', 'config,round,val_loss\n0.001,1,2.5\n');
+  const other = JSON.parse(header!);
+  other.space = { ...other.space, 'train.lr': { type: 'float', low: 0.5, high: 0.9, grid: [0.5, 0.9] } };
+  await write('table-other-space.jsonl', `${JSON.stringify(other)}\n${rows.join('\n')}\n`);
+  const reseeded = { ...JSON.parse(header!), seed: 7 };
+  await write('table-other-recipe.jsonl', `${JSON.stringify(reseeded)}\n${rows.join('\n')}\n`);
+  await write('table-wrong-format.jsonl', `${JSON.stringify({ ...JSON.parse(header!), format: 'fedhpo.journal' })}\n${rows.join('\n')}\n`);
+  await write('table-row-nan.jsonl', `${header}\n${rows[0]!.replace(/"val_loss":[^,}]+/, '"val_loss":"NaN"')}\n`);
+  await write('out-no-newline', 'notes of the user, one line without its newline');
 
   // Outputs that exist before the command runs and must survive it.
   await write('out-file', 'an existing file the command must not touch\n');
