@@ -127,7 +127,7 @@ function remoteClientSets(ids: string | undefined, keep: boolean | undefined, se
  * Where trials run: in this process (`--workers` at once), or with --nats on trial workers (`--workers`
  * of them in this process); a study with remote_clients runs its trials here and reaches its clients through --nats.
  */
-function placement(nats: ReturnType<typeof natsFromArgs>, workers: number | undefined, config: StudyConfig | undefined) {
+function placement(nats: Awaited<ReturnType<typeof natsFromArgs>>, workers: number | undefined, config: StudyConfig | undefined) {
   if (config?.remote_clients && !nats)
     throw new UsageError("remote_clients: the trials' clients are fl client processes, reached through NATS: give --nats URL");
   const parallel = workers !== undefined ? { parallel: workers } : {};
