@@ -17,6 +17,7 @@ import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import type { NamedTensors } from '../fl/tensors.js';
 import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
+import { subscribeAsClient } from './client-subscriptions.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
 import type { ClientTaskHost } from '../hpo/client-tasks/registry.js';
@@ -33,7 +34,7 @@ import {
   type RoundMsg,
   type StopMsg,
 } from './messages.js';
-import { clientUpdateSubject, subjectPatterns, type TrialScope } from './transport-subjects.js';
+import { clientUpdateSubject, type TrialScope } from './transport-subjects.js';
 
 export interface ClientActorOptions {
   system: ActorSystemRef;
@@ -140,11 +141,7 @@ export class ClientActor {
     if (this.stopped) return;
     if (m.type === 'start') {
       const post = (subject: string, payload: Uint8Array): void => this.mailbox.post({ type: 'wire', subject, payload });
-      this.subscriptions.push(
-        this.o.transport.subscribe(subjectPatterns.serverBroadcasts(this.o.scope), (msg) => post(msg.subject, msg.payload)),
-        this.o.transport.subscribe(subjectPatterns.clientDirect(this.o.scope, this.id), (msg) => post(msg.subject, msg.payload)),
-      );
-      await this.o.transport.flush(); // subscribed before the server can answer the hello
+      await subscribeAsClient(this.o.transport, this.o.scope, this.id, post, this.subscriptions);
       return this.hello();
     }
     if (m.type === 'reconnected') return this.hello();

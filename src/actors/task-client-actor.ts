@@ -6,8 +6,9 @@ import type { ClientTaskHost } from '../hpo/client-tasks/registry.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
 import { ClientTaskResponder } from './client-task-responder.js';
 import { decodeServerMessage, encodeMessage, MESSAGE_VERSION, MessageRejected } from './messages.js';
+import { subscribeAsClient } from './client-subscriptions.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
-import { clientUpdateSubject, subjectPatterns, type TrialScope } from './transport-subjects.js';
+import { clientUpdateSubject, type TrialScope } from './transport-subjects.js';
 
 export interface TaskClientOptions {
   system: ActorSystemRef;
@@ -68,11 +69,7 @@ export class TaskClientActor {
     if (this.stopped) return;
     if (m.type === 'start') {
       const post = (subject: string, payload: Uint8Array): void => this.mailbox.post({ type: 'wire', subject, payload });
-      this.subscriptions.push(
-        this.o.transport.subscribe(subjectPatterns.serverBroadcasts(this.o.scope), (msg) => post(msg.subject, msg.payload)),
-        this.o.transport.subscribe(subjectPatterns.clientDirect(this.o.scope, this.id), (msg) => post(msg.subject, msg.payload)),
-      );
-      await this.o.transport.flush();
+      await subscribeAsClient(this.o.transport, this.o.scope, this.id, post, this.subscriptions);
       return this.hello();
     }
     if (m.type === 'reconnected') return this.hello();
