@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStudy } from '../src/actors/study-runner.js';
 import { parseStudyConfig } from '../src/hpo/study-config.js';
-import { trialRunnerFor } from '../src/hpo/trial-runner-for.js';
+import { trialRunnerFor } from '../src/actors/trial-runner-for.js';
 import type { TrialRunner } from '../src/hpo/trial-runner.js';
 import { parseLlamaConfig } from '../src/model/config.js';
 import { initWeights, saveCheckpoint } from '../src/model/model.js';

@@ -297,7 +297,7 @@ export type {
 } from './hpo/trial-runner.js';
 export { SyntheticTrialRunner, SyntheticTrialSchema } from './hpo/synthetic-runner.js';
 export { runStudy, type StudyRunOptions, type StudyRunOutcome } from './actors/study-runner.js';
-export { trialRunnerFor } from './hpo/trial-runner-for.js';
+export { trialRunnerFor } from './actors/trial-runner-for.js';
 export { FederatedTrialRunner, type FederatedRunnerOptions } from './actors/federated-runner.js';
 export { FEDERATED_KIND, federatedTrialConfig } from './actors/federated-trial-config.js';
 export { readTrialCheckpoint, type TrialCheckpoint } from './actors/trial-checkpoint.js';

@@ -11,7 +11,7 @@ import { checkFederatedStudy } from './federated-trial-config.js';
 import { NatsTransport } from './transport-nats.js';
 import type { StudyState } from '../hpo/study-state.js';
 import { writeStudyOutputs } from '../hpo/study-outputs.js';
-import { trialRunnerFor } from '../hpo/trial-runner-for.js';
+import { trialRunnerFor } from './trial-runner-for.js';
 import type { TrialRunner } from '../hpo/trial-runner.js';
 import type { ClientTaskRunner } from '../hpo/client-task.js';
 import { clientTasksFor } from './client-tasks-for.js';

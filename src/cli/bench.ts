@@ -96,6 +96,7 @@ export function benchCommands(y: Argv): Argv {
         const scoreRounds = numberList('score-rounds', a['score-rounds']);
         const limit = positiveInt('limit', a.limit);
         const { recordBenchTable } = await import('../hpo/bench-record.js');
+        const { trialRunnerFor } = await import('../actors/trial-runner-for.js');
         const stop = new AbortController();
         const onSignal = (sig: NodeJS.Signals): void => {
           if (stop.signal.aborted) process.exit(130);
@@ -106,6 +107,7 @@ export function benchCommands(y: Argv): Argv {
         process.on('SIGTERM', onSignal);
         try {
           const r = await recordBenchTable({
+            runnerFor: trialRunnerFor,
             config,
             file,
             command: ['fedhpo', ...process.argv.slice(2)],

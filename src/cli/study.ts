@@ -1,6 +1,6 @@
 // `fedhpo study ...`: run a study from a YAML config, resume one from its directory, and read one
 // (status, best, export). Trials are real federations of the config's `trial` FL document (or, with
-// `trial.kind: synthetic`, a test objective): trialRunnerFor (src/hpo/trial-runner-for.ts) decides.
+// `trial.kind: synthetic`, a test objective): trialRunnerFor (src/actors/trial-runner-for.ts) decides.
 // A finished run or resume ends by writing report.html and every plot beside the journal.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { TrialWorker } from '../actors/trial-worker.js';
 import { NatsTransport } from '../actors/transport-nats.js';
 import type { NatsCliArgs } from '../actors/transport-nats-options.js';
-import { trialRunnerFor } from '../hpo/trial-runner-for.js';
+import { trialRunnerFor } from '../actors/trial-runner-for.js';
 import { natsFromArgs, withNatsFlags } from './nats-flags.js';
 import { UsageError } from './util.js';
 

@@ -27,7 +27,6 @@ import { StudyLock } from './study-lock.js';
 import { gridConfigs } from './testfns.js';
 import { trialConfigOf } from './trial-config.js';
 import { failedOutcome, type Metrics, type TrialOutcome, type TrialRunner } from './trial-runner.js';
-import { trialRunnerFor } from './trial-runner-for.js';
 import { fedhpoVersion } from './version.js';
 
 export interface RecordOptions {
@@ -38,8 +37,8 @@ export interface RecordOptions {
   readonly command: readonly string[];
   /** Rounds to score at (default: 1, 2, 4, ... up to the max round, and the max round). */
   readonly scoreRounds?: readonly number[];
-  /** The runner (default: the study's, trialRunnerFor). */
-  readonly runner?: TrialRunner;
+  /** How the config becomes a TrialRunner (the CLI passes trialRunnerFor: federated or synthetic); closed at the end. */
+  readonly runnerFor: (config: StudyConfig) => TrialRunner;
   /** Stop after this many newly recorded configs (a partial run; the rest on the next call). */
   readonly limit?: number;
   readonly signal?: AbortSignal;
@@ -120,7 +119,7 @@ export async function recordBenchTable(o: RecordOptions): Promise<RecordResult> 
   const scoreRounds = checkScoreRounds(o.scoreRounds ?? logSpacedRounds(maxRound), maxRound);
   // Before the lock file beside it: a directory, FIFO or device as the table is refused by name.
   await checkOutputPath(o.file, 'file', 'bench table');
-  const runner = o.runner ?? trialRunnerFor(o.config);
+  const runner = o.runnerFor(o.config);
   const lock = await StudyLock.acquireFile(`${o.file}.lock`, `bench table ${o.file}`);
   try {
     const header = await benchHeader(o.config, runner, scoreRounds, o.command);

@@ -10,6 +10,7 @@ import { readBenchTable } from '../../src/hpo/bench-table.js';
 import { parseStudyConfig } from '../../src/hpo/study-config.js';
 import { trialConfigOf } from '../../src/hpo/trial-config.js';
 import { tinyModelDir, tinyTrialDoc } from './fl-fixtures.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 let dir: Awaited<ReturnType<typeof tinyModelDir>>;
 beforeAll(async () => {
@@ -33,7 +34,7 @@ describe('bench record with the federated runner', () => {
       'tiny federated grid',
     );
     const file = join(dir.root, 'fed.jsonl');
-    const r = await recordBenchTable({ config, file, command: ['test'] });
+    const r = await recordBenchTable({ runnerFor: trialRunnerFor, config, file, command: ['test'] });
     expect(r).toMatchObject({ total: 2, recorded: 2 });
     const table = await readBenchTable(file);
     expect(table.header.runner).toBe('federated');

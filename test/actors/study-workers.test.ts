@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStudy } from '../../src/actors/study-runner.js';
 import { TrialWorker } from '../../src/actors/trial-worker.js';
 import { NatsTransport } from '../../src/actors/transport-nats.js';
-import { trialRunnerFor } from '../../src/hpo/trial-runner-for.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 import { readJournal } from '../../src/hpo/journal.js';
 import { parseStudyConfig } from '../../src/hpo/study-config.js';
 import { spawnFedhpo } from '../helpers/cli-process.js';

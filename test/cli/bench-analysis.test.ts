@@ -13,6 +13,7 @@ import { gridStudy } from '../helpers/bench-fixtures.js';
 import { writeStudyDir } from '../helpers/study-dir.js';
 import { tempDir } from '../helpers/study-fixtures.js';
 import { expectUserError, fedhpo } from './run-cli.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 let root: string;
 let table: string;
@@ -20,7 +21,7 @@ let table: string;
 beforeAll(async () => {
   root = await tempDir('fedhpo-bench-analysis-');
   table = join(root, 'grid.jsonl');
-  await recordBenchTable({ config: gridStudy(), file: table, command: ['test'] });
+  await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file: table, command: ['test'] });
 });
 
 describe('the study analysis on a bench table', () => {

@@ -11,6 +11,7 @@ import { spawnFedhpo } from '../helpers/cli-process.js';
 import { gridStudy } from '../helpers/bench-fixtures.js';
 import { tempDir, writeStudyYaml } from '../helpers/study-fixtures.js';
 import { expectUserError, fedhpo, fedhpoWithin } from './run-cli.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 let root: string;
 let table: string;
@@ -18,7 +19,7 @@ let table: string;
 beforeAll(async () => {
   root = await tempDir('fedhpo-bench-cli-');
   table = join(root, 'grid.jsonl');
-  await recordBenchTable({ config: gridStudy(), file: table, command: ['test'] });
+  await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file: table, command: ['test'] });
 });
 
 /** RFC 4180 lines without quoted commas (the table's cells are numbers and words). */

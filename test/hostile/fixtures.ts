@@ -14,6 +14,7 @@ import { initWeights, saveCheckpoint } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { LoraAdapter } from '../../src/peft/lora.js';
 import { deepJson } from '../bounded.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 export const CONFIG = {
   vocab_size: 320,
@@ -286,7 +287,12 @@ export async function writeFixtures(root: string): Promise<void> {
   await write('bench.yaml', benchStudy());
   await write('bench-continuous.yaml', study());
   await write('bench-unknown.yaml', benchStudy('tabel: x\n'));
-  await recordBenchTable({ config: await loadStudyConfig(at('bench.yaml'), []), file: at('table.jsonl'), command: ['fedhpo', 'hostile'] });
+  await recordBenchTable({
+    runnerFor: trialRunnerFor,
+    config: await loadStudyConfig(at('bench.yaml'), []),
+    file: at('table.jsonl'),
+    command: ['fedhpo', 'hostile'],
+  });
   const table = await readFile(at('table.jsonl'), 'utf8');
   const [header, ...rows] = table.trimEnd().split('\n');
   await write('table-garbled.jsonl', `${header}\n${rows[0]}\n{"index": 1, "config": \n${rows.slice(1).join('\n')}\n`);

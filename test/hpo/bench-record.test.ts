@@ -11,6 +11,7 @@ import { SyntheticTrialRunner, SyntheticTrialSchema } from '../../src/hpo/synthe
 import { trialConfigOf } from '../../src/hpo/trial-config.js';
 import { gridStudy } from '../helpers/bench-fixtures.js';
 import { syntheticStudy, tempDir } from '../helpers/study-fixtures.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 const command = ['fedhpo', 'bench', 'record', 'grid.yaml'];
 
@@ -24,7 +25,7 @@ describe('bench record', () => {
   it('records every grid config once with its curve, scores at the scored rounds, and the recipe', async () => {
     const config = gridStudy();
     const file = join(await tempDir('fedhpo-bench-'), 'grid.jsonl');
-    const r = await recordBenchTable({ config, file, command });
+    const r = await recordBenchTable({ runnerFor: trialRunnerFor, config, file, command });
     expect(r).toMatchObject({ total: 12, skipped: 0, recorded: 12, tornBytes: 0 });
     const table = await readBenchTable(file);
     expect(table.header).toMatchObject({
@@ -66,7 +67,7 @@ describe('bench record', () => {
 
   it('refuses a space with a continuous dimension, naming it', async () => {
     const file = join(await tempDir('fedhpo-bench-'), 't.jsonl');
-    await expect(recordBenchTable({ config: syntheticStudy(), file, command })).rejects.toThrow(
+    await expect(recordBenchTable({ runnerFor: trialRunnerFor, config: syntheticStudy(), file, command })).rejects.toThrow(
       /space\.train\.lr: a bench table records a grid/,
     );
   });
@@ -75,22 +76,22 @@ describe('bench record', () => {
     const dir = await tempDir('fedhpo-bench-');
     const config = gridStudy();
     const whole = join(dir, 'whole.jsonl');
-    await recordBenchTable({ config, file: whole, command });
+    await recordBenchTable({ runnerFor: trialRunnerFor, config, file: whole, command });
 
     const parts = join(dir, 'parts.jsonl');
-    const first = await recordBenchTable({ config, file: parts, command, limit: 5 });
+    const first = await recordBenchTable({ runnerFor: trialRunnerFor, config, file: parts, command, limit: 5 });
     expect(first).toMatchObject({ skipped: 0, recorded: 5 });
     // A recorder killed while appending leaves half a line.
     const wholeLines = (await readFile(whole, 'utf8')).split('\n');
     await appendFile(parts, wholeLines[6]!.slice(0, 40));
     expect((await readBenchTable(parts)).torn?.bytes).toBe(40);
     const logs: string[] = [];
-    const second = await recordBenchTable({ config, file: parts, command, limit: 4, log: (l) => logs.push(l) });
+    const second = await recordBenchTable({ runnerFor: trialRunnerFor, config, file: parts, command, limit: 4, log: (l) => logs.push(l) });
     expect(second).toMatchObject({ skipped: 5, recorded: 4, tornBytes: 40 });
     expect(logs[0]).toMatch(/cut a torn last line of 40 bytes/);
-    const third = await recordBenchTable({ config, file: parts, command });
+    const third = await recordBenchTable({ runnerFor: trialRunnerFor, config, file: parts, command });
     expect(third).toMatchObject({ skipped: 9, recorded: 3, tornBytes: 0 });
-    const again = await recordBenchTable({ config, file: parts, command });
+    const again = await recordBenchTable({ runnerFor: trialRunnerFor, config, file: parts, command });
     expect(again).toMatchObject({ skipped: 12, recorded: 0 });
 
     const a = await readBenchTable(whole);
@@ -102,14 +103,18 @@ describe('bench record', () => {
 
   it('refuses to continue a table recorded with another recipe', async () => {
     const file = join(await tempDir('fedhpo-bench-'), 't.jsonl');
-    await recordBenchTable({ config: gridStudy(), file, command, limit: 2 });
-    await expect(recordBenchTable({ config: gridStudy({ noise: 0.2 }), file, command })).rejects.toThrow(/another recipe/);
-    await expect(recordBenchTable({ config: gridStudy(), file, command, scoreRounds: [2, 4] })).rejects.toThrow(/another recipe/);
+    await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file, command, limit: 2 });
+    await expect(recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy({ noise: 0.2 }), file, command })).rejects.toThrow(
+      /another recipe/,
+    );
+    await expect(recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file, command, scoreRounds: [2, 4] })).rejects.toThrow(
+      /another recipe/,
+    );
   });
 
   it('records failed and diverged configs with the rounds they reached', async () => {
     const file = join(await tempDir('fedhpo-bench-'), 't.jsonl');
-    await recordBenchTable({ config: gridStudy({ fail_rate: 0.25, diverge_rate: 0.25 }), file, command });
+    await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy({ fail_rate: 0.25, diverge_rate: 0.25 }), file, command });
     const { rows } = await readBenchTable(file);
     const bad = rows.filter((r) => r.status !== 'complete');
     expect(bad.length).toBeGreaterThan(0);
@@ -122,7 +127,7 @@ describe('bench record', () => {
 
   it('refuses a damaged line before the last one, naming it', async () => {
     const file = join(await tempDir('fedhpo-bench-'), 't.jsonl');
-    await recordBenchTable({ config: gridStudy(), file, command, limit: 3 });
+    await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file, command, limit: 3 });
     const lines = (await readFile(file, 'utf8')).split('\n');
     lines[2] = '{"index": 1, "oops"';
     await writeFile(file, lines.join('\n'));

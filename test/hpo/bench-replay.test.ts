@@ -12,6 +12,7 @@ import { STRATEGIES } from '../../src/hpo/strategies/index.js';
 import { runTabular } from '../../src/hpo/tabular-run.js';
 import { gridStudy } from '../helpers/bench-fixtures.js';
 import { tempDir } from '../helpers/study-fixtures.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 let file: string;
 let table: BenchTable;
@@ -20,10 +21,15 @@ let badFile: string;
 beforeAll(async () => {
   const dir = await tempDir('fedhpo-replay-');
   file = join(dir, 'grid.jsonl');
-  await recordBenchTable({ config: gridStudy(), file, command: ['test'] });
+  await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file, command: ['test'] });
   table = await readBenchTable(file);
   badFile = join(dir, 'bad.jsonl');
-  await recordBenchTable({ config: gridStudy({ fail_rate: 0.2, diverge_rate: 0.2 }), file: badFile, command: ['test'] });
+  await recordBenchTable({
+    runnerFor: trialRunnerFor,
+    config: gridStudy({ fail_rate: 0.2, diverge_rate: 0.2 }),
+    file: badFile,
+    command: ['test'],
+  });
 });
 
 const recorded = (t: BenchTable, config: Record<string, unknown>) =>
@@ -65,7 +71,7 @@ describe('a bench table as a tabular problem', () => {
 
   it('refuses a table that is not finished', async () => {
     const partial = join(await tempDir('fedhpo-replay-'), 'partial.jsonl');
-    await recordBenchTable({ config: gridStudy(), file: partial, command: ['test'], limit: 5 });
+    await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file: partial, command: ['test'], limit: 5 });
     await expect(replayBenchTable({ table: partial, strategies: ['random'], seeds: 2, fractions: [0.5] })).rejects.toThrow(
       /5 of 12 configs recorded/,
     );

@@ -17,12 +17,13 @@ import {
 } from '../../src/hpo/ranking.js';
 import { gridStudy } from '../helpers/bench-fixtures.js';
 import { tempDir } from '../helpers/study-fixtures.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 
 let table: BenchTable;
 
 beforeAll(async () => {
   const file = join(await tempDir('fedhpo-bench-study-'), 'grid.jsonl');
-  await recordBenchTable({ config: gridStudy(), file, command: ['fedhpo', 'bench', 'record', 'grid.yaml'] });
+  await recordBenchTable({ runnerFor: trialRunnerFor, config: gridStudy(), file, command: ['fedhpo', 'bench', 'record', 'grid.yaml'] });
   table = await readBenchTable(file);
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { applyOverrides } from '../../src/hpo/config-paths.js';
 import { loadStudyConfig, parseStudyConfig, studySpace } from '../../src/hpo/study-config.js';
 import { trialConfigOf } from '../../src/hpo/trial-config.js';
-import { trialRunnerFor } from '../../src/hpo/trial-runner-for.js';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
 import { federatedTrialConfig } from '../../src/actors/federated-trial-config.js';
 import { fromUnit } from '../../src/hpo/space.js';
 import { SHIPPED_BASE_MODEL } from '../../src/model/source.js';

@@ -4,15 +4,15 @@
 // scheduler and trial workers both call this, so a worker builds exactly the runner the study's config
 // describes.
 import { z } from 'zod';
-import { FederatedTrialRunner } from '../actors/federated-runner.js';
-import { checkFederatedStudy, FEDERATED_KIND, isFederatedTrial } from '../actors/federated-trial-config.js';
-import { NatsTransport } from '../actors/transport-nats.js';
-import type { NatsConnectOptions } from '../actors/transport-nats-options.js';
+import { FederatedTrialRunner } from './federated-runner.js';
+import { checkFederatedStudy, FEDERATED_KIND, isFederatedTrial } from './federated-trial-config.js';
+import { NatsTransport } from './transport-nats.js';
+import type { NatsConnectOptions } from './transport-nats-options.js';
 import { UserError } from '../engine/errors.js';
 import { parseWithSchema } from '../fl/pretrain-config.js';
-import { type StudyConfig, studySpace } from './study-config.js';
-import { SyntheticTrialRunner, SyntheticTrialSchema } from './synthetic-runner.js';
-import type { TrialRunner } from './trial-runner.js';
+import { type StudyConfig, studySpace } from '../hpo/study-config.js';
+import { SyntheticTrialRunner, SyntheticTrialSchema } from '../hpo/synthetic-runner.js';
+import type { TrialRunner } from '../hpo/trial-runner.js';
 
 export interface TrialRunnerOptions {
   /** Log lines of federated trials' servers and clients (rejections, retries). */
