@@ -85,6 +85,40 @@ describe('trial workers over NATS JetStream', () => {
     expect(streams.filter((s) => s.startsWith('FEDHPO_STUDY_'))).toEqual([]);
   }, 180_000);
 
+  it.each([
+    ['bo', { strategy: 'bo', fidelity: { rounds: 3 }, budget: { trials: 10 } }],
+    ['asha', { strategy: 'asha', fidelity: { min_rounds: 1, max_rounds: 9 }, budget: { trials: 14 } }],
+  ] as const)(
+    'two worker processes run a %s study: as many completed trials as in-process, none lost or counted twice',
+    async (_name, patch) => {
+      const root = await tempDir();
+      const doc = syntheticStudyDoc({ seed: 9, parallel: 2, ...patch, trial: { kind: 'synthetic', noise: 0.02, delay_ms: 30 } });
+      const file = await writeStudyYaml(root, doc);
+      const dir = join(root, 'study');
+      const workers = ['a', 'b'].map((n) => spawnFedhpo(['worker', '--nats', server.url, '--name', n]));
+      await Promise.all(workers.map((w) => w.waitFor(/waiting for trials/)));
+      const study = spawnFedhpo(['study', 'run', file, '--nats', server.url, '--out', dir]);
+      expect(await study.exited, study.output()).toEqual({ code: 0, signal: null });
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
+
+      const { events } = await readJournal(dir);
+      const state = await replayStudy(dir);
+      const finished = events.filter((e) => e.kind === 'trial.finished').map((e) => (e as { id: number }).id);
+      expect(new Set(finished).size).toBe(finished.length);
+      expect(state.unfinished).toEqual([]);
+      // Every trial ran on one of the two worker processes (which one takes which is up to the queue).
+      const by = new Set(events.filter((e) => e.kind === 'trial.started').map((e) => (e as { worker?: string }).worker));
+      for (const w of by) expect(['a', 'b']).toContain(w);
+      // The budget is the journaled trials' rounds; the same number of completed trials as in one process.
+      expect(state.spentRounds).toBe(events.reduce((n, e) => n + (e.kind === 'trial.finished' ? e.rounds : 0), 0));
+      const clean = join(root, 'clean');
+      await runStudy({ dir: clean, config: parseStudyConfig({ ...doc, trial: { kind: 'synthetic', noise: 0.02 } }, 'clean') });
+      expect(state.countByStatus().complete).toBe((await replayStudy(clean)).countByStatus().complete);
+    },
+    180_000,
+  );
+
   it('a scheduler killed with SIGKILL resumes: results published meanwhile are journaled once, nothing runs twice', async () => {
     const root = await tempDir();
     const doc = syntheticStudyDoc({
