@@ -50,7 +50,11 @@ export interface SetWeightsOptions {
   reload?: () => Promise<Feeds>;
 }
 
-type WorkerResponse = { id: number; ok: true; result: Feeds | null } | { id: number; ok: false; error: string };
+type WorkerResponse =
+  | { id: number; ok: true; result: Feeds | null }
+  | { id: number; ok: false; error: string }
+  /** Sent once, when onnxruntime is loaded in the worker. */
+  | { type: 'ready' };
 
 export interface EngineOptions {
   /** ORT intra-op threads of every session (default: 1). */
@@ -94,6 +98,8 @@ export class Engine {
   private states = new Set<string>();
   private lostStates = new Set<string>();
   private killed = new WeakSet<Worker>();
+  /** Settles when the worker has loaded onnxruntime (or exited): terminating it before then aborts the process. */
+  private ready = new WeakMap<Worker, Promise<void>>();
   private closed = false;
 
   constructor(options: EngineOptions = {}) {
@@ -112,20 +118,39 @@ export class Engine {
   private spawn(): Worker {
     const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { threads: this.threads } });
     let crash: string | undefined;
-    worker.on('message', (msg: WorkerResponse) => this.settle(worker, msg));
+    let markReady = (): void => {};
+    this.ready.set(
+      worker,
+      new Promise<void>((resolve) => {
+        markReady = resolve;
+      }),
+    );
+    worker.on('message', (msg: WorkerResponse) => ('type' in msg ? markReady() : this.settle(worker, msg)));
     worker.on('error', (err) => {
       crash = err.message;
     });
-    worker.on('exit', (code) =>
-      this.onExit(worker, this.killed.has(worker) ? 'was killed' : crash ? `crashed (${crash})` : `exited with code ${code}`),
-    );
+    worker.on('exit', (code) => {
+      markReady();
+      this.onExit(worker, this.killed.has(worker) ? 'was killed' : crash ? `crashed (${crash})` : `exited with code ${code}`);
+    });
     // An idle engine must not keep the process alive.
     worker.unref();
     this.starts++;
     return worker;
   }
 
-  private settle(worker: Worker, msg: WorkerResponse): void {
+  /**
+   * Terminates a worker once it has loaded onnxruntime: terminating it while the native addon
+   * initialises throws inside ORT and aborts the whole process (seen when a command failed on a bad
+   * checkpoint within milliseconds of creating its engine).
+   */
+  private async terminate(worker: Worker): Promise<void> {
+    worker.ref(); // an unref'd worker would let the process end (exit 13) while this waits
+    await Promise.race([this.ready.get(worker), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    await worker.terminate();
+  }
+
+  private settle(worker: Worker, msg: Extract<WorkerResponse, { id: number }>): void {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
@@ -161,7 +186,7 @@ export class Engine {
     try {
       for (const [setId, set] of this.weightSets) if (!set.lost) set.lost = await this.reestablish(worker, setId, set);
     } catch (e) {
-      await worker.terminate();
+      await this.terminate(worker);
       throw e;
     }
     this.worker = worker;
@@ -279,7 +304,7 @@ export class Engine {
     const worker = this.worker;
     if (!worker) return;
     this.killed.add(worker);
-    await worker.terminate();
+    await this.terminate(worker);
     this.onExit(worker, 'was killed');
   }
 
@@ -291,6 +316,6 @@ export class Engine {
     this.worker = undefined;
     for (const p of this.pending.values()) p.reject(new EngineError('engine closed during this call'));
     this.pending.clear();
-    await worker?.terminate();
+    if (worker) await this.terminate(worker);
   }
 }

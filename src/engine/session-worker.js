@@ -112,3 +112,6 @@ parentPort.on('message', async (msg) => {
     parentPort.postMessage({ id: msg.id, ok: false, error: err instanceof Error ? err.message : String(err) });
   }
 });
+
+// onnxruntime is loaded (the imports above ran): the engine may now terminate this worker safely.
+parentPort.postMessage({ type: 'ready' });
