@@ -3,11 +3,9 @@
 // same run at the same thread count, their ratio, and RSS.
 //   npm run bench:engine [-- --threads 2 --steps 6 --json]
 import { parseArgs } from 'node:util';
-import { Engine, f32 } from '../src/engine/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { matmulFlops } from '../src/engine/flops.js';
-import { Graph } from '../src/engine/graph.js';
-import { exportOnnx } from '../src/engine/onnx.js';
-import { Rng } from '../src/engine/rng.js';
+import { matmulPeak } from './matmul-peak.js';
 import { encodeSynthetic } from './synthetic.js';
 import { parseLlamaConfig } from '../src/model/config.js';
 import { trainingGraph } from '../src/model/graphs.js';
@@ -31,25 +29,6 @@ const lora = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] as con
 
 const engine = new Engine({ threads });
 
-async function matmulPeak(): Promise<number> {
-  const N = 1024;
-  const g = new Graph();
-  const y = g.matmul(g.input('a', 'float32', [N, N]), g.input('b', 'float32', [N, N]));
-  const model = exportOnnx(g, { y });
-  const rng = new Rng(0);
-  const a = new Float32Array(N * N);
-  rng.fillUniform(a, -1, 1);
-  const feeds = { a: f32(a, [N, N]), b: f32(a.slice(), [N, N]) };
-  await engine.run(model, feeds);
-  let best = Infinity;
-  for (let i = 0; i < 8; i++) {
-    const t = performance.now();
-    await engine.run(model, feeds);
-    best = Math.min(best, performance.now() - t);
-  }
-  return (2 * N * N * N) / (best / 1000) / 1e9;
-}
-
 const model = await LlamaModel.fromWeights(engine, cfg, initWeights(cfg, 0));
 const adapter = LoraAdapter.init(cfg, { ...lora, targets: [...lora.targets] }, 0);
 const data = encodeSynthetic(cfg.vocab_size, BATCH * (steps + 2), SEQ, 1);
@@ -64,10 +43,10 @@ const trainer = new LocalTrainer(model, {
 });
 await trainer.run(loraTarget(adapter), data); // warm-up: session creation, first-run allocations
 
-const peak1 = await matmulPeak();
+const peak1 = await matmulPeak(engine);
 const timed = new LocalTrainer(model, { ...trainer.config, steps });
 const result = await timed.run(loraTarget(adapter), data);
-const peak2 = await matmulPeak();
+const peak2 = await matmulPeak(engine);
 const peak = Math.max(peak1, peak2);
 
 const stepFlops = matmulFlops(trainingGraph(cfg, 'lora', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });

@@ -8,16 +8,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Engine, f32 } from '../src/engine/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { matmulFlops } from '../src/engine/flops.js';
-import { Graph } from '../src/engine/graph.js';
-import { exportOnnx } from '../src/engine/onnx.js';
-import { Rng } from '../src/engine/rng.js';
 import { LocalTrainer, loraTarget } from '../src/fl/local-trainer.js';
 import { parameterCount, parseLlamaConfig } from '../src/model/config.js';
 import { trainingGraph } from '../src/model/graphs.js';
 import { LlamaModel, initWeights } from '../src/model/model.js';
 import { type LoraConfig, LoraAdapter } from '../src/peft/lora.js';
+import { matmulPeak } from './matmul-peak.js';
 import { encodeSynthetic } from './synthetic.js';
 
 const SHAPES: Record<string, Record<string, unknown>> = {
@@ -75,25 +73,6 @@ interface ShapeResult {
   phase?: string;
   phase_at_s?: number;
   error?: string;
-}
-
-async function matmulPeak(engine: Engine): Promise<number> {
-  const N = 1024;
-  const g = new Graph();
-  const y = g.matmul(g.input('a', 'float32', [N, N]), g.input('b', 'float32', [N, N]));
-  const model = exportOnnx(g, { y });
-  const rng = new Rng(0);
-  const a = new Float32Array(N * N);
-  rng.fillUniform(a, -1, 1);
-  const feeds = { a: f32(a, [N, N]), b: f32(a.slice(), [N, N]) };
-  await engine.run(model, feeds);
-  let best = Infinity;
-  for (let i = 0; i < 8; i++) {
-    const t = performance.now();
-    await engine.run(model, feeds);
-    best = Math.min(best, performance.now() - t);
-  }
-  return (2 * N * N * N) / (best / 1000) / 1e9;
 }
 
 /** One shape, in this process: prints one JSON line prefixed RESULT. */
