@@ -92,7 +92,8 @@ export class Engine {
   private starts = 0;
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private loaded = new Set<string>();
+  /** Model signatures compiled in each worker (a new worker starts with none). */
+  private loaded = new WeakMap<Worker, Set<string>>();
   private weightSets = new Map<string, WeightSetRecord>();
   /** Per-caller state kept in the worker (KV caches), and state a worker death lost. */
   private states = new Set<string>();
@@ -162,7 +163,6 @@ export class Engine {
   private onExit(worker: Worker, why: string): void {
     if (this.worker === worker) {
       this.worker = undefined;
-      this.loaded.clear();
       for (const s of this.states) this.lostStates.add(s);
       this.states.clear();
     }
@@ -228,8 +228,11 @@ export class Engine {
     });
   }
 
-  /** Send to the live worker, starting a new one first if the last one died. */
-  private async call(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<Feeds | null> {
+  /**
+   * Send to the live worker, starting a new one first if the last one died; `model` is compiled in
+   * that same worker first if it is not yet (so a restart between the two cannot split them).
+   */
+  private async call(req: WorkerRequest, transfer: ArrayBuffer[] = [], model?: ExportedModel): Promise<Feeds | null> {
     if (this.closed) throw new EngineError('engine is closed');
     if (!this.worker) await this.restart();
     const worker = this.worker;
@@ -241,18 +244,20 @@ export class Engine {
     }
     if (req.type === 'run' && req.stateId && this.lostStates.has(req.stateId))
       throw new EngineError(`state '${req.stateId}' was lost when the engine worker restarted`);
+    if (model) {
+      const loaded = this.loaded.get(worker) ?? new Set<string>();
+      this.loaded.set(worker, loaded);
+      if (!loaded.has(model.signature)) {
+        await this.send(worker, { type: 'load', signature: model.signature, bytes: model.bytes });
+        loaded.add(model.signature);
+        if (this.worker !== worker) throw new EngineError('engine worker exited during this call; the next call starts a new worker');
+      }
+    }
     return this.send(worker, req, transfer);
   }
 
-  /** Compile a model in the worker (idempotent per signature and worker). */
-  async load(model: ExportedModel): Promise<void> {
-    if (this.loaded.has(model.signature)) return;
-    await this.call({ type: 'load', signature: model.signature, bytes: model.bytes });
-    this.loaded.add(model.signature);
-  }
-
   async release(model: ExportedModel): Promise<void> {
-    this.loaded.delete(model.signature);
+    if (this.worker) this.loaded.get(this.worker)?.delete(model.signature);
     await this.call({ type: 'release', signature: model.signature });
   }
 
@@ -284,8 +289,7 @@ export class Engine {
    */
   async run(model: ExportedModel, feeds: RunFeeds, weightSets: string[] = [], options: RunOptions = {}): Promise<Feeds> {
     const transfer = transferList(feeds);
-    await this.load(model);
-    const out = await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }, transfer);
+    const out = await this.call({ type: 'run', signature: model.signature, feeds, weightSets, ...options }, transfer, model);
     if (options.stateId) this.states.add(options.stateId);
     return out!;
   }
@@ -304,8 +308,9 @@ export class Engine {
     const worker = this.worker;
     if (!worker) return;
     this.killed.add(worker);
-    await this.terminate(worker);
+    // Fail its calls now: a result it posts while terminating must not settle them.
     this.onExit(worker, 'was killed');
+    await this.terminate(worker);
   }
 
   async close(): Promise<void> {
