@@ -63,7 +63,7 @@ const i64 = (data: BigInt64Array, dims: number[]): HostTensor => ({ dtype: 'int6
  */
 export const MAX_INIT_PARAMS = 2 ** 30;
 
-/** HF-style random init: N(0, 0.02) for matrices, ones for RMSNorm weights. */
+/** HF-style random init: N(0, std) for matrices, ones for RMSNorm weights, zeros for biases (nn.Linear's HF init). */
 export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02, maxParams = MAX_INIT_PARAMS): Map<string, Float32Array> {
   const params = parameterCount(cfg);
   if (params > maxParams) {
@@ -77,7 +77,7 @@ export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02, maxParam
   for (const [name, shape] of expectedTensorShapes(cfg)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (name.endsWith('norm.weight')) data.fill(1);
-    else rng.fillNormal(data, std);
+    else if (!name.endsWith('.bias')) rng.fillNormal(data, std);
     out.set(name, data);
   }
   return out;
