@@ -10,7 +10,15 @@ import type { ExportedModel } from '../engine/onnx.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
-import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parameterCount, type LlamaConfig } from './config.js';
+import {
+  biasedProjections,
+  ConfigError,
+  expectedTensorShapes,
+  llamaConfigToJson,
+  loadLlamaConfig,
+  parameterCount,
+  type LlamaConfig,
+} from './config.js';
 import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
 import {
@@ -133,7 +141,18 @@ export function checkCheckpointHeader(file: string, cfg: LlamaConfig, header: Sa
   // transformers ignores rotary caches saved by old versions; anything else is a mismatch.
   for (const name of header.entries.keys())
     if (!expected.has(name) && !name.endsWith('rotary_emb.inv_freq'))
-      throw new CheckpointError(`${file}: tensor ${quote(name)} is not part of a LLaMA model with this config.json`);
+      throw new CheckpointError(
+        `${file}: tensor ${quote(name)} is not part of a ${cfg.model_type} model with this config.json${biasHint(cfg, name)}`,
+      );
+}
+
+/** For an unexpected bias: which biases the config does give (a LLaMA checkpoint with biases needs attention_bias / mlp_bias). */
+function biasHint(cfg: LlamaConfig, name: string): string {
+  if (!name.endsWith('.bias')) return '';
+  const biased = biasedProjections(cfg);
+  const has = biased.length ? `has biases only on ${biased.join(', ')}` : 'has no biases';
+  const flags = cfg.model_type === 'llama' ? ` with attention_bias ${cfg.attention_bias}, mlp_bias ${cfg.mlp_bias}` : '';
+  return `; config.json's model_type "${cfg.model_type}"${flags} ${has}`;
 }
 
 /** When a missing tensor is a layer's, say how many layers the checkpoint has (num_hidden_layers too big?). */
