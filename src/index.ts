@@ -92,11 +92,13 @@ export {
 } from './model/model.js';
 export {
   ConfigError,
+  biasedProjections,
   expectedTensorShapes,
   llamaConfigToJson,
   loadLlamaConfig,
   parseLlamaConfig,
   type LlamaConfig,
+  type ModelType,
 } from './model/config.js';
 export { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './model/safetensors.js';
 export { PROJECTIONS, type LoraGraphSpec, type Projection } from './model/llama.js';

@@ -1,9 +1,10 @@
 // The LLaMA decoder as a symbolic graph, readable in one file (nanoGPT-style), following
 // transformers' LlamaForCausalLM exactly: RMSNorm (x * rsqrt(mean(x^2) + eps) * w), rotate-half
-// RoPE, grouped-query attention (kv head = q head // n_rep), SwiGLU MLP, optional tied head.
+// RoPE, grouped-query attention (kv head = q head // n_rep), SwiGLU MLP, optional tied head, and
+// the projection biases the config asks for (Qwen2's q/k/v, LLaMA's attention_bias / mlp_bias).
 // Weights are graph inputs named as in HF checkpoints, so one weight set feeds every graph.
 import type { Graph, Tensor } from '../engine/graph.js';
-import type { LlamaConfig } from './config.js';
+import { biasedProjections, type LlamaConfig } from './config.js';
 
 export const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type Projection = (typeof PROJECTIONS)[number];
@@ -95,12 +96,14 @@ export class LlamaGraph {
     return g.mul(normed, this.weight(name, [this.cfg.hidden_size]));
   }
 
-  /** x @ W^T (+ LoRA: dropout(x) @ A^T @ B^T * alpha/r). */
+  /** x @ W^T (+ b where the config has a bias) (+ LoRA: dropout(x) @ A^T @ B^T * alpha/r). */
   private linear(x: Tensor, layer: number, proj: Projection): Tensor {
     const g = this.g;
     const [out, inp] = projectionShape(this.cfg, proj);
     const w = this.weight(`${projectionPath(layer, proj)}.weight`, [out, inp]);
     let y = g.matmul(x, g.transposeLast(w));
+    // The bias belongs to the frozen base layer; LoRA's delta adds to the biased output (as PEFT does).
+    if (biasedProjections(this.cfg).includes(proj)) y = g.add(y, this.weight(`${projectionPath(layer, proj)}.bias`, [out]));
     if (this.loraSpec?.targets.includes(proj)) {
       const a = g.input(loraName(layer, proj, 'A'), 'float32', ['r', inp]);
       const b = g.input(loraName(layer, proj, 'B'), 'float32', [out, 'r']);

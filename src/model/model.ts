@@ -10,7 +10,15 @@ import type { ExportedModel } from '../engine/onnx.js';
 import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
-import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parameterCount, type LlamaConfig } from './config.js';
+import {
+  biasedProjections,
+  ConfigError,
+  expectedTensorShapes,
+  llamaConfigToJson,
+  loadLlamaConfig,
+  parameterCount,
+  type LlamaConfig,
+} from './config.js';
 import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
 import {
@@ -63,7 +71,7 @@ const i64 = (data: BigInt64Array, dims: number[]): HostTensor => ({ dtype: 'int6
  */
 export const MAX_INIT_PARAMS = 2 ** 30;
 
-/** HF-style random init: N(0, 0.02) for matrices, ones for RMSNorm weights. */
+/** HF-style random init: N(0, std) for matrices, ones for RMSNorm weights, zeros for biases (nn.Linear's HF init). */
 export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02, maxParams = MAX_INIT_PARAMS): Map<string, Float32Array> {
   const params = parameterCount(cfg);
   if (params > maxParams) {
@@ -77,7 +85,7 @@ export function initWeights(cfg: LlamaConfig, seed: number, std = 0.02, maxParam
   for (const [name, shape] of expectedTensorShapes(cfg)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (name.endsWith('norm.weight')) data.fill(1);
-    else rng.fillNormal(data, std);
+    else if (!name.endsWith('.bias')) rng.fillNormal(data, std);
     out.set(name, data);
   }
   return out;
@@ -133,7 +141,18 @@ export function checkCheckpointHeader(file: string, cfg: LlamaConfig, header: Sa
   // transformers ignores rotary caches saved by old versions; anything else is a mismatch.
   for (const name of header.entries.keys())
     if (!expected.has(name) && !name.endsWith('rotary_emb.inv_freq'))
-      throw new CheckpointError(`${file}: tensor ${quote(name)} is not part of a LLaMA model with this config.json`);
+      throw new CheckpointError(
+        `${file}: tensor ${quote(name)} is not part of a ${cfg.model_type} model with this config.json${biasHint(cfg, name)}`,
+      );
+}
+
+/** For an unexpected bias: which biases the config does give (a LLaMA checkpoint with biases needs attention_bias / mlp_bias). */
+function biasHint(cfg: LlamaConfig, name: string): string {
+  if (!name.endsWith('.bias')) return '';
+  const biased = biasedProjections(cfg);
+  const has = biased.length ? `has biases only on ${biased.join(', ')}` : 'has no biases';
+  const flags = cfg.model_type === 'llama' ? ` with attention_bias ${cfg.attention_bias}, mlp_bias ${cfg.mlp_bias}` : '';
+  return `; config.json's model_type "${cfg.model_type}"${flags} ${has}`;
 }
 
 /** When a missing tensor is a layer's, say how many layers the checkpoint has (num_hidden_layers too big?). */

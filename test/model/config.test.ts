@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  biasedProjections,
   CONFIG_LIMITS,
   ConfigError,
   expectedTensorShapes,
@@ -49,6 +50,35 @@ const llama32 = {
   use_cache: true,
   vocab_size: 128256,
 };
+
+/** Qwen2.5-0.5B's config.json, as published. */
+const qwen25 = {
+  architectures: ['Qwen2ForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151643,
+  hidden_act: 'silu',
+  hidden_size: 896,
+  initializer_range: 0.02,
+  intermediate_size: 4864,
+  max_position_embeddings: 32768,
+  max_window_layers: 24,
+  model_type: 'qwen2',
+  num_attention_heads: 14,
+  num_hidden_layers: 24,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 32768,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.40.1',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
+const qwenMinimal = { ...minimal, model_type: 'qwen2', num_key_value_heads: 2 };
 
 const err = (json: unknown, message: string | RegExp, file?: string) => {
   expect(() => parseLlamaConfig(json, file)).toThrow(ConfigError);
@@ -148,15 +178,40 @@ describe('parseLlamaConfig', () => {
 
   it('rejects unsupported architecture variants', () => {
     err({ ...minimal, hidden_act: 'gelu' }, `'hidden_act' must be "silu", got "gelu"`);
-    err({ ...minimal, attention_bias: true }, "'attention_bias' is true, but a bias in the attention projections is not supported");
-    err({ ...minimal, mlp_bias: true }, "'mlp_bias' is true, but a bias in the MLP projections is not supported");
     err({ ...minimal, mlp_bias: 0 }, "'mlp_bias' must be a boolean, got 0");
-    err({ ...minimal, model_type: 'mistral' }, `'model_type' must be "llama", got "mistral"`);
-    err({ ...minimal, architectures: ['LlamaForSequenceClassification'] }, `'architectures' must be ["LlamaForCausalLM"]`);
+    err({ ...minimal, attention_bias: 'yes' }, `'attention_bias' must be a boolean, got "yes"`);
+    err({ ...minimal, model_type: 'mistral' }, `'model_type' must be "llama" or "qwen2", got "mistral"`);
     err(
-      { ...minimal, rope_scaling: { rope_type: 'llama3', factor: 32 } },
-      `config.json: 'rope_scaling' must be null or absent (RoPE scaling is not supported), got {"rope_type":"llama3","factor":32}`,
+      { ...minimal, architectures: ['LlamaForSequenceClassification'] },
+      `'architectures' must be ["LlamaForCausalLM"] for model_type "llama"`,
     );
+    err(
+      { ...minimal, model_type: 'qwen2', num_key_value_heads: 4, architectures: ['LlamaForCausalLM'] },
+      `'architectures' must be ["Qwen2ForCausalLM"] for model_type "qwen2", got ["LlamaForCausalLM"]`,
+    );
+    err({ ...minimal, attention_dropout: 0.1 }, "'attention_dropout' must be 0, got 0.1 (dropout on attention weights is not supported)");
+    err({ ...minimal, partial_rotary_factor: 0.5 }, "'partial_rotary_factor' must be 1, got 0.5");
+  });
+
+  it('refuses every RoPE scaling kind, naming the field and its value', () => {
+    // The kinds transformers implements, in the newer (rope_type) and older (type) spelling.
+    for (const kind of ['linear', 'dynamic', 'yarn', 'longrope', 'llama3']) {
+      err(
+        { ...minimal, rope_scaling: { rope_type: kind, factor: 4 } },
+        `config.json: 'rope_scaling.rope_type' is "${kind}", but RoPE scaling is not supported (only plain RoPE with rope_theta): ` +
+          `'rope_scaling' must be null or absent, got {"rope_type":"${kind}","factor":4}`,
+      );
+      err({ ...minimal, rope_scaling: { type: kind, factor: 2 } }, `'rope_scaling.type' is "${kind}", but RoPE scaling is not supported`);
+      err(
+        { ...minimal, rope_parameters: { rope_type: kind, rope_theta: 1e4, factor: 2 } },
+        `'rope_parameters.rope_type' is "${kind}": 'rope_parameters' must describe default RoPE`,
+      );
+    }
+    err(
+      { ...minimal, rope_scaling: { factor: 2 } },
+      `'rope_scaling' must be null or absent (RoPE scaling is not supported), got {"factor":2}`,
+    );
+    err({ ...minimal, rope_scaling: 'linear' }, `'rope_scaling' must be null or absent (RoPE scaling is not supported), got "linear"`);
     err({ ...minimal, rope_parameters: { rope_type: 'yarn', factor: 4 } }, /'rope_parameters' must describe default RoPE/);
     err(
       { ...minimal, rope_theta: 1e4, rope_parameters: { rope_theta: 5e5 } },
@@ -170,6 +225,112 @@ describe('parseLlamaConfig', () => {
     err({ ...minimal, eos_token_id: [1, 'x'] }, `'eos_token_id' must be an integer in [0, vocab_size=100), got "x"`);
     err({ ...minimal, eos_token_id: [] }, "'eos_token_id' must not be an empty list");
     err({ ...minimal, torch_dtype: 32 }, "'torch_dtype' must be a string, got 32");
+  });
+});
+
+describe('model_type qwen2 (Qwen2, Qwen2.5)', () => {
+  it('reads Qwen2.5-0.5B: q/k/v biases, and the published parameter count 494,032,768', () => {
+    const cfg = parseLlamaConfig(qwen25);
+    expect(cfg).toMatchObject({
+      model_type: 'qwen2',
+      architectures: ['Qwen2ForCausalLM'],
+      num_key_value_heads: 2,
+      head_dim: 64,
+      rope_theta: 1e6,
+      tie_word_embeddings: true,
+      max_position_embeddings: 32768,
+      use_sliding_window: false,
+    });
+    expect(biasedProjections(cfg)).toEqual(['q_proj', 'k_proj', 'v_proj']);
+    expect(parameterCount(cfg)).toBe(494_032_768);
+  });
+
+  it('fills the Qwen2Config defaults (max_position_embeddings 32768) and infers the type from architectures', () => {
+    expect(parseLlamaConfig(qwenMinimal)).toEqual({
+      model_type: 'qwen2',
+      architectures: ['Qwen2ForCausalLM'],
+      vocab_size: 100,
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 16,
+      rms_norm_eps: 1e-6,
+      rope_theta: 10000,
+      tie_word_embeddings: false,
+      max_position_embeddings: 32768,
+      hidden_act: 'silu',
+      initializer_range: 0.02,
+      rope_scaling: null,
+      use_sliding_window: false,
+    });
+    const { model_type: _, ...untyped } = qwen25;
+    expect(parseLlamaConfig(untyped).model_type).toBe('qwen2');
+  });
+
+  it('has q/k/v biases whatever attention_bias / mlp_bias say (Qwen2Config has neither key)', () => {
+    const cfg = parseLlamaConfig({ ...qwenMinimal, attention_bias: false, mlp_bias: true });
+    expect(biasedProjections(cfg)).toEqual(['q_proj', 'k_proj', 'v_proj']);
+  });
+
+  it('requires num_key_value_heads (transformers would default it to 32, not to num_attention_heads)', () => {
+    const { num_key_value_heads: _, ...json } = qwenMinimal;
+    err(json, `missing required key 'num_key_value_heads' (model_type "qwen2"`);
+  });
+
+  it('refuses sliding-window attention in any layer, naming the fields and the layers', () => {
+    err(
+      { ...qwenMinimal, use_sliding_window: true, sliding_window: 4096, max_window_layers: 0 },
+      "config.json: 'use_sliding_window' is true with 'sliding_window' 4096 and 'max_window_layers' 0: layers 0..1 would use " +
+        'sliding-window attention, which is not supported',
+    );
+    err(
+      { ...qwenMinimal, use_sliding_window: true, sliding_window: 512, max_window_layers: 1 },
+      "'use_sliding_window' is true with 'sliding_window' 512 and 'max_window_layers' 1: layer 1 would use",
+    );
+    // Without max_window_layers, Qwen2Config's default 28 applies: a 30-layer model slides in 28, 29.
+    err(
+      { ...qwenMinimal, num_hidden_layers: 30, use_sliding_window: true },
+      /'sliding_window' 4096 and 'max_window_layers' 28: layers 28\.\.29/,
+    );
+    err({ ...qwenMinimal, use_sliding_window: 'no' }, `'use_sliding_window' must be a boolean, got "no"`);
+    err({ ...qwenMinimal, use_sliding_window: true, sliding_window: -1 }, "'sliding_window' must be a positive integer or null, got -1");
+    err(
+      { ...qwenMinimal, use_sliding_window: true, max_window_layers: 1.5 },
+      "'max_window_layers' must be a non-negative integer, got 1.5",
+    );
+    err(
+      { ...qwenMinimal, layer_types: ['full_attention', 'sliding_attention'] },
+      `'layer_types[1]' is "sliding_attention", but only "full_attention" is supported`,
+    );
+    err(
+      { ...qwenMinimal, layer_types: ['full_attention'] },
+      `'layer_types' must be a list of num_hidden_layers (2) entries, got ["full_attention"]`,
+    );
+  });
+
+  it('accepts sliding-window fields that leave every layer on full attention', () => {
+    // Released configs: a window with use_sliding_window false (transformers then sets it to None).
+    const full = parseLlamaConfig(qwenMinimal);
+    expect(parseLlamaConfig({ ...qwenMinimal, use_sliding_window: false, sliding_window: 4096, max_window_layers: 0 })).toEqual(full);
+    // Switched on, but no layer at or past max_window_layers, or no window at all: the same model.
+    expect(parseLlamaConfig({ ...qwenMinimal, use_sliding_window: true, sliding_window: 4096, max_window_layers: 2 })).toEqual(full);
+    expect(parseLlamaConfig({ ...qwenMinimal, use_sliding_window: true, sliding_window: null, max_window_layers: 0 })).toEqual(full);
+    expect(() => parseLlamaConfig({ ...qwenMinimal, layer_types: ['full_attention', 'full_attention'] })).not.toThrow();
+  });
+
+  it('refuses what it refuses for LLaMA too (RoPE scaling, another activation)', () => {
+    err({ ...qwen25, rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }, `'rope_scaling.type' is "yarn"`);
+    err({ ...qwen25, hidden_act: 'gelu' }, `'hidden_act' must be "silu", got "gelu"`);
+  });
+});
+
+describe('LLaMA attention_bias / mlp_bias', () => {
+  it('put a bias on q/k/v/o_proj and on gate/up/down_proj', () => {
+    expect(biasedProjections(parseLlamaConfig(minimal))).toEqual([]);
+    expect(biasedProjections(parseLlamaConfig({ ...minimal, attention_bias: true }))).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+    expect(biasedProjections(parseLlamaConfig({ ...minimal, mlp_bias: true }))).toEqual(['gate_proj', 'up_proj', 'down_proj']);
   });
 });
 
@@ -294,6 +455,27 @@ describe('llamaConfigToJson', () => {
   it('round-trips a real config', () => {
     const cfg = parseLlamaConfig(llama32);
     expect(parseLlamaConfig(llamaConfigToJson(cfg))).toEqual(cfg);
+    const biased = parseLlamaConfig({ ...llama32, attention_bias: true, mlp_bias: true });
+    expect(llamaConfigToJson(biased)).toMatchObject({ attention_bias: true, mlp_bias: true });
+    expect(parseLlamaConfig(llamaConfigToJson(biased))).toEqual(biased);
+  });
+
+  it('writes a Qwen2Config for qwen2 (sorted keys, full attention spelled out) that parses back identically', () => {
+    const cfg = parseLlamaConfig(qwen25);
+    const json = llamaConfigToJson(cfg);
+    expect(Object.keys(json)).toEqual([...Object.keys(json)].sort());
+    expect(json).toMatchObject({
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      use_sliding_window: false,
+      sliding_window: null,
+      max_window_layers: 24,
+      rope_theta: 1e6,
+      tie_word_embeddings: true,
+    });
+    // LlamaConfig-only keys are not written for Qwen2Config.
+    for (const key of ['attention_bias', 'mlp_bias', 'pretraining_tp']) expect(json).not.toHaveProperty(key);
+    expect(parseLlamaConfig(JSON.parse(JSON.stringify(json)))).toEqual(cfg);
   });
 });
 
@@ -351,6 +533,35 @@ describe('expectedTensorShapes', () => {
     expect(shapes.get('model.norm.weight')).toEqual([64]);
     expect(shapes.get('lm_head.weight')).toEqual([100, 64]);
     expect(shapes.has('model.layers.2.input_layernorm.weight')).toBe(false);
+  });
+
+  it('lists Qwen2 q/k/v biases [out] right after their weights, and no other bias', () => {
+    const cfg = parseLlamaConfig({ ...qwenMinimal, num_hidden_layers: 1 });
+    const shapes = expectedTensorShapes(cfg);
+    expect([...shapes.keys()].slice(1, 9)).toEqual([
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.q_proj.bias',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.0.self_attn.k_proj.bias',
+      'model.layers.0.self_attn.v_proj.weight',
+      'model.layers.0.self_attn.v_proj.bias',
+      'model.layers.0.self_attn.o_proj.weight',
+    ]);
+    expect(shapes.get('model.layers.0.self_attn.q_proj.bias')).toEqual([64]);
+    expect(shapes.get('model.layers.0.self_attn.k_proj.bias')).toEqual([32]);
+    expect(shapes.get('model.layers.0.self_attn.v_proj.bias')).toEqual([32]);
+    expect([...shapes.keys()].filter((k) => k.endsWith('.bias'))).toHaveLength(3);
+  });
+
+  it('lists all seven biases of a LLaMA with attention_bias and mlp_bias', () => {
+    const cfg = parseLlamaConfig({ ...minimal, num_key_value_heads: 2, attention_bias: true, mlp_bias: true });
+    const shapes = expectedTensorShapes(cfg);
+    expect(shapes.get('model.layers.1.self_attn.o_proj.bias')).toEqual([64]);
+    expect(shapes.get('model.layers.1.mlp.gate_proj.bias')).toEqual([128]);
+    expect(shapes.get('model.layers.1.mlp.up_proj.bias')).toEqual([128]);
+    expect(shapes.get('model.layers.1.mlp.down_proj.bias')).toEqual([64]);
+    expect([...shapes.keys()].filter((k) => k.endsWith('.bias'))).toHaveLength(14);
   });
 
   it('uses head_dim for the attention projections and omits lm_head when tied', () => {

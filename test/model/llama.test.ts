@@ -68,9 +68,14 @@ const argmax = (x: ArrayLike<number>, off = 0, n = x.length - off): number => {
   return best;
 };
 
-/** Builds a model from `initWeights(cfg, seed, std)`; also returns a private copy for the reference. */
+/**
+ * Builds a model from `initWeights(cfg, seed, std)` with random biases (initWeights zeroes them,
+ * which would hide a bias the graph drops); also returns a private copy for the reference.
+ */
 async function build(cfg: LlamaConfig, seed: number, std = STD) {
   const weights = initWeights(cfg, seed, std);
+  const biasRng = new Rng(seed).fork('bias');
+  for (const [name, t] of weights) if (name.endsWith('.bias')) biasRng.fillNormal(t, std);
   const ref = cloneWeights(weights);
   const model = await LlamaModel.fromWeights(engine, cfg, weights);
   return { model, ref, transferred: weights };
@@ -89,6 +94,14 @@ const CONFIGS: [string, LlamaConfig][] = [
   [
     'explicit head_dim 12 (hidden 32 / 4 heads would be 8), GQA, tied',
     config({ head_dim: 12, num_key_value_heads: 2, tie_word_embeddings: true }),
+  ],
+  [
+    'LLaMA attention_bias + mlp_bias (biases on all seven projections), GQA',
+    config({ attention_bias: true, mlp_bias: true, num_key_value_heads: 2 }),
+  ],
+  [
+    'qwen2 (q/k/v biases), GQA, tied, rope_theta 1e6',
+    config({ model_type: 'qwen2', num_key_value_heads: 2, tie_word_embeddings: true, rope_theta: 1e6, hidden_size: 48, vocab_size: 72 }),
   ],
 ];
 

@@ -1,35 +1,40 @@
-// An independent, deliberately naive forward pass of transformers' LlamaForCausalLM in float64,
-// written from the Hugging Face modeling code (modeling_llama.py), not from src/model. Only the
-// LlamaConfig type is shared. Used to check the ONNX graphs against the reference semantics:
+// An independent, deliberately naive forward pass of transformers' LlamaForCausalLM and
+// Qwen2ForCausalLM in float64, written from the Hugging Face modeling code (modeling_llama.py,
+// modeling_qwen2.py), not from src/model. Only the LlamaConfig type is shared. Used to check the
+// ONNX graphs against the reference semantics:
 //
 //   h = embed_tokens[ids]
 //   for each layer:
 //     a = RMSNorm(h; input_layernorm)          x * 1/sqrt(mean(x^2) + eps) * w
-//     q, k, v = a Wq^T, a Wk^T, a Wv^T          (nn.Linear weights are [out, in])
+//     q, k, v = a Wq^T + bq, a Wk^T + bk, a Wv^T + bv
+//                                               (nn.Linear weights are [out, in]; the biases exist
+//                                                in Qwen2 always, in LLaMA when attention_bias)
 //     q, k = RoPE(q), RoPE(k)                   rotate_half, emb = cat(freqs, freqs)
 //     attn = softmax(q k^T / sqrt(hd) + causal) v, q head h reads kv head h // (H / KV)
-//     h = h + attn Wo^T
+//     h = h + attn Wo^T (+ bo: LLaMA attention_bias only; Qwen2's o_proj has none)
 //     m = RMSNorm(h; post_attention_layernorm)
-//     h = h + down(silu(gate(m)) * up(m))
+//     h = h + down(silu(gate(m)) * up(m))       (+ biases on all three: LLaMA mlp_bias only)
 //   logits = RMSNorm(h; norm) lm_head^T   (lm_head = embed_tokens when tied)
 import type { LlamaConfig } from '../../src/model/config.js';
 
 type Weights = Map<string, Float32Array>;
 
-function get(w: Weights, name: string, size: number): Float32Array {
+function get(w: Weights, name: string, size: number, used?: Set<string>): Float32Array {
+  used?.add(name);
   const t = w.get(name);
   if (!t) throw new Error(`reference: missing weight '${name}'`);
   if (t.length !== size) throw new Error(`reference: weight '${name}' has ${t.length} elements, expected ${size}`);
   return t;
 }
 
-/** y[out] = sum_i x[i] * W[o, i] for W stored row-major [out, in]. */
-function linear(x: Float64Array, W: Float32Array, out: number): Float64Array {
+/** y[out] = b[o] + sum_i x[i] * W[o, i] for W stored row-major [out, in] (no bias: b = 0). */
+function linear(x: Float64Array, W: Float32Array, out: number, b?: Float32Array): Float64Array {
   const inp = x.length;
   if (W.length !== out * inp) throw new Error(`reference: linear shape mismatch (${W.length} vs ${out}x${inp})`);
+  if (b && b.length !== out) throw new Error(`reference: bias has ${b.length} elements, expected ${out}`);
   const y = new Float64Array(out);
   for (let o = 0; o < out; o++) {
-    let s = 0;
+    let s = b ? b[o]! : 0;
     const row = o * inp;
     for (let i = 0; i < inp; i++) s += x[i]! * W[row + i]!;
     y[o] = s;
@@ -81,7 +86,8 @@ function applyRope(x: Float64Array, cos: Float64Array, sin: Float64Array): Float
 }
 
 /**
- * Logits [n][vocab] (float64) of LlamaForCausalLM for one unpadded sequence at positions 0..n-1.
+ * Logits [n][vocab] (float64) of LlamaForCausalLM / Qwen2ForCausalLM for one unpadded sequence at
+ * positions 0..n-1.
  */
 export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly number[]): Float64Array[] {
   const D = cfg.hidden_size;
@@ -95,24 +101,42 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
   const eps = cfg.rms_norm_eps;
   const scale = 1 / Math.sqrt(hd);
 
-  const embed = get(w, 'model.embed_tokens.weight', V * D);
+  // Every tensor handed in must be one the modeling code reads: an extra one (say, an o_proj bias
+  // Qwen2 does not have) would otherwise be silently ignored here while the graph used it.
+  const used = new Set<string>();
+  const read = (name: string, size: number) => get(w, name, size, used);
+  const embed = read('model.embed_tokens.weight', V * D);
   let h: Float64Array[] = ids.map((id) => {
     if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`reference: token id ${id} out of range`);
     return Float64Array.from(embed.subarray(id * D, (id + 1) * D));
   });
   const tables = Array.from({ length: n }, (_, p) => ropeTables(p, hd, cfg.rope_theta));
 
+  // Which nn.Linear layers have bias=True, as the two modeling files construct them.
+  const qwen2 = cfg.model_type === 'qwen2';
+  const qkvBias = qwen2 || (cfg.model_type === 'llama' && cfg.attention_bias);
+  const oBias = cfg.model_type === 'llama' && cfg.attention_bias;
+  const mlpBias = cfg.model_type === 'llama' && cfg.mlp_bias;
+  const bias = (on: boolean, name: string, size: number) => (on ? read(name, size) : undefined);
+
   for (let l = 0; l < cfg.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
-    const inNorm = get(w, `${p}.input_layernorm.weight`, D);
-    const Wq = get(w, `${p}.self_attn.q_proj.weight`, H * hd * D);
-    const Wk = get(w, `${p}.self_attn.k_proj.weight`, KV * hd * D);
-    const Wv = get(w, `${p}.self_attn.v_proj.weight`, KV * hd * D);
-    const Wo = get(w, `${p}.self_attn.o_proj.weight`, D * H * hd);
-    const postNorm = get(w, `${p}.post_attention_layernorm.weight`, D);
-    const Wg = get(w, `${p}.mlp.gate_proj.weight`, I * D);
-    const Wu = get(w, `${p}.mlp.up_proj.weight`, I * D);
-    const Wd = get(w, `${p}.mlp.down_proj.weight`, D * I);
+    const bq = bias(qkvBias, `${p}.self_attn.q_proj.bias`, H * hd);
+    const bk = bias(qkvBias, `${p}.self_attn.k_proj.bias`, KV * hd);
+    const bv = bias(qkvBias, `${p}.self_attn.v_proj.bias`, KV * hd);
+    const bo = bias(oBias, `${p}.self_attn.o_proj.bias`, D);
+    const bg = bias(mlpBias, `${p}.mlp.gate_proj.bias`, I);
+    const bu = bias(mlpBias, `${p}.mlp.up_proj.bias`, I);
+    const bd = bias(mlpBias, `${p}.mlp.down_proj.bias`, D);
+    const inNorm = read(`${p}.input_layernorm.weight`, D);
+    const Wq = read(`${p}.self_attn.q_proj.weight`, H * hd * D);
+    const Wk = read(`${p}.self_attn.k_proj.weight`, KV * hd * D);
+    const Wv = read(`${p}.self_attn.v_proj.weight`, KV * hd * D);
+    const Wo = read(`${p}.self_attn.o_proj.weight`, D * H * hd);
+    const postNorm = read(`${p}.post_attention_layernorm.weight`, D);
+    const Wg = read(`${p}.mlp.gate_proj.weight`, I * D);
+    const Wu = read(`${p}.mlp.up_proj.weight`, I * D);
+    const Wd = read(`${p}.mlp.down_proj.weight`, D * I);
 
     // Per position, per head: rotated q [n][H][hd], rotated k and plain v [n][KV][hd].
     const q: Float64Array[][] = [];
@@ -120,9 +144,9 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
     const v: Float64Array[][] = [];
     for (let t = 0; t < n; t++) {
       const a = rmsNorm(h[t]!, inNorm, eps);
-      const qa = linear(a, Wq, H * hd);
-      const ka = linear(a, Wk, KV * hd);
-      const va = linear(a, Wv, KV * hd);
+      const qa = linear(a, Wq, H * hd, bq);
+      const ka = linear(a, Wk, KV * hd, bk);
+      const va = linear(a, Wv, KV * hd, bv);
       const { cos, sin } = tables[t]!;
       q.push(Array.from({ length: H }, (_, hh) => applyRope(qa.subarray(hh * hd, (hh + 1) * hd), cos, sin)));
       k.push(Array.from({ length: KV }, (_, kh) => applyRope(ka.subarray(kh * hd, (kh + 1) * hd), cos, sin)));
@@ -156,16 +180,16 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
           for (let d = 0; d < hd; d++) ctx[hh * hd + d] += pr * vv[d]!;
         }
       }
-      const attnOut = linear(ctx, Wo, D);
+      const attnOut = linear(ctx, Wo, D, bo);
       const h1 = new Float64Array(D);
       for (let i = 0; i < D; i++) h1[i] = h[t]![i]! + attnOut[i]!;
 
       const m = rmsNorm(h1, postNorm, eps);
-      const gate = linear(m, Wg, I);
-      const up = linear(m, Wu, I);
+      const gate = linear(m, Wg, I, bg);
+      const up = linear(m, Wu, I, bu);
       const act = new Float64Array(I);
       for (let i = 0; i < I; i++) act[i] = silu(gate[i]!) * up[i]!;
-      const down = linear(act, Wd, D);
+      const down = linear(act, Wd, D, bd);
       const h2 = new Float64Array(D);
       for (let i = 0; i < D; i++) h2[i] = h1[i]! + down[i]!;
       next.push(h2);
@@ -173,8 +197,10 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
     h = next;
   }
 
-  const finalNorm = get(w, 'model.norm.weight', D);
-  const head = cfg.tie_word_embeddings ? embed : get(w, 'lm_head.weight', V * D);
+  const finalNorm = read('model.norm.weight', D);
+  const head = cfg.tie_word_embeddings ? embed : read('lm_head.weight', V * D);
+  const unused = [...w.keys()].filter((k) => !used.has(k));
+  if (unused.length) throw new Error(`reference: tensors this model does not have: ${unused.join(', ')}`);
   return h.map((x) => linear(rmsNorm(x, finalNorm, eps), head, V));
 }
 
