@@ -44,6 +44,16 @@ export function modelDataCases(at: (...p: string[]) => string): HostileCase[] {
     ],
     ['model init: __proto__ key', ['model', 'init', '--config', at('cfg-proto.json'), '--out', at('never')], [at('cfg-proto.json')]],
     ['model init: an array', ['model', 'init', '--config', at('cfg-array.json'), '--out', at('never')], [at('cfg-array.json')]],
+    [
+      'model init: rope_scaling yarn',
+      ['model', 'init', '--config', at('cfg-rope-yarn.json'), '--out', at('never')],
+      [at('cfg-rope-yarn.json'), '\'rope_scaling.rope_type\' is "yarn"', 'not supported'],
+    ],
+    [
+      'model init: model_type mistral',
+      ['model', 'init', '--config', at('cfg-mistral.json'), '--out', at('never')],
+      [at('cfg-mistral.json'), "'model_type'", '"mistral"'],
+    ],
     ['model init: missing file', ['model', 'init', '--config', at('nope.json'), '--out', at('never')], [at('nope.json'), 'no such file']],
     [
       'model init: directory as config',
@@ -74,6 +84,11 @@ export function modelDataCases(at: (...p: string[]) => string): HostileCase[] {
     ['model nll: config.json -> /dev/zero', nll(at('model-config-zero')), [at('model-config-zero', 'config.json'), 'not a regular file']],
     ['model nll: deep config.json', nll(at('model-config-deep')), [at('model-config-deep', 'config.json')]],
     ['model nll: 1e9 layers', nll(at('model-config-layers')), [at('model-config-layers', 'config.json'), 'num_hidden_layers']],
+    [
+      'model nll: qwen2 sliding window',
+      nll(at('model-config-sliding')),
+      [at('model-config-sliding', 'config.json'), "'use_sliding_window' is true", 'layer 1'],
+    ],
     ['model nll: missing model dir', nll(at('no-model')), [at('no-model')]],
     ['model nll: a file as model dir', nll(at('out-file')), [at('out-file')]],
     // model nll: tokens and adapters

@@ -61,6 +61,8 @@ export async function writeFixtures(root: string): Promise<void> {
   await write('cfg-deep.json', `{"vocab_size": ${deepJson(100_000)}}`);
   await write('cfg-proto.json', '{"__proto__": {"vocab_size": 320}, "hidden_size": 32}');
   await write('cfg-array.json', '[1, 2, 3]');
+  await write('cfg-rope-yarn.json', JSON.stringify({ ...CONFIG, rope_scaling: { rope_type: 'yarn', factor: 4 } }));
+  await write('cfg-mistral.json', JSON.stringify({ ...CONFIG, model_type: 'mistral' }));
 
   // Model directories, each a copy of the good one with one defect.
   const variant = async (name: string, edit: (d: string) => Promise<void>) => {
@@ -105,6 +107,12 @@ export async function writeFixtures(root: string): Promise<void> {
   await variant('model-config-deep', async (d) => writeFile(join(d, 'config.json'), `{"hidden_size": ${deepJson(100_000)}}`));
   await variant('model-config-layers', async (d) =>
     writeFile(join(d, 'config.json'), JSON.stringify({ ...CONFIG, num_hidden_layers: 1_000_000_000 })),
+  );
+  await variant('model-config-sliding', async (d) =>
+    writeFile(
+      join(d, 'config.json'),
+      JSON.stringify({ ...CONFIG, model_type: 'qwen2', use_sliding_window: true, sliding_window: 64, max_window_layers: 1 }),
+    ),
   );
 
   // Adapters.
