@@ -44,8 +44,10 @@ describe('restart after the worker dies', () => {
     expect(Array.from(before.y!.data as Float32Array)).toEqual([11.5, 13.5, 7.5, 7.5]);
 
     const pending = engine.run(model, { x: x() }, ['affine']);
+    // Watched before the kill: the kill rejects it at once, not when the worker has gone.
+    const failed = expect(pending).rejects.toThrow(EngineError);
     await engine.killWorker();
-    await expect(pending).rejects.toThrow(EngineError);
+    await failed;
     await expect(pending).rejects.toThrow(/worker was killed/);
     expect(reloads).toBe(0);
 
@@ -146,8 +148,9 @@ describe('LlamaModel after a worker crash', () => {
     const lossBefore = await model.loss(batch);
 
     const pending = step();
+    const failed = expect(pending).rejects.toThrow(EngineError);
     await engine.killWorker();
-    await expect(pending).rejects.toThrow(EngineError);
+    await failed;
 
     const after = await step();
     expect(engine.restarts).toBe(1);
