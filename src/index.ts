@@ -99,8 +99,8 @@ export {
   type LlamaConfig,
 } from './model/config.js';
 export { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './model/safetensors.js';
-export { PROJECTIONS, type LoraGraphSpec, type Projection } from './model/llama.js';
-export type { Trainable } from './model/graphs.js';
+export { PROJECTIONS, type DecoderHooks, type Projection } from './model/llama.js';
+export type { AdapterGraph, AdapterGraphSpec, GraphMode, Trainable } from './model/graphs.js';
 export {
   DEFAULT_THREADS,
   SHIPPED_BASE_MODEL,
@@ -112,7 +112,8 @@ export {
 } from './model/source.js';
 
 // PEFT: LoRA adapters in the PEFT layout.
-export { LoraAdapter, LoraConfigError, validateLoraConfig, type LoraConfig } from './peft/lora.js';
+export { PEFT_METHODS, type Adapter, type PeftMethod } from './peft/adapter.js';
+export { LoraAdapter, LoraConfigError, LoraGraphSpec, validateLoraConfig, type LoraConfig } from './peft/lora.js';
 
 // Evaluation: validation loss, generation and the tasks' scores.
 export {

@@ -44,7 +44,7 @@ export async function modelNll(o: { model: string; adapter?: string | undefined;
     const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
     return await model.nll(seqs, {
       batchSize: o.batchSize,
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
     });
   } finally {
     await engine.close();

@@ -170,11 +170,15 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Concat: (g, n, [dy], needs) => {
     const axis = n.attrs.axis as number;
     let offset = 0;
+    // Only the inputs a gradient is taken for, and those before them, need static sizes: virtual
+    // tokens [b, v, h] ahead of token embeddings [b, s, h] differentiate without knowing s.
+    let known = true;
     return n.inputs.map((x, i) => {
       const d = x.shape[axis];
-      if (typeof d !== 'number') throw new ShapeError('Concat gradient needs static sizes along the concat axis');
-      const part = needs[i] ? g.slice(dy!, axis, offset, offset + d) : undefined;
-      offset += d;
+      if (needs[i] && !(known && typeof d === 'number')) throw new ShapeError('Concat gradient needs static sizes along the concat axis');
+      const part = needs[i] ? g.slice(dy!, axis, offset, offset + (d as number)) : undefined;
+      if (typeof d === 'number') offset += d;
+      else known = false;
       return part;
     });
   },

@@ -82,7 +82,7 @@ export async function evalFile(o: EvalFileOptions): Promise<EvalFileReport> {
       batchSize,
       maxNewTokens,
       ...(o.limit ? { limit: o.limit } : {}),
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });

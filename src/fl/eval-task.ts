@@ -35,7 +35,7 @@ export async function evalTask(o: EvalTaskOptions): Promise<EvalReport> {
       batchSize,
       maxNewTokens,
       ...(o.limit ? { limit: o.limit } : {}),
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });

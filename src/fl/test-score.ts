@@ -58,7 +58,7 @@ export async function scoreTestSplit(
     tok,
     { metric: o.metric ?? 'auto-by-record', records: [...records] },
     {
-      adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() },
+      adapter: adapter.inference(),
       limit: o.limit,
       batchSize: o.batchSize,
       maxNewTokens: o.maxNewTokens,

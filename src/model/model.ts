@@ -11,8 +11,16 @@ import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
 import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parameterCount, type LlamaConfig } from './config.js';
-import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
-import type { LoraGraphSpec } from './llama.js';
+import {
+  evalGraph,
+  generationGraph,
+  gradName,
+  pastName,
+  presentName,
+  trainingGraph,
+  type AdapterGraphSpec,
+  type Trainable,
+} from './graphs.js';
 import {
   CheckpointError,
   loadSafetensorsFile,
@@ -25,12 +33,20 @@ import {
 } from './safetensors.js';
 
 /**
- * What a call lays over the base weights: a LoRA adapter (its graph layout + tensors), or, without
- * a spec, replacement base weights (full-parameter training evaluates its current weights so).
+ * What a call lays over the base weights: an adapter (its graph layout + tensors), or, without a
+ * spec, replacement base weights (full-parameter training evaluates its current weights so).
  */
 export interface AdapterFeeds {
-  spec?: LoraGraphSpec | undefined;
+  spec?: AdapterGraphSpec | undefined;
   feeds: Feeds;
+  /**
+   * Virtual tokens ahead of every sequence in generation (prompt tuning): the feed holding them
+   * [v, hidden] (fed with 0 rows once they are in the cache) and v. The adapter's positions
+   * 0..v-1 come first, as PEFT extends the attention mask with ones.
+   */
+  virtual?: { feed: string; tokens: number };
+  /** A key/value prefix every query attends to (prefix tuning): per layer [kv, n, hd], the initial cache of generation. */
+  prefix?: { length: number; layers: { key: Float32Array; value: Float32Array }[] };
 }
 
 /** Per-call options every operation takes: the meter its graph runs are counted in, if any. */
@@ -250,7 +266,7 @@ export class LlamaModel {
     trainable: Trainable,
     batch: Batch,
     params: RunFeeds,
-    spec?: LoraGraphSpec,
+    spec?: AdapterGraphSpec,
     o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
     const graph = trainingGraph(this.cfg, trainable, spec);
