@@ -3,6 +3,7 @@
 // the feeds of a training batch, what inference lays over the base, and its PEFT file layout.
 // A new method is a new module in src/peft implementing this, not an edit of the model.
 import type { RunFeeds } from '../engine/engine.js';
+import { UserError } from '../engine/errors.js';
 import type { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { AdapterGraphSpec } from '../model/graphs.js';
@@ -34,4 +35,9 @@ export function tensorCount(tensors: Map<string, Float32Array>): number {
   let n = 0;
   for (const t of tensors.values()) n += t.length;
   return n;
+}
+
+/** A PEFT setting that cannot work (a user's config or flag). */
+export class PeftConfigError extends UserError {
+  override name = 'PeftConfigError';
 }
