@@ -40,6 +40,8 @@ export interface TrainTarget {
   kind: Trainable;
   params: Params;
   spec?: AdapterGraphSpec;
+  /** Positions the adapter takes ahead of every sequence (virtual tokens, a prefix). */
+  positions?: number;
   /** Feeds for one training batch (params plus e.g. dropout masks). */
   trainFeeds(batch: Batch, rng: Rng): RunFeeds;
   /** Feeds for evaluation with the current params. */
@@ -51,6 +53,7 @@ export function adapterTarget(adapter: Adapter): TrainTarget {
     kind: 'adapter',
     params: Object.fromEntries(adapter.tensors),
     spec: adapter.graphSpec,
+    positions: adapter.positions,
     trainFeeds: (batch, rng) => adapter.trainFeeds(batch.batch, batch.seq, rng),
     evalFeeds: () => adapter.inference(),
   };
@@ -187,6 +190,11 @@ export class LocalTrainer {
   async run(target: TrainTarget, train: Encoded[], valid: Encoded[] = [], o: RunOptions = {}): Promise<TrainResult> {
     const c = this.config;
     if (!train.length) throw new TrainerError('trainer: no training examples');
+    const taken = target.positions ?? 0;
+    if (c.seqLen + taken > this.model.cfg.max_position_embeddings)
+      throw new TrainerError(
+        `trainer: seqLen ${c.seqLen} plus the adapter's ${taken} virtual tokens is over the model's max_position_embeddings ${this.model.cfg.max_position_embeddings}`,
+      );
     const started = performance.now();
     const rng = o.rng ?? runRng(c.seed, o.round);
     const dataRng = rng.fork('data');

@@ -27,6 +27,8 @@ export interface Adapter {
   inference(): AdapterFeeds;
   /** Number of trainable (and communicated) values. */
   readonly size: number;
+  /** Positions it takes ahead of every sequence (virtual tokens, a key/value prefix; 0 for LoRA). */
+  readonly positions: number;
   /** adapter_config.json + adapter_model.safetensors in the PEFT layout of the method. */
   save(dir: string, baseModel?: string): Promise<void>;
 }

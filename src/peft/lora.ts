@@ -162,6 +162,7 @@ const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16', 'F64'];
 
 export class LoraAdapter implements Adapter {
   readonly method = 'lora' as const;
+  readonly positions = 0;
 
   private constructor(
     readonly model: LlamaConfig,

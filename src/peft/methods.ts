@@ -2,6 +2,7 @@
 // one loader that reads adapter_config.json's peft_type and hands the directory to its method.
 import { previewJson } from '../engine/json.js';
 import type { LlamaConfig } from '../model/config.js';
+import type { LlamaModel } from '../model/model.js';
 import { PEFT_METHODS, PeftConfigError, type Adapter, type PeftMethod } from './adapter.js';
 import { LoraAdapter, parsePeftLoraConfig, validateLoraConfig, type LoraConfig } from './lora.js';
 import { PTuningAdapter } from './p-tuning.js';
@@ -65,6 +66,20 @@ export function createAdapter(model: LlamaConfig, s: PeftSettings, seed: number,
         seed,
       );
   }
+}
+
+/** A new adapter on a loaded base (reading its embed_tokens only when the init needs them). */
+export async function initAdapter(model: LlamaModel, s: PeftSettings, seed: number): Promise<Adapter> {
+  const embeddings = needsEmbeddings(s) ? (await model.weights()).get('model.embed_tokens.weight') : undefined;
+  return createAdapter(model.cfg, s, seed, embeddings);
+}
+
+/**
+ * An adapter whose values will be overwritten (a client about to load the global tensors, a
+ * checkpoint's state): the layout of `s` without reading the base for an init.
+ */
+export function adapterLayout(model: LlamaConfig, s: PeftSettings): Adapter {
+  return createAdapter(model, { ...s, promptInit: 'random' }, 0);
 }
 
 const LOADERS: Record<string, (dir: string, model: LlamaConfig, c: AdapterConfigJson) => Promise<Adapter>> = {

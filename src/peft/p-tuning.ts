@@ -113,6 +113,10 @@ export class PTuningAdapter implements Adapter {
     return virtualTokensInference(this.model, this.promptEmbeddings(), this.config.numVirtualTokens);
   }
 
+  get positions(): number {
+    return this.config.numVirtualTokens;
+  }
+
   get size(): number {
     return tensorCount(this.tensors);
   }

@@ -171,6 +171,10 @@ export class PrefixTuningAdapter implements Adapter {
     return { spec: new PrefixGraphSpec(n, { kind: 'fixed' }), feeds, prefix: { length: n, layers: prefixLayers(this.model, p, n) } };
   }
 
+  get positions(): number {
+    return this.config.numVirtualTokens;
+  }
+
   get size(): number {
     return tensorCount(this.tensors);
   }

@@ -111,6 +111,10 @@ export class PromptTuningAdapter implements Adapter {
     return virtualTokensInference(this.model, this.embeddings, this.config.numVirtualTokens);
   }
 
+  get positions(): number {
+    return this.config.numVirtualTokens;
+  }
+
   get size(): number {
     return tensorCount(this.tensors);
   }
