@@ -103,13 +103,18 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
     ...(valid ? { valid } : {}),
     outDir: a.out,
     lora: { r: a['lora-r'], alpha: a['lora-alpha'], dropout: a['lora-dropout'], targets: targets as Projection[] },
-    peft: {
-      method: a['peft-method'],
-      numVirtualTokens: a['num-virtual-tokens'],
-      promptInit: a['prompt-init'],
-      encoderHiddenSize: a['encoder-hidden-size'],
-      prefixProjection: a['prefix-projection'],
-    },
+    // LoRA (the default) is the recipe as it was; another method brings its settings.
+    ...(a['peft-method'] !== 'lora'
+      ? {
+          peft: {
+            method: a['peft-method'],
+            numVirtualTokens: a['num-virtual-tokens'],
+            promptInit: a['prompt-init'],
+            encoderHiddenSize: a['encoder-hidden-size'],
+            prefixProjection: a['prefix-projection'],
+          },
+        }
+      : {}),
     steps: a.steps,
     batchSize: a['batch-size'],
     seqLen: a['seq-len'],
