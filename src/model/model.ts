@@ -194,9 +194,9 @@ export class LlamaModel {
     return LlamaModel.fromWeights(engine, cfg, weights, async () => (await loadCheckpoint(dir)).weights);
   }
 
-  /** A copy of the base weights (read back from the engine). */
-  async weights(): Promise<Map<string, Float32Array>> {
-    const all = await this.engine.readWeights(this.weightSet);
+  /** A copy of the base weights (read back from the engine); only `names` when given. */
+  async weights(names?: string[]): Promise<Map<string, Float32Array>> {
+    const all = await this.engine.readWeights(this.weightSet, names);
     return new Map(Object.entries(all).map(([k, t]) => [k, t.data as Float32Array]));
   }
 

@@ -70,7 +70,8 @@ export function createAdapter(model: LlamaConfig, s: PeftSettings, seed: number,
 
 /** A new adapter on a loaded base (reading its embed_tokens only when the init needs them). */
 export async function initAdapter(model: LlamaModel, s: PeftSettings, seed: number): Promise<Adapter> {
-  const embeddings = needsEmbeddings(s) ? (await model.weights()).get('model.embed_tokens.weight') : undefined;
+  const name = 'model.embed_tokens.weight';
+  const embeddings = needsEmbeddings(s) ? (await model.weights([name])).get(name) : undefined;
   return createAdapter(model.cfg, s, seed, embeddings);
 }
 
