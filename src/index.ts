@@ -111,8 +111,19 @@ export {
   type OpenedModel,
 } from './model/source.js';
 
-// PEFT: LoRA adapters in the PEFT layout.
-export { PEFT_METHODS, type Adapter, type PeftMethod } from './peft/adapter.js';
+// PEFT: LoRA, prompt tuning, P-tuning and prefix tuning adapters in the PEFT layout.
+export { PEFT_METHODS, PeftConfigError, type Adapter, type PeftMethod } from './peft/adapter.js';
+export {
+  createAdapter,
+  initAdapter,
+  loadAdapter,
+  loraSettings,
+  validatePeftSettings,
+  type PeftSettings,
+} from './peft/methods.js';
+export { PromptTuningAdapter, type PromptTuningConfig } from './peft/prompt-tuning.js';
+export { PTuningAdapter, type PTuningConfig } from './peft/p-tuning.js';
+export { PrefixTuningAdapter, type PrefixTuningConfig } from './peft/prefix-tuning.js';
 export { LoraAdapter, LoraConfigError, LoraGraphSpec, validateLoraConfig, type LoraConfig } from './peft/lora.js';
 
 // Evaluation: validation loss, generation and the tasks' scores.
@@ -156,6 +167,7 @@ export {
 export {
   LocalTrainer,
   TrainerError,
+  adapterTarget,
   evaluate,
   fullTarget,
   loraTarget,
