@@ -49,7 +49,7 @@ const result = await timed.run(loraTarget(adapter), data);
 const peak2 = await matmulPeak(engine);
 const peak = Math.max(peak1, peak2);
 
-const stepFlops = matmulFlops(trainingGraph(cfg, 'lora', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });
+const stepFlops = matmulFlops(trainingGraph(cfg, 'adapter', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });
 const seconds = result.seconds;
 const tokensPerS = (BATCH * SEQ * result.steps) / seconds;
 const gflops = (stepFlops * result.steps) / seconds / 1e9;

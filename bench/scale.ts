@@ -111,7 +111,7 @@ async function runShape(name: string): Promise<void> {
   const result = await new LocalTrainer(model, { ...config, steps }).run(loraTarget(adapter), data);
   const peak2 = await matmulPeak(engine);
   const peak = Math.max(peak1, peak2);
-  const stepFlops = matmulFlops(trainingGraph(cfg, 'lora', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });
+  const stepFlops = matmulFlops(trainingGraph(cfg, 'adapter', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });
   const gflops = (stepFlops * result.steps) / result.seconds / 1e9;
   const out: ShapeResult = {
     shape: name,

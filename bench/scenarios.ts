@@ -5,6 +5,8 @@
 // so an interrupted sweep resumes and --report-only reprints the table. Seeds run outermost, so a
 // sweep cut short still has every (task, scenario) cell for the first seeds.
 //   npm run bench:scenarios [-- --tasks arith,code --scenarios global,fed,local --seeds 0,1,2 --out runs/scenarios --json --report-only]
+// --set key=value (repeatable) overrides every run's config, e.g. `--set peft.method=prefix
+// --set peft.num_virtual_tokens=8`; give such a sweep its own --out.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'runs/scenarios' },
     'report-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 const tasks = values.tasks.split(',');
@@ -45,7 +48,7 @@ try {
         const file = join(dir, 'summary.json');
         if (!existsSync(file)) {
           if (values['report-only']) continue;
-          const config = await loadFlConfig(configFile(task), [`seed=${seed}`, `scenario=${scenario}`]);
+          const config = await loadFlConfig(configFile(task), [...values.set, `seed=${seed}`, `scenario=${scenario}`]);
           model ??= await openModel({ dir: config.model, threads: config.threads });
           console.error(`[scenarios] ${task} ${scenario} seed ${seed} -> ${dir} (${new Date().toISOString()})`);
           const report = await runTrial(config, { model });

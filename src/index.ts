@@ -101,8 +101,8 @@ export {
   type ModelType,
 } from './model/config.js';
 export { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type WriteDType } from './model/safetensors.js';
-export { PROJECTIONS, type LoraGraphSpec, type Projection } from './model/llama.js';
-export type { Trainable } from './model/graphs.js';
+export { PROJECTIONS, type DecoderHooks, type Projection } from './model/llama.js';
+export type { AdapterGraph, AdapterGraphSpec, GraphMode, Trainable } from './model/graphs.js';
 export {
   DEFAULT_THREADS,
   SHIPPED_BASE_MODEL,
@@ -113,8 +113,20 @@ export {
   type OpenedModel,
 } from './model/source.js';
 
-// PEFT: LoRA adapters in the PEFT layout.
-export { LoraAdapter, LoraConfigError, validateLoraConfig, type LoraConfig } from './peft/lora.js';
+// PEFT: LoRA, prompt tuning, P-tuning and prefix tuning adapters in the PEFT layout.
+export { PEFT_METHODS, PeftConfigError, type Adapter, type PeftMethod } from './peft/adapter.js';
+export {
+  createAdapter,
+  initAdapter,
+  loadAdapter,
+  loraSettings,
+  validatePeftSettings,
+  type PeftSettings,
+} from './peft/methods.js';
+export { PromptTuningAdapter, type PromptTuningConfig } from './peft/prompt-tuning.js';
+export { PTuningAdapter, type PTuningConfig } from './peft/p-tuning.js';
+export { PrefixTuningAdapter, type PrefixTuningConfig } from './peft/prefix-tuning.js';
+export { LoraAdapter, LoraConfigError, LoraGraphSpec, validateLoraConfig, type LoraConfig } from './peft/lora.js';
 
 // Evaluation: validation loss, generation and the tasks' scores.
 export {
@@ -157,6 +169,7 @@ export {
 export {
   LocalTrainer,
   TrainerError,
+  adapterTarget,
   evaluate,
   fullTarget,
   loraTarget,

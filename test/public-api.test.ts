@@ -36,6 +36,7 @@ import {
   type RunOptions, type TaskRecord, type Tokenizer, type TrainerConfig, type TrainerHooks, type TrainResult,
   type OptimizerConfig, type Reference, type EvalTaskOptions, type LoadedModel,
   loadStudyData, lossScoreAgreement, writeReport, type RankCorrelation, type StudyData,
+  adapterTarget, createAdapter, loraSettings, type Adapter, type PeftSettings,
 } from 'fedhpo';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -77,8 +78,12 @@ const result: TrainResult = await new LocalTrainer(model, config, [hooks]).run(l
   meter,
   rng: new Rng(0).fork(1),
 });
+const prefix: PeftSettings = { ...loraSettings({ ...lora, r: 2 }), method: 'prefix', numVirtualTokens: 2 };
+const adapter: Adapter = createAdapter(cfg, prefix, 0);
+const prefixRun: TrainResult = await new LocalTrainer(model, config).run(adapterTarget(adapter), data);
 await engine.close();
 console.log(JSON.stringify({
+  prefixSteps: prefixRun.steps,
   status: result.status,
   steps,
   meteredRuns: meter.report().runs,
@@ -195,6 +200,7 @@ describe('the public entry point (fedhpo)', () => {
     const r = await run(process.execPath, ['out/consumer.js'], consumer);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
+      prefixSteps: 2,
       status: 'completed',
       steps: [0, 1],
       meteredRuns: 2,

@@ -16,7 +16,10 @@ import type { ClientDataSource } from '../fl/client-data.js';
 import { evaluateClientRound, trainClientRound } from '../fl/client-round.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import type { NamedTensors } from '../fl/tensors.js';
-import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
+import { peftSettingsOf, type PeftSection } from '../fl/fl-config.js';
+import type { Adapter } from '../peft/adapter.js';
+import type { LoraConfig } from '../peft/lora.js';
+import { adapterLayout } from '../peft/methods.js';
 import { subscribeAsClient } from './client-subscriptions.js';
 import type { Subscription, Transport, TransportStatus } from './transport.js';
 import { type ActorSystemRef, type Mailbox, spawnActor } from './actor-system.js';
@@ -91,7 +94,7 @@ export class ClientActor {
   private readonly mailbox: Mailbox<ClientInbox>;
   private readonly lock: ComputeLock;
   private readonly subscriptions: Subscription[] = [];
-  private adapter: { key: string; adapter: LoraAdapter } | undefined;
+  private adapter: { key: string; adapter: Adapter } | undefined;
   private lastUpdate: CachedReply | undefined;
   private lastEval: CachedReply | undefined;
   private stopped = false;
@@ -222,7 +225,7 @@ export class ClientActor {
   }
 
   private async train(msg: RoundMsg, global: NamedTensors, key: string): Promise<void> {
-    const adapter = this.adapterFor(msg.lora);
+    const adapter = this.adapterFor(msg.lora, msg.peft);
     const data = this.o.data.encoded(msg.train.seq_len);
     this.log(`training round ${msg.round} of ${this.o.scope.study}/${this.o.scope.trial} (${msg.train.local_steps} local steps)`);
     const result = await this.lock.run(
@@ -256,7 +259,7 @@ export class ClientActor {
   }
 
   private async evaluate(msg: EvaluateMsg, global: NamedTensors, key: string): Promise<void> {
-    const adapter = this.adapterFor(msg.lora);
+    const adapter = this.adapterFor(msg.lora, msg.peft);
     const data = this.o.data.encoded(msg.seqLen);
     const r = await this.lock.run(
       this.whileRunning(() =>
@@ -314,10 +317,10 @@ export class ClientActor {
     }
   }
 
-  /** One adapter object per LoRA shape, reused round after round (its values always come from the global). */
-  private adapterFor(lora: LoraConfig): LoraAdapter {
-    const key = JSON.stringify(lora);
-    if (this.adapter?.key !== key) this.adapter = { key, adapter: LoraAdapter.init(this.o.model.cfg, lora, 0) };
+  /** One adapter object per adapter shape, reused round after round (its values always come from the global). */
+  private adapterFor(lora: LoraConfig, peft: PeftSection | undefined): Adapter {
+    const key = JSON.stringify([lora, peft ?? null]);
+    if (this.adapter?.key !== key) this.adapter = { key, adapter: adapterLayout(this.o.model.cfg, peftSettingsOf(lora, peft)) };
     return this.adapter.adapter;
   }
 

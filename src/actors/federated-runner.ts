@@ -263,6 +263,13 @@ export class FederatedTrialRunner implements TrialRunner {
   }
 
   private saveCheckpoint(dir: string, config: FlConfig, state: FederationState): Promise<string> {
-    return writeTrialCheckpoint(dir, { v: 1, model: config.model, lora: config.lora, seed: config.seed, state });
+    return writeTrialCheckpoint(dir, {
+      v: 1,
+      model: config.model,
+      lora: config.lora,
+      ...(config.peft.method !== 'lora' ? { peft: config.peft } : {}),
+      seed: config.seed,
+      state,
+    });
   }
 }

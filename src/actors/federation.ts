@@ -7,12 +7,13 @@ import type { Aggregator } from '../fl/aggregator.js';
 import { resolveAggregator } from '../fl/aggregators.js';
 import { resolveSettings } from '../fl/codec/format.js';
 import { type ClientData, encodedClientData } from '../fl/client-data.js';
-import type { FlConfig } from '../fl/fl-config.js';
+import { type FlConfig, peftSettingsOf } from '../fl/fl-config.js';
 import type { TrainerHooks } from '../fl/local-trainer.js';
 import { modelSha256 } from '../fl/model-fingerprint.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors } from '../fl/tensors.js';
 import type { LoadedModel } from '../model/source.js';
-import { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
+import { adapterLayout, initAdapter } from '../peft/methods.js';
 import type { Transport, TransportHooks } from './transport.js';
 import { type ActorSystemRef, startActorSystem, stopActorSystem } from './actor-system.js';
 import { ClientActor } from './client-actor.js';
@@ -70,7 +71,7 @@ export interface FederationResult {
   history: RoundRecord[];
   global: NamedTensors;
   /** The final global adapter (e.g. to save in PEFT layout or score on the test split). */
-  adapter: LoraAdapter;
+  adapter: Adapter;
   rejected: Record<string, number>;
   seconds: number;
 }
@@ -133,7 +134,8 @@ async function serve(config: FlConfig, deps: FederationServerDeps, startClients:
   const { model } = deps.model;
   const sha = deps.modelSha256 ?? (await modelSha256(deps.model));
   const aggregator = deps.aggregator ?? (await aggregatorFromConfig(config));
-  const initial = adapterTensors(LoraAdapter.init(model.cfg, config.lora, config.seed));
+  const peft = peftSettingsOf(config.lora, config.peft);
+  const initial = adapterTensors(await initAdapter(model, peft, config.seed));
   const connect = deps.connect ?? inProcessConnector();
   const scope = { study: config.study, trial: config.trial };
   const system = startActorSystem();
@@ -156,6 +158,7 @@ async function serve(config: FlConfig, deps: FederationServerDeps, startClients:
         seed: config.seed,
         rounds: config.rounds,
         lora: config.lora,
+        ...(config.peft.method !== 'lora' ? { peft: config.peft } : {}),
         train: config.train,
         codec: resolveSettings(config.codec),
         round: config.round,
@@ -183,7 +186,7 @@ async function serve(config: FlConfig, deps: FederationServerDeps, startClients:
     await Promise.race([server.ready, done]);
     clients = await startClients({ system, connect, sha, transports, lock });
     const result = await done;
-    const adapter = LoraAdapter.init(model.cfg, config.lora, config.seed);
+    const adapter = adapterLayout(model.cfg, peft);
     loadIntoAdapter(adapter, result.global);
     return { ...result, adapter, seconds: (performance.now() - started) / 1000 };
   } finally {

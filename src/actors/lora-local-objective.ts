@@ -12,7 +12,8 @@ import type { Config } from '../hpo/space.js';
 import type { StudyConfig } from '../hpo/study-config.js';
 import { trialConfigOf } from '../hpo/trial-config.js';
 import type { OpenedModel } from '../model/source.js';
-import { LoraAdapter } from '../peft/lora.js';
+import { peftSettingsOf } from '../fl/fl-config.js';
+import { initAdapter } from '../peft/methods.js';
 import { ComputeLock } from './compute-lock.js';
 import { federatedTrialConfig } from './federated-trial-config.js';
 
@@ -51,7 +52,7 @@ export class LoraLocalObjective implements LocalObjective {
       data = encodeClient(tokenizer, this.o.records, fl.train.seq_len, fl.eval.valid_limit);
       this.encoded.set(key, data);
     }
-    const adapter = LoraAdapter.init(model.cfg, fl.lora, fl.seed);
+    const adapter = await initAdapter(model, peftSettingsOf(fl.lora, fl.peft), fl.seed);
     let global = adapterTensors(adapter);
     let steps = 0;
     for (let round = 1; round <= rounds; round++) {

@@ -9,7 +9,7 @@
 // schema by whoever asked (checkClientTaskResult).
 import { z } from 'zod';
 import { nestedDeeperThan } from '../engine/json.js';
-import { MAX_BATCH_SIZE, TrainSettingsSchema } from '../fl/fl-config.js';
+import { MAX_BATCH_SIZE, PeftSectionSchema, TrainSettingsSchema } from '../fl/fl-config.js';
 import { PROJECTIONS } from '../model/llama.js';
 import { decodeEnvelope, EnvelopeError, encodeEnvelope } from './envelope.js';
 
@@ -49,6 +49,8 @@ export const RoundSchema = z
     /** The trial seed: a client's stream of the round forks from it. */
     seed: z.number().int().refine(Number.isSafeInteger, 'must be a safe integer'),
     lora: LoraSchema,
+    /** The PEFT method and its settings (absent: LoRA, as before there were others). */
+    peft: PeftSectionSchema.optional(),
     train: TrainSettingsSchema,
     /** The aggregator's wishes for local training (FedProx's proximal_mu ...). */
     aggregatorConfig: jsonObject,
@@ -71,6 +73,7 @@ export const EvaluateSchema = z
     round,
     attempt,
     lora: LoraSchema,
+    peft: PeftSectionSchema.optional(),
     batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
     seqLen: z.number().int().min(1),
   })

@@ -3,7 +3,7 @@
 import { UserError } from '../engine/errors.js';
 import type { Aggregator } from '../fl/aggregator.js';
 import type { ResolvedCodecSettings } from '../fl/codec/codec.js';
-import type { TrainSettings } from '../fl/fl-config.js';
+import type { PeftSection, TrainSettings } from '../fl/fl-config.js';
 import { cloneTensors, type NamedTensors } from '../fl/tensors.js';
 import type { LoraConfig } from '../peft/lora.js';
 import type { ActorSystemRef } from './actor-system.js';
@@ -22,6 +22,8 @@ export interface ServerSettings {
   seed: number;
   rounds: number;
   lora: LoraConfig;
+  /** The PEFT method and its settings (absent: LoRA). */
+  peft?: PeftSection;
   train: TrainSettings;
   /** How clients encode their deltas. */
   codec: ResolvedCodecSettings;

@@ -51,6 +51,7 @@ export function roundMessage(
     selected: [...r.selected],
     seed: s.seed,
     lora: loraOf(s),
+    ...(s.peft ? { peft: { ...s.peft } } : {}),
     train: s.train,
     aggregatorConfig,
     codec: { ...s.codec },
@@ -64,6 +65,7 @@ export function evaluateMessage(s: ServerSettings, r: { round: number; attempt: 
     round: r.round,
     attempt: r.attempt,
     lora: loraOf(s),
+    ...(s.peft ? { peft: { ...s.peft } } : {}),
     batchSize: s.eval.batch_size,
     seqLen: s.train.seq_len,
   };

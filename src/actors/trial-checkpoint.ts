@@ -1,6 +1,6 @@
 // A federated trial's checkpoint: the server's FederationState after the trial's last round (which
 // alone continues the federation bit-identically) plus what it takes to rebuild the adapter without
-// the trial's config: the base model directory, the LoRA config and the seed. One JSON file in the
+// the trial's config: the base model directory, the LoRA config (and PEFT method) and the seed. One JSON file in the
 // trial's directory; its path is the `checkpoint` a promoted trial continues from and `best/` is
 // exported from.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -9,9 +9,12 @@ import { z } from 'zod';
 import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
 import { parseJsonText } from '../engine/json.js';
+import { type PeftSection, PeftSectionSchema, peftSettingsOf } from '../fl/fl-config.js';
 import { loadIntoAdapter } from '../fl/tensors.js';
 import { loadLlamaConfig } from '../model/config.js';
-import { LoraAdapter, type LoraConfig, validateLoraConfig } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
+import { type LoraConfig, validateLoraConfig } from '../peft/lora.js';
+import { adapterLayout } from '../peft/methods.js';
 import { decodeGlobal, type FederationState, parseFederationState } from './federation-state.js';
 
 export interface TrialCheckpoint {
@@ -19,6 +22,8 @@ export interface TrialCheckpoint {
   /** The base model directory the adapter belongs to. */
   model: string;
   lora: LoraConfig;
+  /** The PEFT method (absent: LoRA). */
+  peft?: PeftSection;
   seed: number;
   state: FederationState;
 }
@@ -28,6 +33,7 @@ const CheckpointSchema = z
     v: z.literal(1),
     model: z.string().min(1),
     lora: z.object({ r: z.number(), alpha: z.number(), dropout: z.number(), targets: z.array(z.string()) }).strict(),
+    peft: PeftSectionSchema.optional(),
     seed: z.number().int(),
     state: z.unknown(),
   })
@@ -57,12 +63,13 @@ export async function readTrialCheckpoint(file: string): Promise<TrialCheckpoint
     throw new UserError(`${file}: not a federated trial checkpoint: ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
   }
   const lora = validateLoraConfig(r.data.lora as LoraConfig, `${file}: lora`);
-  return { v: 1, model: r.data.model, lora, seed: r.data.seed, state: parseFederationState(r.data.state) };
+  const peft = r.data.peft ? { peft: r.data.peft } : {};
+  return { v: 1, model: r.data.model, lora, ...peft, seed: r.data.seed, state: parseFederationState(r.data.state) };
 }
 
 /** The checkpoint's global adapter, rebuilt on its base model's config. */
-export async function checkpointAdapter(c: TrialCheckpoint): Promise<LoraAdapter> {
-  const adapter = LoraAdapter.init(await loadLlamaConfig(c.model), c.lora, c.seed);
+export async function checkpointAdapter(c: TrialCheckpoint): Promise<Adapter> {
+  const adapter = adapterLayout(await loadLlamaConfig(c.model), peftSettingsOf(c.lora, c.peft));
   loadIntoAdapter(adapter, decodeGlobal(c.state.global));
   return adapter;
 }

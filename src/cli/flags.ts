@@ -42,6 +42,8 @@ export const NUMBER_FLAGS = {
   'lora-r': int(1, 4096),
   'lora-alpha': real(0, 1e9, { minExclusive: true }),
   'lora-dropout': real(0, 1, { maxExclusive: true }),
+  'num-virtual-tokens': int(1, 4096),
+  'encoder-hidden-size': int(1, 65536),
   lr: real(0, 1e6),
   'weight-decay': real(0, 1e6),
   momentum: real(0, 1, { maxExclusive: true }),

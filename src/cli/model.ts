@@ -7,7 +7,7 @@ import { parseJsonText, previewJson } from '../engine/json.js';
 import { parseLlamaConfig } from '../model/config.js';
 import { LlamaModel, initWeights, saveCheckpoint } from '../model/model.js';
 import { DEFAULT_THREADS } from '../model/source.js';
-import { LoraAdapter } from '../peft/lora.js';
+import { loadAdapter } from '../peft/methods.js';
 import { UsageError, readJson } from './util.js';
 import { numberFlag } from './flags.js';
 
@@ -41,10 +41,10 @@ export async function modelNll(o: { model: string; adapter?: string | undefined;
   try {
     const model = await LlamaModel.load(o.model, engine);
     const seqs = await readTokenFile(o.tokens, model.cfg.vocab_size);
-    const adapter = o.adapter ? await LoraAdapter.load(o.adapter, model.cfg) : undefined;
+    const adapter = o.adapter ? await loadAdapter(o.adapter, model.cfg) : undefined;
     return await model.nll(seqs, {
       batchSize: o.batchSize,
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
     });
   } finally {
     await engine.close();

@@ -1,4 +1,4 @@
-// `fedhpo train`: LoRA fine-tuning of a checkpoint on a data file, with a progress bar.
+// `fedhpo train`: PEFT fine-tuning (LoRA, prompt tuning, P-tuning, prefix tuning) of a checkpoint on a data file, with a progress bar.
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import type { OptimizerConfig } from '../engine/optim.js';
@@ -9,6 +9,9 @@ import type { TrainerHooks } from '../fl/local-trainer.js';
 import { PROJECTIONS, type Projection } from '../model/llama.js';
 import { LORA_RECIPE, SGD_MOMENTUM } from '../fl/recipes.js';
 import { DEFAULT_THREADS } from '../model/source.js';
+import { PEFT_METHODS, type PeftMethod } from '../peft/adapter.js';
+import { DEFAULT_PROMPT_SETTINGS } from '../peft/methods.js';
+import { PROMPT_INITS, type PromptInit } from '../peft/prompt-tuning.js';
 import { UsageError } from './util.js';
 import { numberFlag } from './flags.js';
 
@@ -29,6 +32,29 @@ export function trainOptions(y: Argv) {
     .option('lora-alpha', numberFlag('lora-alpha', 'LoRA alpha (scaling alpha/r)', R.lora.alpha))
     .option('lora-dropout', numberFlag('lora-dropout', 'LoRA dropout probability', R.lora.dropout))
     .option('lora-targets', { type: 'string', default: R.lora.targets.join(','), describe: `comma list of ${PROJECTIONS.join(', ')}` })
+    .option('peft-method', {
+      choices: PEFT_METHODS,
+      default: 'lora' as PeftMethod,
+      describe: 'PEFT method: LoRA, prompt tuning, P-tuning or prefix tuning',
+    })
+    .option(
+      'num-virtual-tokens',
+      numberFlag('num-virtual-tokens', 'virtual tokens (prompt, ptuning, prefix)', DEFAULT_PROMPT_SETTINGS.numVirtualTokens),
+    )
+    .option('prompt-init', {
+      choices: PROMPT_INITS,
+      default: DEFAULT_PROMPT_SETTINGS.promptInit as PromptInit,
+      describe: 'prompt tuning init: vocabulary rows or N(0, 1)',
+    })
+    .option(
+      'encoder-hidden-size',
+      numberFlag(
+        'encoder-hidden-size',
+        'encoder MLP width (ptuning; prefix with --prefix-projection)',
+        DEFAULT_PROMPT_SETTINGS.encoderHiddenSize,
+      ),
+    )
+    .option('prefix-projection', { type: 'boolean', default: false, describe: 'prefix tuning through the reparameterisation MLP' })
     .option('steps', numberFlag('steps', 'optimizer steps', R.steps))
     .option('batch-size', numberFlag('batch-size', 'examples per micro-batch', R.batchSize))
     .option('seq-len', numberFlag('seq-len', 'max tokens per example (longer ones are cut)', R.seqLen))
@@ -77,6 +103,18 @@ export function finetuneOptions(a: TrainArgs): FinetuneOptions {
     ...(valid ? { valid } : {}),
     outDir: a.out,
     lora: { r: a['lora-r'], alpha: a['lora-alpha'], dropout: a['lora-dropout'], targets: targets as Projection[] },
+    // LoRA (the default) is the recipe as it was; another method brings its settings.
+    ...(a['peft-method'] !== 'lora'
+      ? {
+          peft: {
+            method: a['peft-method'],
+            numVirtualTokens: a['num-virtual-tokens'],
+            promptInit: a['prompt-init'],
+            encoderHiddenSize: a['encoder-hidden-size'],
+            prefixProjection: a['prefix-projection'],
+          },
+        }
+      : {}),
     steps: a.steps,
     batchSize: a['batch-size'],
     seqLen: a['seq-len'],

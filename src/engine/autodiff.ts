@@ -170,12 +170,26 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Concat: (g, n, [dy], needs) => {
     const axis = n.attrs.axis as number;
     let offset = 0;
+    // Static sizes are needed only ahead of an input a gradient is taken for: virtual tokens
+    // [b, v, h] ahead of token embeddings [b, s, h], a key prefix [b, kv, n, hd] ahead of keys
+    // [b, kv, s, hd] (the last input's part is the rest of dy, whatever its size).
+    let known = true;
+    const last = n.inputs.length - 1;
     return n.inputs.map((x, i) => {
       const d = x.shape[axis];
-      if (typeof d !== 'number') throw new ShapeError('Concat gradient needs static sizes along the concat axis');
-      const part = needs[i] ? g.slice(dy!, axis, offset, offset + d) : undefined;
-      offset += d;
-      return part;
+      if (!needs[i]) {
+        if (typeof d === 'number') offset += d;
+        else known = false;
+        return undefined;
+      }
+      if (!known || (typeof d !== 'number' && i !== last)) throw new ShapeError('Concat gradient needs static sizes along the concat axis');
+      if (typeof d === 'number') {
+        const part = g.slice(dy!, axis, offset, offset + d);
+        offset += d;
+        return part;
+      }
+      const rest = [dy!, g.ints([offset]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([axis])];
+      return g.node('Slice', rest, {}, [{ dtype: dy!.dtype, shape: x.shape }])[0]!;
     });
   },
   Slice: (g, n, [dy]) => {

@@ -8,11 +8,11 @@ import { CostMeter } from '../engine/costs.js';
 import type { JsonValue } from '../engine/json.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaModel } from '../model/model.js';
-import type { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
 import type { ClientData } from './client-data.js';
 import { hooksForTrainConfig } from './fedprox.js';
 import { optimizerOf, type TrainSettings } from './fl-config.js';
-import { LocalTrainer, loraTarget, type TrainerHooks } from './local-trainer.js';
+import { LocalTrainer, adapterTarget, type TrainerHooks } from './local-trainer.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors, subtractTensors } from './tensors.js';
 
 /** The stream of client `id` in `round`: independent of every other client, round and of timing. */
@@ -23,7 +23,7 @@ export function clientRoundRng(seed: number, id: string, round: number): Rng {
 export interface ClientRoundInput {
   model: LlamaModel;
   /** The client's adapter object (its values are overwritten with the global first). */
-  adapter: LoraAdapter;
+  adapter: Adapter;
   data: ClientData;
   global: NamedTensors;
   round: number;
@@ -66,7 +66,7 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
     [...hooksForTrainConfig(i.aggregatorConfig), ...(i.hooks ?? [])],
   );
   const meter = new CostMeter();
-  const result = await trainer.run(loraTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
+  const result = await trainer.run(adapterTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
   const cost = meter.report();
   const losses = result.history.map((h) => h.loss);
   // A step that overflowed leaves NaN/inf weights: no message can carry them (the codec refuses), and
@@ -101,7 +101,7 @@ function zerosLike(t: NamedTensors): NamedTensors {
 
 export interface ClientEvalInput {
   model: LlamaModel;
-  adapter: LoraAdapter;
+  adapter: Adapter;
   data: ClientData;
   global: NamedTensors;
   batchSize: number;
@@ -123,7 +123,7 @@ export async function evaluateClientRound(i: ClientEvalInput): Promise<ClientEva
   const started = performance.now();
   loadIntoAdapter(i.adapter, i.global);
   const batches = makeBatches(i.data.validation, { batchSize: i.batchSize, seqLen: i.seqLen, shuffle: false, padId: i.padId });
-  const target = loraTarget(i.adapter);
+  const target = adapterTarget(i.adapter);
   const { loss, tokens } = batches.length ? await i.model.meanLoss(batches, target.evalFeeds()) : { loss: 0, tokens: 0 };
   return { lossSum: tokens ? loss * tokens : 0, tokens, samples: i.data.validation.length, seconds: (performance.now() - started) / 1000 };
 }

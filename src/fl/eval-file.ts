@@ -12,7 +12,8 @@ import { type EvalOptions, type EvalReport, evaluateRecords } from '../eval/eval
 import { evaluateTokenAccuracy } from '../eval/token-accuracy.js';
 import type { LlamaModel } from '../model/model.js';
 import { withModel, type ModelSource } from '../model/source.js';
-import { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
+import { loadAdapter } from '../peft/methods.js';
 import { evalSizes } from './eval-task.js';
 
 export interface UserEvalData {
@@ -55,7 +56,7 @@ export function evaluateUserRecords(
 
 export interface EvalFileOptions {
   model: ModelSource;
-  adapter?: string | LoraAdapter | undefined;
+  adapter?: string | Adapter | undefined;
   file: string;
   metric?: MetricChoice;
   /** Report scores per value of this field (default: category, when present). */
@@ -77,12 +78,12 @@ export async function evalFile(o: EvalFileOptions): Promise<EvalFileReport> {
   const { batchSize, maxNewTokens } = evalSizes(o);
   const data = await loadEvalFile(o.file, o.metric ?? 'auto', o.by);
   const report = await withModel(o.model, async ({ model, tokenizer }) => {
-    const adapter = typeof o.adapter === 'string' ? await LoraAdapter.load(o.adapter, model.cfg) : o.adapter;
+    const adapter = typeof o.adapter === 'string' ? await loadAdapter(o.adapter, model.cfg) : o.adapter;
     return evaluateUserRecords(model, tokenizer, data, {
       batchSize,
       maxNewTokens,
       ...(o.limit ? { limit: o.limit } : {}),
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });

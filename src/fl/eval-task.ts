@@ -6,13 +6,14 @@ import type { TaskSplit } from '../data/tasks/types.js';
 import { UserError } from '../engine/errors.js';
 import { EVAL_DEFAULTS, evaluateRecords, type EvalReport } from '../eval/evaluate.js';
 import { withModel, type ModelSource } from '../model/source.js';
-import { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
+import { loadAdapter } from '../peft/methods.js';
 
 export interface EvalTaskOptions {
   /** The base model: a directory (loaded on a new or a given engine), or a model already loaded. */
   model: ModelSource;
   /** A LoRA adapter: its directory (PEFT layout) or an adapter in memory. */
-  adapter?: string | LoraAdapter | undefined;
+  adapter?: string | Adapter | undefined;
   /** A built-in task name (see TASK_NAMES). */
   task: string;
   /** Default EVAL_DEFAULTS.split (test). */
@@ -30,12 +31,12 @@ export async function evalTask(o: EvalTaskOptions): Promise<EvalReport> {
   const { batchSize, maxNewTokens } = evalSizes(o);
   const records = loadTask(o.task, o.seed ?? EVAL_DEFAULTS.seed)[o.split ?? EVAL_DEFAULTS.split];
   return withModel(o.model, async ({ model, tokenizer }) => {
-    const adapter = typeof o.adapter === 'string' ? await LoraAdapter.load(o.adapter, model.cfg) : o.adapter;
+    const adapter = typeof o.adapter === 'string' ? await loadAdapter(o.adapter, model.cfg) : o.adapter;
     return evaluateRecords(model, tokenizer, records, {
       batchSize,
       maxNewTokens,
       ...(o.limit ? { limit: o.limit } : {}),
-      ...(adapter ? { adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() } } : {}),
+      ...(adapter ? { adapter: adapter.inference() } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });

@@ -12,8 +12,9 @@ import type { ScheduleKind } from '../engine/schedule.js';
 import { UserError } from '../engine/errors.js';
 import type { LlamaConfig } from '../model/config.js';
 import { withModel, type ModelSource } from '../model/source.js';
-import { LoraAdapter, type LoraConfig } from '../peft/lora.js';
-import { LocalTrainer, evaluate, loraTarget, type TrainerHooks, type TrainResult } from './local-trainer.js';
+import type { LoraConfig } from '../peft/lora.js';
+import { initAdapter, loraSettings, type PeftSettings } from '../peft/methods.js';
+import { LocalTrainer, adapterTarget, evaluate, type TrainerHooks, type TrainResult } from './local-trainer.js';
 import { checkOutputPath } from '../engine/files.js';
 
 export interface FinetuneOptions {
@@ -25,6 +26,8 @@ export interface FinetuneOptions {
   validFraction?: number;
   outDir: string;
   lora: LoraConfig;
+  /** The PEFT method and its settings (default: LoRA with `lora`); its `lora` is `lora` above. */
+  peft?: Omit<PeftSettings, 'lora'>;
   steps: number;
   batchSize: number;
   seqLen: number;
@@ -62,10 +65,20 @@ export interface FinetuneSummary {
  * Refuses a sequence length the model was not built for (positions beyond max_position_embeddings),
  * before any data is read: `--seq-len 1000000000` is a typo, not a plan.
  */
-export function checkSeqLen(seqLen: number, cfg: LlamaConfig, configFile: string): void {
+export function checkSeqLen(
+  seqLen: number,
+  cfg: LlamaConfig,
+  configFile: string,
+  peft?: Pick<PeftSettings, 'method' | 'numVirtualTokens'>,
+): void {
   if (!Number.isSafeInteger(seqLen) || seqLen < 1) throw new UserError(`--seq-len: expected a positive integer, got ${seqLen}`);
   if (seqLen > cfg.max_position_embeddings)
     throw new UserError(`--seq-len ${seqLen} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${configFile})`);
+  const taken = peft && peft.method !== 'lora' ? peft.numVirtualTokens : 0;
+  if (seqLen + taken > cfg.max_position_embeddings)
+    throw new UserError(
+      `--seq-len ${seqLen} plus --num-virtual-tokens ${taken} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${configFile})`,
+    );
 }
 
 /** Training data: a file (JSONL/JSON records) or a built-in task's split. */
@@ -106,7 +119,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   // Before the model loads and training runs: a path that cannot take the adapter fails now, not at save time.
   await checkOutputPath(o.outDir, 'directory', 'output directory');
   return withModel(o.model, async ({ model, tokenizer: tok, dir: modelDir }) => {
-    checkSeqLen(o.seqLen, model.cfg, modelDir ? join(modelDir, 'config.json') : 'the loaded model');
+    checkSeqLen(o.seqLen, model.cfg, modelDir ? join(modelDir, 'config.json') : 'the loaded model', o.peft);
     const train = await loadEncoded(o.data, tok, o.seqLen, log);
     let trainSet = train.encoded;
     let validSet: Encoded[];
@@ -121,8 +134,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
       validSet = trainSet.slice(trainSet.length - n);
       trainSet = trainSet.slice(0, trainSet.length - n);
     }
-    const adapter = LoraAdapter.init(model.cfg, o.lora, o.seed);
-    const target = loraTarget(adapter);
+    const adapter = await initAdapter(model, { ...(o.peft ?? loraSettings(o.lora)), lora: o.lora }, o.seed);
+    const target = adapterTarget(adapter);
     const validBatches = makeBatches(validSet, { batchSize: o.batchSize, seqLen: o.seqLen, shuffle: false, padId: tok.padId });
     const before = validBatches.length ? (await evaluate(model, target, validBatches, o.meter)).loss : NaN;
     const trainer = new LocalTrainer(

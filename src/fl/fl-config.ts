@@ -8,6 +8,11 @@ import { METRICS } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import type { OptimizerConfig } from '../engine/optim.js';
 import { PROJECTIONS } from '../model/llama.js';
+import { PEFT_METHODS } from '../peft/adapter.js';
+import type { LoraConfig } from '../peft/lora.js';
+import type { PeftSettings } from '../peft/methods.js';
+import { MAX_ENCODER_HIDDEN, MAX_VIRTUAL_TOKENS } from '../peft/prompt-learning.js';
+import { PROMPT_INITS } from '../peft/prompt-tuning.js';
 import type { LlamaConfig } from '../model/config.js';
 import { SHIPPED_BASE_MODEL } from '../model/source.js';
 import { CodecSettingsSchema } from './codec/codec.js';
@@ -93,6 +98,47 @@ export const DataConfigSchema = z
 
 export type DataConfig = z.infer<typeof DataConfigSchema>;
 
+/**
+ * The PEFT method (`peft.method`, a hyperparameter like any other) and the settings of the prompt
+ * methods; LoRA's own stay under `lora`. Sent to clients with every round, as the LoRA block is.
+ */
+export const PeftSectionSchema = z
+  .object({
+    method: z.enum(PEFT_METHODS).default('lora'),
+    /** prompt, ptuning, prefix: virtual tokens (positions ahead of every sequence). */
+    num_virtual_tokens: positiveInt.max(MAX_VIRTUAL_TOKENS).default(8),
+    /** prompt: 'vocab' copies rows of the embedding table (PEFT SAMPLE_VOCAB), 'random' draws N(0, 1). */
+    prompt_init: z.enum(PROMPT_INITS).default('vocab'),
+    /** ptuning, and prefix with prefix_projection: the encoder MLP's hidden width. */
+    encoder_hidden_size: positiveInt.max(MAX_ENCODER_HIDDEN).default(64),
+    /** prefix: train the prefixes through PEFT's reparameterisation MLP. */
+    prefix_projection: z.boolean().default(false),
+  })
+  .strict();
+export type PeftSection = z.infer<typeof PeftSectionSchema>;
+export const PEFT_SECTION_DEFAULTS: PeftSection = {
+  method: 'lora',
+  num_virtual_tokens: 8,
+  prompt_init: 'vocab',
+  encoder_hidden_size: 64,
+  prefix_projection: false,
+};
+
+/** The settings createAdapter takes, from a config's (or a message's) lora and peft blocks. */
+export function peftSettingsOf(lora: LoraConfig, peft: PeftSection = PEFT_SECTION_DEFAULTS): PeftSettings {
+  return {
+    method: peft.method,
+    lora: { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets: [...lora.targets] },
+    numVirtualTokens: peft.num_virtual_tokens,
+    promptInit: peft.prompt_init,
+    encoderHiddenSize: peft.encoder_hidden_size,
+    prefixProjection: peft.prefix_projection,
+  };
+}
+
+/** Positions an adapter takes ahead of every sequence (virtual tokens or a key/value prefix). */
+export const positionsTaken = (peft: PeftSection): number => (peft.method === 'lora' ? 0 : peft.num_virtual_tokens);
+
 /** A short name of the run's data: the built-in task, else 'files'. */
 export function dataName(d: DataConfig): string {
   return d.task ?? 'files';
@@ -128,6 +174,7 @@ export const FlConfigSchema = z
       })
       .strict()
       .default({ r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }),
+    peft: PeftSectionSchema.default(PEFT_SECTION_DEFAULTS),
     train: TrainSettingsSchema,
     aggregator: z
       .object({
@@ -185,6 +232,11 @@ export function checkConfigFitsModel(c: FlConfig, cfg: LlamaConfig): void {
   if (c.train.seq_len > cfg.max_position_embeddings)
     throw new ConfigFileError(
       `train.seq_len ${c.train.seq_len} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${c.model})`,
+    );
+  const taken = positionsTaken(c.peft);
+  if (c.train.seq_len + taken > cfg.max_position_embeddings)
+    throw new ConfigFileError(
+      `train.seq_len ${c.train.seq_len} plus peft.num_virtual_tokens ${taken} is over the model's max_position_embeddings ${cfg.max_position_embeddings} (${c.model})`,
     );
 }
 

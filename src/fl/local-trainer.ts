@@ -14,9 +14,9 @@ import type { CostMeter } from '../engine/costs.js';
 import { Rng } from '../engine/rng.js';
 import { lrAt, type ScheduleKind } from '../engine/schedule.js';
 import type { Trainable } from '../model/graphs.js';
-import type { LoraGraphSpec } from '../model/llama.js';
+import type { AdapterGraphSpec } from '../model/graphs.js';
 import type { AdapterFeeds, LlamaModel } from '../model/model.js';
-import type { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
 
 export interface TrainerConfig {
   steps: number;
@@ -35,26 +35,32 @@ export interface TrainerConfig {
   padId: number;
 }
 
-/** What is being trained: a LoRA adapter or every base weight. */
+/** What is being trained: an adapter or every base weight. */
 export interface TrainTarget {
   kind: Trainable;
   params: Params;
-  spec?: LoraGraphSpec;
+  spec?: AdapterGraphSpec;
+  /** Positions the adapter takes ahead of every sequence (virtual tokens, a prefix). */
+  positions?: number;
   /** Feeds for one training batch (params plus e.g. dropout masks). */
   trainFeeds(batch: Batch, rng: Rng): RunFeeds;
   /** Feeds for evaluation with the current params. */
   evalFeeds(): AdapterFeeds;
 }
 
-export function loraTarget(adapter: LoraAdapter): TrainTarget {
+export function adapterTarget(adapter: Adapter): TrainTarget {
   return {
-    kind: 'lora',
+    kind: 'adapter',
     params: Object.fromEntries(adapter.tensors),
     spec: adapter.graphSpec,
-    trainFeeds: (batch, rng) => ({ ...adapter.feeds(), ...adapter.dropoutFeeds(batch.batch, batch.seq, rng) }),
-    evalFeeds: () => ({ spec: adapter.graphSpec, feeds: adapter.feeds() }),
+    positions: adapter.positions,
+    trainFeeds: (batch, rng) => adapter.trainFeeds(batch.batch, batch.seq, rng),
+    evalFeeds: () => adapter.inference(),
   };
 }
+
+/** The LoRA name of adapterTarget (LoRA was the first adapter). */
+export const loraTarget = adapterTarget;
 
 export function fullTarget(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): TrainTarget {
   const params = Object.fromEntries(weights);
@@ -184,6 +190,11 @@ export class LocalTrainer {
   async run(target: TrainTarget, train: Encoded[], valid: Encoded[] = [], o: RunOptions = {}): Promise<TrainResult> {
     const c = this.config;
     if (!train.length) throw new TrainerError('trainer: no training examples');
+    const taken = target.positions ?? 0;
+    if (c.seqLen + taken > this.model.cfg.max_position_embeddings)
+      throw new TrainerError(
+        `trainer: seqLen ${c.seqLen} plus the adapter's ${taken} virtual tokens is over the model's max_position_embeddings ${this.model.cfg.max_position_embeddings}`,
+      );
     const started = performance.now();
     const rng = o.rng ?? runRng(c.seed, o.round);
     const dataRng = rng.fork('data');

@@ -2,7 +2,7 @@
 // server momentum buffer are all a Map from PEFT tensor name to a row-major float32 tensor. The
 // element type is the one safetensors already uses, so named tensors save and load as they are.
 import type { TensorF32 } from '../model/safetensors.js';
-import type { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
 
 export type Tensor = TensorF32;
 export type NamedTensors = Map<string, Tensor>;
@@ -84,12 +84,12 @@ export function addScaled(a: NamedTensors, b: NamedTensors, s: number): NamedTen
 export const subtractTensors = (a: NamedTensors, b: NamedTensors): NamedTensors => addScaled(a, b, -1);
 
 /** An adapter's tensors with their PEFT shapes (copies, so the adapter can keep training). */
-export function adapterTensors(adapter: LoraAdapter): NamedTensors {
+export function adapterTensors(adapter: Adapter): NamedTensors {
   return new Map([...adapter.tensors].map(([k, v]) => [k, { shape: adapter.shapeOf(k), data: v.slice() }]));
 }
 
 /** Copies named tensors into an adapter's own arrays (in place: graphs and trainers holding them see the change). */
-export function loadIntoAdapter(adapter: LoraAdapter, tensors: NamedTensors): void {
+export function loadIntoAdapter(adapter: Adapter, tensors: NamedTensors): void {
   const expected = new Map([...adapter.tensors].map(([k, v]) => [k, { shape: adapter.shapeOf(k), data: v }]));
   checkSameLayout(expected, tensors, 'adapter');
   for (const [k, t] of tensors) adapter.tensors.get(k)!.set(t.data);

@@ -6,7 +6,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Metric } from '../data/user-records.js';
 import { evaluateUserRecords } from './eval-file.js';
 import type { LlamaModel } from '../model/model.js';
-import type { LoraAdapter } from '../peft/lora.js';
+import type { Adapter } from '../peft/adapter.js';
 
 export interface Spread {
   worst: number;
@@ -47,7 +47,7 @@ export function spreadOf(values: readonly number[]): Spread {
 export async function scoreTestSplit(
   model: LlamaModel,
   tok: Tokenizer,
-  adapter: LoraAdapter,
+  adapter: Adapter,
   records: readonly TaskRecord[],
   shares: readonly string[],
   o: TestScoreOptions,
@@ -58,7 +58,7 @@ export async function scoreTestSplit(
     tok,
     { metric: o.metric ?? 'auto-by-record', records: [...records] },
     {
-      adapter: { spec: adapter.graphSpec, feeds: adapter.feeds() },
+      adapter: adapter.inference(),
       limit: o.limit,
       batchSize: o.batchSize,
       maxNewTokens: o.maxNewTokens,

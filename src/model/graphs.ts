@@ -6,9 +6,33 @@ import { Graph, type Tensor } from '../engine/graph.js';
 import { exportOnnx, type ExportedModel } from '../engine/onnx.js';
 import { IGNORE_INDEX } from '../data/batching.js';
 import type { LlamaConfig } from './config.js';
-import { LlamaGraph, cachedBias, causalBias, type LoraGraphSpec } from './llama.js';
+import { LlamaGraph, cachedBias, causalBias, type DecoderHooks } from './llama.js';
 
-export type Trainable = 'lora' | 'all';
+/** What a training graph differentiates: an adapter's tensors, or every base weight. */
+export type Trainable = 'adapter' | 'all';
+/** Which graph an adapter is built into: training may differ (dropout, reparameterisation). */
+export type GraphMode = 'train' | 'eval' | 'generate';
+
+/** What one adapter builds into one graph (src/peft implements it; see DecoderHooks). */
+export interface AdapterGraph {
+  hooks?: DecoderHooks;
+  /** Its trainable graph inputs by name, filled while the decoder is built: gradients are taken for these. */
+  trainable: Map<string, Tensor>;
+  /**
+   * Virtual-token embeddings [v, hidden] ahead of every sequence (prompt tuning): v is static in
+   * training and evaluation; in generation a symbolic 'v', fed with 0 rows once they are cached.
+   */
+  virtualTokens?: Tensor;
+  /** Per-layer key/value prefix [1, kv, n, hd], static n (prefix tuning; generation feeds it as the initial cache instead). */
+  prefix?: { key: Tensor; value: Tensor }[];
+}
+
+/** An adapter's graph layout: graphs are built once per (architecture, key, mode) and cached. */
+export interface AdapterGraphSpec {
+  /** Equal keys build identical graphs. */
+  readonly key: string;
+  build(g: Graph, cfg: LlamaConfig, mode: GraphMode): AdapterGraph;
+}
 export const gradName = (param: string): string => `grad.${param}`;
 export const pastName = (layer: number, kv: 'key' | 'value'): string => `past_key_values.${layer}.${kv}`;
 export const presentName = (layer: number, kv: 'key' | 'value'): string => `present.${layer}.${kv}`;
@@ -18,11 +42,11 @@ const cache = new Map<string, ExportedModel & { params: string[] }>();
 function cached(
   kind: string,
   cfg: LlamaConfig,
-  lora: LoraGraphSpec | undefined,
+  spec: AdapterGraphSpec | undefined,
   extra: string,
   build: () => ExportedModel & { params: string[] },
 ) {
-  const key = JSON.stringify([kind, cfg, lora ?? null, extra]);
+  const key = JSON.stringify([kind, cfg, spec?.key ?? null, extra]);
   let m = cache.get(key);
   if (!m) {
     m = build();
@@ -38,25 +62,47 @@ function lossTerms(g: Graph, logits: Tensor, labels: Tensor, vocab: number) {
   return { tokenLoss, lossSum: g.sumAll(tokenLoss), tokens: g.sumAll(valid) };
 }
 
-function decoderForBatch(cfg: LlamaConfig, lora?: LoraGraphSpec) {
+function decoderForBatch(cfg: LlamaConfig, mode: 'train' | 'eval', spec?: AdapterGraphSpec) {
   const g = new Graph();
   const ids = g.input('input_ids', 'int64', ['b', 's']);
-  const labels = g.input('labels', 'int64', ['b', 's']);
-  const { bias, positions } = causalBias(g, ids);
-  const model = new LlamaGraph(g, cfg, lora);
-  const out = model.forward({ ids, positions, bias });
-  return { g, labels, out, ...lossTerms(g, out.logits, labels, cfg.vocab_size) };
+  let labels = g.input('labels', 'int64', ['b', 's']);
+  const adapter = spec?.build(g, cfg, mode);
+  const virtualTokens = adapter?.virtualTokens;
+  const v = virtualTokens ? staticDim(virtualTokens.shape[0]!, 'virtual tokens') : 0;
+  const n = adapter?.prefix ? staticDim(adapter.prefix[0]!.key.shape[2]!, 'prefix length') : 0;
+  const { bias, positions } = causalBias(g, ids, { virtual: v, prefix: n });
+  const past = adapter?.prefix?.map(({ key, value }) => {
+    const shape = g.concat([g.unsqueeze(g.dimOf(ids, 0), [0]), g.ints([cfg.num_key_value_heads, n, cfg.head_dim])], 0);
+    const dims = [ids.shape[0]!, cfg.num_key_value_heads, n, cfg.head_dim];
+    return { key: g.expand(key, shape, dims), value: g.expand(value, shape, dims) };
+  });
+  const model = new LlamaGraph(g, cfg, adapter?.hooks);
+  const out = model.forward({ ids, positions, bias, ...(past ? { past } : {}), ...(virtualTokens ? { virtualTokens } : {}) });
+  if (v) labels = g.concat([ignoredLabels(g, ids, v), labels], 1);
+  return { g, labels, out, adapter, ...lossTerms(g, out.logits, labels, cfg.vocab_size) };
+}
+
+/** int64 [b, v] of IGNORE_INDEX: the labels of v virtual tokens (no loss on them, as PEFT labels them -100). */
+function ignoredLabels(g: Graph, ids: Tensor, v: number): Tensor {
+  const row = g.constant(new BigInt64Array(v).fill(BigInt(IGNORE_INDEX)), [1, v], 'int64');
+  return g.expand(row, g.concat([g.unsqueeze(g.dimOf(ids, 0), [0]), g.ints([v])], 0), [ids.shape[0]!, v]);
+}
+
+function staticDim(d: Tensor['shape'][number], what: string): number {
+  if (typeof d !== 'number') throw new Error(`an adapter's ${what} must be a static size in training and evaluation graphs`);
+  return d;
 }
 
 /**
  * Training graph: outputs loss_sum (summed over target tokens, so gradient accumulation can
  * normalise by the total), tokens, and grad.<name> for each trainable tensor.
  */
-export function trainingGraph(cfg: LlamaConfig, trainable: Trainable, lora?: LoraGraphSpec): ExportedModel & { params: string[] } {
-  if (trainable === 'lora' && !lora?.targets.length) throw new Error('LoRA training needs at least one target module');
-  return cached('train', cfg, lora, trainable, () => {
-    const { g, out, lossSum, tokens } = decoderForBatch(cfg, lora);
-    const params = trainable === 'lora' ? [...out.lora.values()] : [...out.weights.values()];
+export function trainingGraph(cfg: LlamaConfig, trainable: Trainable, spec?: AdapterGraphSpec): ExportedModel & { params: string[] } {
+  if (trainable === 'adapter' && !spec) throw new Error('adapter training needs an adapter');
+  return cached('train', cfg, spec, trainable, () => {
+    const { g, out, adapter, lossSum, tokens } = decoderForBatch(cfg, 'train', spec);
+    const params = trainable === 'adapter' ? [...adapter!.trainable.values()] : [...out.weights.values()];
+    if (!params.length) throw new Error('the adapter has no trainable tensors');
     const grads = gradients(g, lossSum, params);
     const outputs: Record<string, Tensor> = { loss_sum: lossSum, tokens };
     params.forEach((p, i) => {
@@ -67,10 +113,9 @@ export function trainingGraph(cfg: LlamaConfig, trainable: Trainable, lora?: Lor
 }
 
 /** Evaluation graph: token_loss [b*s] (0 where the label is ignored), loss_sum, tokens. */
-export function evalGraph(cfg: LlamaConfig, lora?: LoraGraphSpec): ExportedModel & { params: string[] } {
-  const spec = lora ? { ...lora, dropout: false } : undefined;
+export function evalGraph(cfg: LlamaConfig, spec?: AdapterGraphSpec): ExportedModel & { params: string[] } {
   return cached('eval', cfg, spec, '', () => {
-    const { g, tokenLoss, lossSum, tokens } = decoderForBatch(cfg, spec);
+    const { g, tokenLoss, lossSum, tokens } = decoderForBatch(cfg, 'eval', spec);
     return { ...exportOnnx(g, { token_loss: tokenLoss, loss_sum: lossSum, tokens }), params: [] };
   });
 }
@@ -79,20 +124,23 @@ export function evalGraph(cfg: LlamaConfig, lora?: LoraGraphSpec): ExportedModel
  * Generation graph with a KV cache: input_ids/position_ids [b, s], attention_mask [b, p+s],
  * past_key_values.N.key|value [b, kv, p, hd] (p may be 0) -> logits [b, s, vocab], present.N.*.
  */
-export function generationGraph(cfg: LlamaConfig, lora?: LoraGraphSpec): ExportedModel & { params: string[] } {
-  const spec = lora ? { ...lora, dropout: false } : undefined;
+export function generationGraph(cfg: LlamaConfig, spec?: AdapterGraphSpec): ExportedModel & { params: string[] } {
   return cached('gen', cfg, spec, '', () => {
     const g = new Graph();
     const ids = g.input('input_ids', 'int64', ['b', 's']);
-    const positions = g.input('position_ids', 'int64', ['b', 's']);
-    // 'p+s' is the symbol Concat gives the cached length, so shapes unify symbolically.
-    const mask = g.input('attention_mask', 'int64', ['b', 'p+s']);
+    const adapter = spec?.build(g, cfg, 'generate');
+    if (adapter?.prefix) throw new Error('generation takes a prefix as its initial cache, not as a graph input');
+    const virtualTokens = adapter?.virtualTokens;
+    // Positions cover the virtual tokens too; 'p+s' is the symbol Concat gives the cached length,
+    // so shapes unify symbolically.
+    const positions = g.input('position_ids', 'int64', ['b', virtualTokens ? 'v+s' : 's']);
+    const mask = g.input('attention_mask', 'int64', ['b', virtualTokens ? 'p+v+s' : 'p+s']);
     const past = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
       key: g.input(pastName(i, 'key'), 'float32', ['b', cfg.num_key_value_heads, 'p', cfg.head_dim]),
       value: g.input(pastName(i, 'value'), 'float32', ['b', cfg.num_key_value_heads, 'p', cfg.head_dim]),
     }));
-    const bias = cachedBias(g, ids, mask, g.dimOf(past[0]!.key, 2));
-    const out = new LlamaGraph(g, cfg, spec).forward({ ids, positions, bias, past });
+    const bias = cachedBias(g, ids, mask, g.dimOf(past[0]!.key, 2), virtualTokens);
+    const out = new LlamaGraph(g, cfg, adapter?.hooks).forward({ ids, positions, bias, past, ...(virtualTokens ? { virtualTokens } : {}) });
     const outputs: Record<string, Tensor> = { logits: out.logits };
     out.present.forEach((p, i) => {
       outputs[presentName(i, 'key')] = p.key;

@@ -3,6 +3,7 @@
 // RoPE, grouped-query attention (kv head = q head // n_rep), SwiGLU MLP, optional tied head, and
 // the projection biases the config asks for (Qwen2's q/k/v, LLaMA's attention_bias / mlp_bias).
 // Weights are graph inputs named as in HF checkpoints, so one weight set feeds every graph.
+import { addDims } from '../engine/dims.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { biasedProjections, type LlamaConfig } from './config.js';
 
@@ -35,16 +36,14 @@ export function projectionShape(cfg: LlamaConfig, proj: Projection): [number, nu
   }
 }
 
-/** LoRA as the graph sees it: which projections carry adapters; rank stays symbolic ('r'). */
-export interface LoraGraphSpec {
-  targets: readonly Projection[];
-  /** Dropout masks are fed as inputs (seeded in TS, so runs are reproducible). */
-  dropout: boolean;
+/**
+ * Where a PEFT method plugs into the decoder. src/peft implements these (the model knows no
+ * method): each hook builds its own graph inputs.
+ */
+export interface DecoderHooks {
+  /** The output of projection `proj` of `layer` given its input x and base output y = x W^T. */
+  linear?(x: Tensor, y: Tensor, layer: number, proj: Projection): Tensor;
 }
-export const loraName = (layer: number, proj: Projection, ab: 'A' | 'B'): string =>
-  `base_model.model.${projectionPath(layer, proj)}.lora_${ab}.weight`;
-export const dropoutMaskName = (layer: number, proj: Projection): string => `lora_dropout.${layer}.${proj}`;
-export const LORA_SCALING = 'lora_scaling';
 
 export interface DecoderInputs {
   ids: Tensor; // int64 [b, s]
@@ -52,13 +51,17 @@ export interface DecoderInputs {
   /** Additive attention bias broadcastable to [b, heads, s, t] (0 or -1e9). */
   bias: Tensor;
   past?: { key: Tensor; value: Tensor }[]; // [b, kv, p, hd] per layer
+  /**
+   * Embeddings [v, hidden] put ahead of every sequence's token embeddings (prompt tuning's virtual
+   * tokens): positions and bias then cover v + s queries, and logits are [b, v+s, vocab].
+   */
+  virtualTokens?: Tensor;
 }
 
 export interface DecoderOutputs {
   logits: Tensor; // [b, s, vocab]
   present: { key: Tensor; value: Tensor }[]; // [b, kv, t, hd]
   weights: Map<string, Tensor>;
-  lora: Map<string, Tensor>;
 }
 
 /** Rotary tables: [b|1, 1, s, hd], and [b|1, 1, 1, s, hd] for grouped queries. */
@@ -71,13 +74,11 @@ interface Rope {
 
 export class LlamaGraph {
   readonly weights = new Map<string, Tensor>();
-  readonly lora = new Map<string, Tensor>();
-  private scaling?: Tensor;
 
   constructor(
     readonly g: Graph,
     readonly cfg: LlamaConfig,
-    readonly loraSpec?: LoraGraphSpec,
+    readonly hooks: DecoderHooks = {},
   ) {}
 
   private weight(name: string, shape: number[]): Tensor {
@@ -96,25 +97,15 @@ export class LlamaGraph {
     return g.mul(normed, this.weight(name, [this.cfg.hidden_size]));
   }
 
-  /** x @ W^T (+ b where the config has a bias) (+ LoRA: dropout(x) @ A^T @ B^T * alpha/r). */
+  /** x @ W^T (+ b where the config has a bias), then the adapter's linear hook (e.g. LoRA adds its low-rank term). */
   private linear(x: Tensor, layer: number, proj: Projection): Tensor {
     const g = this.g;
     const [out, inp] = projectionShape(this.cfg, proj);
     const w = this.weight(`${projectionPath(layer, proj)}.weight`, [out, inp]);
     let y = g.matmul(x, g.transposeLast(w));
-    // The bias belongs to the frozen base layer; LoRA's delta adds to the biased output (as PEFT does).
+    // The bias belongs to the frozen base layer; an adapter's delta adds to the biased output (as PEFT does).
     if (biasedProjections(this.cfg).includes(proj)) y = g.add(y, this.weight(`${projectionPath(layer, proj)}.bias`, [out]));
-    if (this.loraSpec?.targets.includes(proj)) {
-      const a = g.input(loraName(layer, proj, 'A'), 'float32', ['r', inp]);
-      const b = g.input(loraName(layer, proj, 'B'), 'float32', [out, 'r']);
-      this.lora.set(a.inputName!, a);
-      this.lora.set(b.inputName!, b);
-      this.scaling ??= g.input(LORA_SCALING, 'float32', []);
-      const xin = this.loraSpec.dropout ? g.mul(x, g.input(dropoutMaskName(layer, proj), 'float32', x.shape)) : x;
-      const delta = g.matmul(g.matmul(xin, g.transposeLast(a)), g.transposeLast(b));
-      y = g.add(y, g.mul(delta, this.scaling));
-    }
-    return y;
+    return this.hooks.linear ? this.hooks.linear(x, y, layer, proj) : y;
   }
 
   /** cos/sin tables [b|1, 1, s, hd] for the given positions (HF rotary embedding). */
@@ -179,6 +170,7 @@ export class LlamaGraph {
     const cfg = this.cfg;
     const embed = this.weight('model.embed_tokens.weight', [cfg.vocab_size, cfg.hidden_size]);
     let h = g.gather(embed, inp.ids);
+    if (inp.virtualTokens) h = this.prependVirtual(h, inp.virtualTokens);
     const rope = this.rope(inp.positions);
     const present: { key: Tensor; value: Tensor }[] = [];
     for (let i = 0; i < cfg.num_hidden_layers; i++) {
@@ -190,36 +182,64 @@ export class LlamaGraph {
     h = this.rmsNorm(h, 'model.norm.weight');
     const head = cfg.tie_word_embeddings ? embed : this.weight('lm_head.weight', [cfg.vocab_size, cfg.hidden_size]);
     const logits = g.matmul(h, g.transposeLast(head));
-    return { logits, present, weights: this.weights, lora: this.lora };
+    return { logits, present, weights: this.weights };
+  }
+
+  /** [v, hidden] virtual-token embeddings broadcast over the batch, ahead of h [b, s, hidden]. */
+  private prependVirtual(h: Tensor, virtual: Tensor): Tensor {
+    const g = this.g;
+    const H = this.cfg.hidden_size;
+    const shape = g.concat([g.unsqueeze(g.dimOf(h, 0), [0]), g.unsqueeze(g.dimOf(virtual, 0), [0]), g.ints([H])], 0);
+    const batched = g.expand(g.unsqueeze(virtual, [0]), shape, [h.shape[0]!, virtual.shape[0]!, H]);
+    return g.concat([batched, h], 1);
   }
 }
 
 const MASKED = -1e9;
 
-/** Causal bias [s, s] for a batch without cache: 0 where key <= query, -1e9 above the diagonal. */
-export function causalBias(g: Graph, ids: Tensor): { bias: Tensor; positions: Tensor } {
-  const s = g.dimOf(ids, 1);
+/**
+ * Causal bias and positions for a batch without cache: bias [s, s], 0 where key <= query, -1e9
+ * above the diagonal; positions 0..s-1. With `virtual` tokens ahead of the s ids the queries are
+ * v+s; with a key/value `prefix` of n (prefix tuning) every query also sees the n prefix keys
+ * (bias [q, n+q]) and positions start at n, as HF numbers tokens that follow a cache of n.
+ */
+export function causalBias(g: Graph, ids: Tensor, o: { virtual?: number; prefix?: number } = {}): { bias: Tensor; positions: Tensor } {
   const zero = g.scalar(0, 'int64');
-  const pos = g.arange(zero, s, ids.shape[1]!);
-  const future = g.greater(g.unsqueeze(pos, [0]), g.unsqueeze(pos, [1]));
-  const bias = g.where(future, g.scalar(MASKED), g.scalar(0));
-  return { bias, positions: g.unsqueeze(pos, [0]) };
+  const v = o.virtual ?? 0;
+  const n = o.prefix ?? 0;
+  if (v === 0 && n === 0) {
+    const s = g.dimOf(ids, 1);
+    const pos = g.arange(zero, s, ids.shape[1]!);
+    const future = g.greater(g.unsqueeze(pos, [0]), g.unsqueeze(pos, [1]));
+    const bias = g.where(future, g.scalar(MASKED), g.scalar(0));
+    return { bias, positions: g.unsqueeze(pos, [0]) };
+  }
+  const qDim = addDims(ids.shape[1]!, v);
+  const q = g.add(g.dimOf(ids, 1), g.scalar(v, 'int64'));
+  const start = g.scalar(n, 'int64');
+  const end = g.add(q, start);
+  const queryIdx = g.arange(start, end, qDim);
+  const keyIdx = g.arange(zero, end, addDims(qDim, n));
+  const future = g.greater(g.unsqueeze(keyIdx, [0]), g.unsqueeze(queryIdx, [1]));
+  return { bias: g.where(future, g.scalar(MASKED), g.scalar(0)), positions: g.unsqueeze(queryIdx, [0]) };
 }
 
 /**
- * Bias [b, 1, s, t] for decoding with a cache of p past tokens: causal by cache index (as HF does)
- * and masking keys where attention_mask [b, t] is 0 (left padding).
+ * Bias [b, 1, q, t] for decoding with a cache of p past tokens: causal by cache index (as HF does)
+ * and masking keys where attention_mask [b, t] is 0 (left padding). The queries are the s ids, or
+ * v+s with `virtual` tokens [v, hidden] ahead of them (v may be 0 once they are in the cache).
  */
-export function cachedBias(g: Graph, ids: Tensor, attentionMask: Tensor, pastLen: Tensor): Tensor {
-  const s = g.dimOf(ids, 1);
+export function cachedBias(g: Graph, ids: Tensor, attentionMask: Tensor, pastLen: Tensor, virtual?: Tensor): Tensor {
+  const s = virtual ? g.add(g.dimOf(virtual, 0), g.dimOf(ids, 1)) : g.dimOf(ids, 1);
+  const qDim = virtual ? addDims(virtual.shape[0]!, ids.shape[1]!) : ids.shape[1]!;
   const t = g.add(pastLen, s);
   const zero = g.scalar(0, 'int64');
   const keyIdx = g.arange(zero, t, attentionMask.shape[1]!);
-  const queryIdx = g.arange(pastLen, t, ids.shape[1]!);
-  const future = g.greater(g.unsqueeze(keyIdx, [0]), g.unsqueeze(queryIdx, [1])); // [s, t]
+  const queryIdx = g.arange(pastLen, t, qDim);
+  const future = g.greater(g.unsqueeze(keyIdx, [0]), g.unsqueeze(queryIdx, [1])); // [q, t]
   const padded = g.equal(g.unsqueeze(attentionMask, [1, 2]), zero); // [b, 1, 1, t]
   const masked = g.node('Or', [g.unsqueeze(future, [0, 1]), padded], {}, [
-    { dtype: 'bool', shape: [attentionMask.shape[0]!, 1, ids.shape[1]!, attentionMask.shape[1]!] },
+    { dtype: 'bool', shape: [attentionMask.shape[0]!, 1, qDim, attentionMask.shape[1]!] },
   ])[0]!;
   return g.where(masked, g.scalar(MASKED), g.scalar(0));
 }

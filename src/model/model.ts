@@ -19,8 +19,16 @@ import {
   parameterCount,
   type LlamaConfig,
 } from './config.js';
-import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
-import type { LoraGraphSpec } from './llama.js';
+import {
+  evalGraph,
+  generationGraph,
+  gradName,
+  pastName,
+  presentName,
+  trainingGraph,
+  type AdapterGraphSpec,
+  type Trainable,
+} from './graphs.js';
 import {
   CheckpointError,
   loadSafetensorsFile,
@@ -33,12 +41,20 @@ import {
 } from './safetensors.js';
 
 /**
- * What a call lays over the base weights: a LoRA adapter (its graph layout + tensors), or, without
- * a spec, replacement base weights (full-parameter training evaluates its current weights so).
+ * What a call lays over the base weights: an adapter (its graph layout + tensors), or, without a
+ * spec, replacement base weights (full-parameter training evaluates its current weights so).
  */
 export interface AdapterFeeds {
-  spec?: LoraGraphSpec | undefined;
+  spec?: AdapterGraphSpec | undefined;
   feeds: Feeds;
+  /**
+   * Virtual tokens ahead of every sequence in generation (prompt tuning): the feed holding them
+   * [v, hidden] (fed with 0 rows once they are in the cache) and v. The adapter's positions
+   * 0..v-1 come first, as PEFT extends the attention mask with ones.
+   */
+  virtual?: { feed: string; tokens: number };
+  /** A key/value prefix every query attends to (prefix tuning): per layer [kv, n, hd], the initial cache of generation. */
+  prefix?: { length: number; layers: { key: Float32Array; value: Float32Array }[] };
 }
 
 /** Per-call options every operation takes: the meter its graph runs are counted in, if any. */
@@ -197,9 +213,9 @@ export class LlamaModel {
     return LlamaModel.fromWeights(engine, cfg, weights, async () => (await loadCheckpoint(dir)).weights);
   }
 
-  /** A copy of the base weights (read back from the engine). */
-  async weights(): Promise<Map<string, Float32Array>> {
-    const all = await this.engine.readWeights(this.weightSet);
+  /** A copy of the base weights (read back from the engine); only `names` when given. */
+  async weights(names?: string[]): Promise<Map<string, Float32Array>> {
+    const all = await this.engine.readWeights(this.weightSet, names);
     return new Map(Object.entries(all).map(([k, t]) => [k, t.data as Float32Array]));
   }
 
@@ -215,14 +231,14 @@ export class LlamaModel {
   private async run(
     graph: ExportedModel,
     feeds: RunFeeds,
-    dims: { b: number; s: number; p?: number },
+    dims: { b: number; s: number; p?: number; v?: number },
     meter: CostMeter | undefined,
     stateful?: { stateId: string; carry: Record<string, string> },
   ): Promise<Feeds> {
     const out = await this.engine.run(graph, feeds, [this.weightSet], stateful ?? {});
     if (meter) {
       const loraA = Object.entries(feeds).find(([k]) => k.endsWith('lora_A.weight'));
-      meter.record(graph, { ...dims, p: dims.p ?? 0, r: loraA ? loraA[1].dims[0]! : 0 }, dims.b * dims.s);
+      meter.record(graph, { ...dims, p: dims.p ?? 0, v: dims.v ?? 0, r: loraA ? loraA[1].dims[0]! : 0 }, dims.b * dims.s);
     }
     return out;
   }
@@ -269,7 +285,7 @@ export class LlamaModel {
     trainable: Trainable,
     batch: Batch,
     params: RunFeeds,
-    spec?: LoraGraphSpec,
+    spec?: AdapterGraphSpec,
     o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
     const graph = trainingGraph(this.cfg, trainable, spec);
@@ -296,50 +312,64 @@ export class LlamaModel {
   /** Logits [len, vocab] for each sequence (one prefill pass of the generation graph). */
   async logits(sequences: number[][], adapter?: AdapterFeeds, o: Metered = {}): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
+    const v = adapter?.virtual?.tokens ?? 0;
     for (const seq of sequences) {
       const r = await this.run(
         generationGraph(this.cfg, adapter?.spec),
-        { ...adapter?.feeds, ...this.prefillFeeds([seq]) },
-        { b: 1, s: seq.length },
+        { ...adapter?.feeds, ...this.prefillFeeds([seq], 0, adapter) },
+        { b: 1, s: seq.length, p: adapter?.prefix?.length ?? 0, v },
         o.meter,
       );
-      out.push(r.logits!.data as Float32Array);
+      // Virtual tokens' own logits come first: drop them.
+      out.push((r.logits!.data as Float32Array).slice(v * this.cfg.vocab_size));
     }
     return out;
   }
 
-  private emptyPast(batch: number): Feeds {
+  /** The initial cache: empty, or an adapter's key/value prefix [kv, n, hd] per layer repeated over the batch. */
+  private initialPast(batch: number, prefix?: AdapterFeeds['prefix']): Feeds {
+    const { num_key_value_heads: kv, head_dim: hd } = this.cfg;
+    const n = prefix?.length ?? 0;
     const feeds: Feeds = {};
     for (let l = 0; l < this.cfg.num_hidden_layers; l++)
-      for (const kv of ['key', 'value'] as const)
-        feeds[pastName(l, kv)] = {
-          dtype: 'float32',
-          dims: [batch, this.cfg.num_key_value_heads, 0, this.cfg.head_dim],
-          data: new Float32Array(0),
-        };
+      for (const kind of ['key', 'value'] as const) {
+        const data = new Float32Array(batch * kv * n * hd);
+        if (prefix) for (let b = 0; b < batch; b++) data.set(prefix.layers[l]![kind], b * kv * n * hd);
+        feeds[pastName(l, kind)] = { dtype: 'float32', dims: [batch, kv, n, hd], data };
+      }
     return feeds;
   }
 
-  /** Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1), made to be transferred. */
-  private prefillFeeds(prompts: number[][], padId = 0): Feeds {
+  /**
+   * Left-padded prompts: ids, attention mask and HF position ids (cumsum(mask) - 1), made to be
+   * transferred. An adapter's virtual tokens or key/value prefix (length n) come before the padding
+   * with mask 1, as PEFT extends the attention mask, so the prompt's positions start at n.
+   */
+  private prefillFeeds(prompts: number[][], padId = 0, adapter?: AdapterFeeds): Feeds {
     const b = prompts.length;
     const len = Math.max(...prompts.map((p) => p.length));
+    const v = adapter?.virtual?.tokens ?? 0;
+    const n = v || (adapter?.prefix?.length ?? 0);
     const ids = new BigInt64Array(b * len).fill(BigInt(padId));
-    const mask = new BigInt64Array(b * len);
-    const pos = new BigInt64Array(b * len);
+    const width = n + len;
+    const mask = new BigInt64Array(b * width);
+    const posWidth = v + len; // virtual tokens are queries too; a prefix is only keys
+    const pos = new BigInt64Array(b * posWidth);
     prompts.forEach((p, r) => {
       const pad = len - p.length;
+      for (let j = 0; j < n; j++) mask[r * width + j] = 1n;
+      for (let j = 0; j < v; j++) pos[r * posWidth + j] = BigInt(j);
       p.forEach((tok, j) => {
         ids[r * len + pad + j] = BigInt(tok);
-        mask[r * len + pad + j] = 1n;
-        pos[r * len + pad + j] = BigInt(j);
+        mask[r * width + n + pad + j] = 1n;
+        pos[r * posWidth + v + pad + j] = BigInt(n + j);
       });
     });
     return {
       input_ids: transferred(i64(ids, [b, len])),
-      position_ids: transferred(i64(pos, [b, len])),
-      attention_mask: transferred(i64(mask, [b, len])),
-      ...this.emptyPast(b),
+      position_ids: transferred(i64(pos, [b, posWidth])),
+      attention_mask: transferred(i64(mask, [b, width])),
+      ...this.initialPast(b, adapter?.prefix),
     };
   }
 
@@ -356,22 +386,26 @@ export class LlamaModel {
     const vocab = this.cfg.vocab_size;
     const outputs: number[][] = prompts.map(() => []);
     const done = new Array<boolean>(b).fill(false);
-    let feeds = this.prefillFeeds(prompts, o.padId ?? 0);
+    let feeds = this.prefillFeeds(prompts, o.padId ?? 0, o.adapter);
     let mask = Array.from(feeds.attention_mask!.data as BigInt64Array);
-    let width = feeds.input_ids!.dims[1]!;
-    const nextPos = prompts.map((p) => p.length);
+    let width = feeds.attention_mask!.dims[1]!;
+    const virtual = o.adapter?.virtual;
+    const offset = virtual?.tokens ?? o.adapter?.prefix?.length ?? 0;
+    const nextPos = prompts.map((p) => offset + p.length);
     // Never past the positions the model was built for (a huge maxNewTokens would grow the KV cache without end).
     const room = this.cfg.max_position_embeddings - Math.max(...nextPos);
     const steps = Math.min(o.maxNewTokens, Math.max(0, room));
     try {
       for (let step = 0; step < steps && done.some((d) => !d); step++) {
-        const dims = { b, s: feeds.input_ids!.dims[1]!, p: width - feeds.input_ids!.dims[1]! };
+        const s = feeds.input_ids!.dims[1]!;
+        const v = step === 0 ? (virtual?.tokens ?? 0) : 0;
+        const dims = { b, s, p: width - s - v, v };
         const r = await this.run(graph, { ...o.adapter?.feeds, ...feeds }, dims, o.meter, { stateId, carry });
         const logits = r.logits!.data as Float32Array;
-        const s = r.logits!.dims[1]!;
+        const rows = r.logits!.dims[1]!;
         const next = new BigInt64Array(b);
         for (let row = 0; row < b; row++) {
-          const off = (row * s + s - 1) * vocab;
+          const off = (row * rows + rows - 1) * vocab;
           const tok = done[row] ? (o.padId ?? 0) : sampleToken(logits.subarray(off, off + vocab), o.temperature ?? 0, o.topP ?? 1, rng);
           next[row] = BigInt(tok);
           if (done[row]) continue;
@@ -384,6 +418,8 @@ export class LlamaModel {
           input_ids: transferred(i64(next, [b, 1])),
           position_ids: transferred(i64(BigInt64Array.from(nextPos.map((p) => BigInt(p))), [b, 1])),
           attention_mask: transferred(i64(BigInt64Array.from(mask), [b, width])),
+          // The virtual tokens are in the cache now: none ahead of the next token.
+          ...(virtual ? { [virtual.feed]: { dtype: 'float32', dims: [0, this.cfg.hidden_size], data: new Float32Array(0) } } : {}),
         };
         nextPos.forEach((p, i) => {
           nextPos[i] = p + 1;

@@ -4,7 +4,8 @@
 // Files: adapter_config.json + adapter_model.safetensors with PEFT tensor names.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DropoutMaskFeed, Feeds } from '../engine/engine.js';
+import type { DropoutMaskFeed, Feeds, RunFeeds } from '../engine/engine.js';
+import type { Graph, Tensor } from '../engine/graph.js';
 
 import { UserError } from '../engine/errors.js';
 import { readRegularText } from '../engine/files.js';
@@ -12,16 +13,9 @@ import { parseJsonText, previewJson } from '../engine/json.js';
 import { Rng } from '../engine/rng.js';
 import { dropoutDraws } from '../engine/xoshiro.js';
 import type { LlamaConfig } from '../model/config.js';
-import {
-  LORA_SCALING,
-  PROJECTIONS,
-  dropoutMaskName,
-  loraName,
-  projectionPath,
-  projectionShape,
-  type LoraGraphSpec,
-  type Projection,
-} from '../model/llama.js';
+import type { AdapterGraph, AdapterGraphSpec, GraphMode } from '../model/graphs.js';
+import { PROJECTIONS, projectionPath, projectionShape, type Projection } from '../model/llama.js';
+import type { AdapterFeeds } from '../model/model.js';
 import {
   CheckpointError,
   loadSafetensorsFile,
@@ -31,6 +25,47 @@ import {
   type SafetensorsDType,
   type SafetensorsHeader,
 } from '../model/safetensors.js';
+
+import { tensorCount, type Adapter } from './adapter.js';
+
+export const loraName = (layer: number, proj: Projection, ab: 'A' | 'B'): string =>
+  `base_model.model.${projectionPath(layer, proj)}.lora_${ab}.weight`;
+export const dropoutMaskName = (layer: number, proj: Projection): string => `lora_dropout.${layer}.${proj}`;
+export const LORA_SCALING = 'lora_scaling';
+
+/**
+ * LoRA in the graph: on each target projection y += dropout(x) A^T B^T * scaling, the rank a
+ * symbolic 'r' (one graph serves every rank); dropout masks are fed (seeded in TS, reproducible)
+ * and only in training graphs.
+ */
+export class LoraGraphSpec implements AdapterGraphSpec {
+  readonly key: string;
+  constructor(
+    readonly targets: readonly Projection[],
+    readonly dropout: boolean,
+  ) {
+    this.key = JSON.stringify({ lora: targets, dropout });
+  }
+
+  build(g: Graph, cfg: LlamaConfig, mode: GraphMode): AdapterGraph {
+    const trainable = new Map<string, Tensor>();
+    const dropout = mode === 'train' && this.dropout;
+    let scaling: Tensor | undefined;
+    const linear = (x: Tensor, y: Tensor, layer: number, proj: Projection): Tensor => {
+      if (!this.targets.includes(proj)) return y;
+      const [out, inp] = projectionShape(cfg, proj);
+      const a = g.input(loraName(layer, proj, 'A'), 'float32', ['r', inp]);
+      const b = g.input(loraName(layer, proj, 'B'), 'float32', [out, 'r']);
+      trainable.set(a.inputName!, a);
+      trainable.set(b.inputName!, b);
+      scaling ??= g.input(LORA_SCALING, 'float32', []);
+      const xin = dropout ? g.mul(x, g.input(dropoutMaskName(layer, proj), 'float32', x.shape)) : x;
+      const delta = g.matmul(g.matmul(xin, g.transposeLast(a)), g.transposeLast(b));
+      return g.add(y, g.mul(delta, scaling));
+    };
+    return { trainable, hooks: { linear } };
+  }
+}
 
 export interface LoraConfig {
   r: number;
@@ -125,7 +160,10 @@ export function parsePeftLoraConfig(json: unknown, file: string): LoraConfig {
 /** LoRA tensors are stored as floats. */
 const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16', 'F64'];
 
-export class LoraAdapter {
+export class LoraAdapter implements Adapter {
+  readonly method = 'lora' as const;
+  readonly positions = 0;
+
   private constructor(
     readonly model: LlamaConfig,
     readonly config: LoraConfig,
@@ -138,7 +176,15 @@ export class LoraAdapter {
   }
 
   get graphSpec(): LoraGraphSpec {
-    return { targets: this.config.targets, dropout: this.config.dropout > 0 };
+    return new LoraGraphSpec(this.config.targets, this.config.dropout > 0);
+  }
+
+  trainFeeds(batch: number, seq: number, rng: Rng): RunFeeds {
+    return { ...this.feeds(), ...this.dropoutFeeds(batch, seq, rng) };
+  }
+
+  inference(): AdapterFeeds {
+    return { spec: this.graphSpec, feeds: this.feeds() };
   }
 
   /** Every (layer, projection) that carries an adapter. */
@@ -197,9 +243,7 @@ export class LoraAdapter {
 
   /** Number of trainable (and communicated) values. */
   get size(): number {
-    let n = 0;
-    for (const t of this.tensors.values()) n += t.length;
-    return n;
+    return tensorCount(this.tensors);
   }
 
   /** W + (alpha/r) B A for every adapted projection: base weights for adapter-free inference. */

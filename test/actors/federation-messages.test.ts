@@ -9,6 +9,7 @@ import {
   encodeMessage,
   MESSAGE_VERSION,
   MessageRejected,
+  type EvaluateMsg,
   type UpdateMsg,
 } from '../../src/actors/messages.js';
 import { ClientRoster } from '../../src/actors/client-roster.js';
@@ -100,6 +101,35 @@ describe('messages', () => {
       reason: 'done',
       exit: true,
     });
+  });
+});
+
+describe('evaluate messages carry the PEFT method', () => {
+  const evaluate: EvaluateMsg = {
+    v: 1,
+    kind: 'evaluate',
+    round: 2,
+    attempt: 0,
+    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'] },
+    batchSize: 4,
+    seqLen: 64,
+  };
+  const peft: NonNullable<EvaluateMsg['peft']> = {
+    method: 'prefix',
+    num_virtual_tokens: 8,
+    prompt_init: 'vocab',
+    encoder_hidden_size: 64,
+    prefix_projection: true,
+  };
+
+  it('with or without a peft block (absent: LoRA); an unknown method or a bad count is refused', () => {
+    // An evaluation carries the global adapter as its payload.
+    const global = Uint8Array.of(1, 2, 3);
+    expect(decodeServerMessage(encodeMessage(evaluate, global)).msg).toEqual(evaluate);
+    expect(decodeServerMessage(encodeMessage({ ...evaluate, peft }, global)).msg).toEqual({ ...evaluate, peft });
+    const bad = (p: unknown) => reasonOf(() => decodeServerMessage(encodeEnvelope({ ...evaluate, peft: p }, global)));
+    expect(bad({ ...peft, method: 'ia3' })).toBe('schema');
+    expect(bad({ ...peft, num_virtual_tokens: 0 })).toBe('schema');
   });
 });
 

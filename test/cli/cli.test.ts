@@ -212,6 +212,38 @@ describe('fedhpo train', () => {
   });
 });
 
+describe('fedhpo train --peft-method', () => {
+  it.each([
+    ['prompt', 'PROMPT_TUNING'],
+    ['prefix', 'PREFIX_TUNING'],
+  ])('%s: trains, writes the PEFT layout, and model nll loads it', async (method, peftType) => {
+    const out = join(dir, `adapter-${method}`);
+    const train = await fedhpo(
+      'train',
+      ...['--model', model, '--data', dataFile, '--out', out, '--steps', '10', '--json', '--seq-len', '48', '--batch-size', '8'],
+      ...['--peft-method', method, '--num-virtual-tokens', '4', '--lr', '3e-2'],
+    );
+    expect(train.code, train.stderr).toBe(0);
+    const s = JSON.parse(train.stdout);
+    expect(s.status).toBe('completed');
+    expect(s.validLossAfter).toBeLessThan(s.validLossBefore);
+    const cfg = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: peftType, num_virtual_tokens: 4 });
+    const r = await fedhpo('model', 'nll', '--model', model, '--adapter', out, '--tokens', tokFile, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).tokens).toBe(N_PREDICTED);
+  });
+
+  it('refuses virtual tokens that push --seq-len past max_position_embeddings, naming both', async () => {
+    const r = await fedhpo(
+      'train',
+      ...['--model', model, '--data', dataFile, '--out', join(dir, 'adapter-long'), '--seq-len', String(CONFIG.max_position_embeddings)],
+      ...['--peft-method', 'prompt', '--num-virtual-tokens', '4'],
+    );
+    expectUserError(r, '--num-virtual-tokens 4', 'max_position_embeddings');
+  });
+});
+
 describe.concurrent('errors: exit 2, a message naming the problem, no stack trace', () => {
   it('missing --tokens file', async () => {
     const missing = join(dir, 'no-such-tokens.json');

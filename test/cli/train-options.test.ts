@@ -26,6 +26,17 @@ describe('fedhpo train options', () => {
     });
   });
 
+  it('--peft-method selects a method with its settings (LoRA stays the recipe)', () => {
+    expect(parse('--task', 'arith', '--peft-method', 'prefix', '--num-virtual-tokens', '4', '--prefix-projection').peft).toEqual({
+      method: 'prefix',
+      numVirtualTokens: 4,
+      promptInit: 'vocab',
+      encoderHiddenSize: 64,
+      prefixProjection: true,
+    });
+    expect(parse('--task', 'arith', '--peft-method', 'lora').peft).toBeUndefined();
+  });
+
   it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty'])('--task %s is an unknown task', (name) => {
     expect(() => parse('--task', name)).toThrow(UsageError);
     expect(() => parse('--task', name)).toThrow(`--task: unknown task '${name}' (known: arith, code, instruct)`);

@@ -139,7 +139,7 @@ describe('LlamaModel after a worker crash', () => {
     const batch = lmBatch(Array.from({ length: 3 }, () => Array.from({ length: 9 }, () => 1 + rng.int(31))));
     const step = () =>
       model.gradients(
-        'lora',
+        'adapter',
         batch,
         { ...adapter.feeds(), ...adapter.dropoutFeeds(batch.batch, batch.seq, new Rng(2)) },
         adapter.graphSpec,

@@ -7,6 +7,7 @@ import { Graph } from '../../src/engine/graph.js';
 import { exportOnnx } from '../../src/engine/onnx.js';
 import { parseLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
 import { evalGraph, trainingGraph } from '../../src/model/graphs.js';
+import { LoraGraphSpec } from '../../src/peft/lora.js';
 
 describe('matmulFlops on hand-computed shapes', () => {
   it('counts 2·m·n·k per product and sums over MatMuls', () => {
@@ -123,16 +124,16 @@ describe('MatMul FLOPs of the LLaMA graphs equal the analytic count', () => {
   const qv = { targets: ['q_proj', 'v_proj'] as const, dropout: false };
 
   it('evaluation graph: forward with LoRA branches', () => {
-    const graph = evalGraph(cfg, { targets: ['q_proj', 'v_proj', 'down_proj'], dropout: false });
+    const graph = evalGraph(cfg, new LoraGraphSpec(['q_proj', 'v_proj', 'down_proj'], false));
     for (const dims of cases) expect(matmulFlops(graph, dims)).toBe(forwardFlops(cfg, dims, ['q_proj', 'v_proj', 'down_proj']));
     expect(matmulFlops(evalGraph(cfg), { b: 2, s: 5 })).toBe(forwardFlops(cfg, { b: 2, s: 5, r: 0 }));
   });
 
   it('LoRA training graph: forward plus the backward into adapters and active activations', () => {
-    const graph = trainingGraph(cfg, 'lora', { ...qv, targets: [...qv.targets] });
+    const graph = trainingGraph(cfg, 'adapter', new LoraGraphSpec(qv.targets, qv.dropout));
     for (const dims of cases) expect(matmulFlops(graph, dims)).toBe(forwardFlops(cfg, dims, qv.targets) + loraQvBackwardFlops(cfg, dims));
     // Dropout masks are elementwise: no MatMul FLOPs of their own.
-    const withDropout = trainingGraph(cfg, 'lora', { targets: ['q_proj', 'v_proj'], dropout: true });
+    const withDropout = trainingGraph(cfg, 'adapter', new LoraGraphSpec(['q_proj', 'v_proj'], true));
     expect(matmulFlops(withDropout, cases[0]!)).toBe(matmulFlops(graph, cases[0]!));
   });
 

@@ -164,6 +164,12 @@ const CASES: GradCase[] = [
       return c.g.concat([x, x], -1);
     },
   },
+  {
+    // A key prefix of static length ahead of keys of symbolic length (prefix tuning's cache).
+    name: 'Concat static prefix ahead of a symbolic-length input',
+    // tanh makes each part's gradient depend on its own values: a misplaced slice of dy would show.
+    build: (c) => c.g.mean(c.g.tanh(c.g.concat([c.param('prefix', [2, 2, 3]), c.param('keys', [2, 's', 3], { dims: [2, 4, 3] })], 1)), [1]),
+  },
   { name: 'Slice axis 1 [-3, 100)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), 1, -3, 100) },
   { name: 'Slice axis 1 [1, -1)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), 1, 1, -1) },
   { name: 'Slice axis -1 [0, 2)', build: (c) => c.g.slice(c.param('x', [2, 5, 3]), -1, 0, 2) },

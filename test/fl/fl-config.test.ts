@@ -79,3 +79,29 @@ describe('fl config', () => {
     await expect(loadFlConfig(file, ['clients.sample_rate=2'])).rejects.toThrow(/clients\.sample_rate/);
   });
 });
+
+describe('peft block', () => {
+  it('defaults to LoRA; the example selects prefix tuning and --set changes the method', async () => {
+    expect(parseFlConfig({ data: { task: 'arith' }, rounds: 1, train: { local_steps: 1, batch_size: 1, seq_len: 8, lr: 1 } }).peft).toEqual(
+      {
+        method: 'lora',
+        num_virtual_tokens: 8,
+        prompt_init: 'vocab',
+        encoder_hidden_size: 64,
+        prefix_projection: false,
+      },
+    );
+    const c = await loadFlConfig('configs/examples/fl-arith-prefix.yaml');
+    expect(c.peft).toMatchObject({ method: 'prefix', num_virtual_tokens: 8, prefix_projection: true, encoder_hidden_size: 128 });
+    const p = await loadFlConfig('configs/examples/fl-arith-prefix.yaml', ['peft.method=ptuning', 'peft.num_virtual_tokens=16']);
+    expect(p.peft).toMatchObject({ method: 'ptuning', num_virtual_tokens: 16 });
+  });
+
+  it('refuses an unknown method or a bad count, naming the key', async () => {
+    await expect(loadFlConfig('configs/examples/fl-arith-prefix.yaml', ['peft.method=ia3'])).rejects.toThrow(/peft\.method/);
+    await expect(loadFlConfig('configs/examples/fl-arith-prefix.yaml', ['peft.num_virtual_tokens=0'])).rejects.toThrow(
+      /peft\.num_virtual_tokens/,
+    );
+    await expect(loadFlConfig('configs/examples/fl-arith-prefix.yaml', ['peft.virtual=3'])).rejects.toThrow(/unknown key 'peft\.virtual'/);
+  });
+});

@@ -265,8 +265,8 @@ describe('gradient accumulation', () => {
     expect(l2(acc.update)).toBeCloseTo(0.5 * l2(acc.grads), 5);
 
     // The alternative (mean of per-micro-batch means) is measurably different, so this test can fail.
-    const g0 = await model.gradients('lora', acc.batches[0]!, init().feeds(), init().graphSpec);
-    const g1 = await model.gradients('lora', acc.batches[1]!, init().feeds(), init().graphSpec);
+    const g0 = await model.gradients('adapter', acc.batches[0]!, init().feeds(), init().graphSpec);
+    const g1 = await model.gradients('adapter', acc.batches[1]!, init().feeds(), init().graphSpec);
     const meanOfMeans: Params = {};
     for (const [k, a] of g0.grads) meanOfMeans[k] = a.map((x, i) => (x / t0 + g1.grads.get(k)![i]! / t1) / 2);
     const tokenWeighted: Params = {};

@@ -83,6 +83,21 @@ describe('study config', () => {
     expect(trialRunnerFor(c).name).toBe('synthetic');
   });
 
+  it('ships a study with the PEFT method as a hyperparameter; every method makes a valid FL config', async () => {
+    const c = await loadStudyConfig(join(import.meta.dirname, '../../configs/examples/study-peft-method.yaml'));
+    expect(studySpace(c).get('peft.method')).toMatchObject({ type: 'categorical', choices: ['lora', 'prompt', 'ptuning', 'prefix'] });
+    const methods = new Set<string>();
+    for (const u of [0, 0.3, 0.6, 0.99]) {
+      const point = Object.fromEntries([...studySpace(c)].map(([k, p]) => [k, fromUnit(p, u)]));
+      const fl = federatedTrialConfig(trialConfigOf(c, point), 2, 'study-peft-method');
+      expect(fl.peft.method).toBe(point['peft.method']);
+      methods.add(fl.peft.method);
+    }
+    expect([...methods].sort()).toEqual(['lora', 'prefix', 'prompt', 'ptuning']);
+    // A method that is not one is refused, naming the key.
+    expect(() => federatedTrialConfig(trialConfigOf(c, { 'peft.method': 'ia3' }), 2, 'study-peft-method')).toThrow(/peft\.method/);
+  });
+
   it("ships a valid quick-start study of federated trials (the README's first command)", async () => {
     const c = await loadStudyConfig(join(import.meta.dirname, '../../configs/quickstart.yaml'));
     expect(c.trial.kind).toBe('federated');

@@ -86,10 +86,21 @@ function applyRope(x: Float64Array, cos: Float64Array, sin: Float64Array): Float
 }
 
 /**
- * Logits [n][vocab] (float64) of LlamaForCausalLM / Qwen2ForCausalLM for one unpadded sequence at
- * positions 0..n-1.
+ * What PEFT's prompt-learning methods give the model (peft_model.py PeftModelForCausalLM.forward):
+ * `virtual` embeddings [v][hidden] concatenated ahead of inputs_embeds (prompt tuning, P-tuning),
+ * or past_key_values (prefix tuning): per layer key and value [kv][p][hd], used as cached keys as
+ * they are (no rotary embedding applied to them), the sequence then at positions p..p+n-1.
  */
-export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly number[]): Float64Array[] {
+export interface ReferencePrompt {
+  virtual?: readonly Float64Array[];
+  prefix?: readonly { key: readonly (readonly Float64Array[])[]; value: readonly (readonly Float64Array[])[] }[];
+}
+
+/**
+ * Logits [n][vocab] (float64) of LlamaForCausalLM / Qwen2ForCausalLM for one unpadded sequence at positions 0..n-1,
+ * or with `prompt` as PEFT feeds it (the logits of the n tokens only, not of virtual tokens).
+ */
+export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly number[], prompt: ReferencePrompt = {}): Float64Array[] {
   const D = cfg.hidden_size;
   const V = cfg.vocab_size;
   const I = cfg.intermediate_size;
@@ -97,7 +108,9 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
   const KV = cfg.num_key_value_heads;
   const hd = cfg.head_dim;
   const groups = H / KV;
-  const n = ids.length;
+  const virtual = prompt.virtual ?? [];
+  const n = virtual.length + ids.length;
+  const P = prompt.prefix?.[0]?.key[0]?.length ?? 0;
   const eps = cfg.rms_norm_eps;
   const scale = 1 / Math.sqrt(hd);
 
@@ -106,11 +119,14 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
   const used = new Set<string>();
   const read = (name: string, size: number) => get(w, name, size, used);
   const embed = read('model.embed_tokens.weight', V * D);
-  let h: Float64Array[] = ids.map((id) => {
-    if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`reference: token id ${id} out of range`);
-    return Float64Array.from(embed.subarray(id * D, (id + 1) * D));
-  });
-  const tables = Array.from({ length: n }, (_, p) => ropeTables(p, hd, cfg.rope_theta));
+  let h: Float64Array[] = [
+    ...virtual.map((row) => Float64Array.from(row)),
+    ...ids.map((id) => {
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`reference: token id ${id} out of range`);
+      return Float64Array.from(embed.subarray(id * D, (id + 1) * D));
+    }),
+  ];
+  const tables = Array.from({ length: n }, (_, p) => ropeTables(P + p, hd, cfg.rope_theta));
 
   // Which nn.Linear layers have bias=True, as the two modeling files construct them.
   const qwen2 = cfg.model_type === 'qwen2';
@@ -153,6 +169,11 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
       v.push(Array.from({ length: KV }, (_, kh) => va.slice(kh * hd, (kh + 1) * hd)));
     }
 
+    // Prefix keys and values come first in the cache: position s of the attended keys is prefix
+    // entry s for s < P, else token s - P.
+    const pre = prompt.prefix?.[l];
+    const keyAt = (s: number, kh: number): Float64Array => (s < P ? (pre!.key[kh]![s] as Float64Array) : k[s - P]![kh]!);
+    const valueAt = (s: number, kh: number): Float64Array => (s < P ? (pre!.value[kh]![s] as Float64Array) : v[s - P]![kh]!);
     const next: Float64Array[] = [];
     for (let t = 0; t < n; t++) {
       // Attention output, heads concatenated: [H * hd].
@@ -160,23 +181,24 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
       for (let hh = 0; hh < H; hh++) {
         const kh = Math.floor(hh / groups);
         const qv = q[t]![hh]!;
-        const scores = new Float64Array(t + 1); // causal: keys 0..t only
+        const last = P + t; // causal: the prefix and keys 0..t only
+        const scores = new Float64Array(last + 1);
         let max = -Infinity;
-        for (let s = 0; s <= t; s++) {
-          const kv = k[s]![kh]!;
+        for (let s = 0; s <= last; s++) {
+          const kv = keyAt(s, kh);
           let dot = 0;
           for (let d = 0; d < hd; d++) dot += qv[d]! * kv[d]!;
           scores[s] = dot * scale;
           if (scores[s]! > max) max = scores[s]!;
         }
         let z = 0;
-        for (let s = 0; s <= t; s++) {
+        for (let s = 0; s <= last; s++) {
           scores[s] = Math.exp(scores[s]! - max);
           z += scores[s]!;
         }
-        for (let s = 0; s <= t; s++) {
+        for (let s = 0; s <= last; s++) {
           const pr = scores[s]! / z;
-          const vv = v[s]![kh]!;
+          const vv = valueAt(s, kh);
           for (let d = 0; d < hd; d++) ctx[hh * hd + d] += pr * vv[d]!;
         }
       }
@@ -201,7 +223,7 @@ export function referenceLogits(cfg: LlamaConfig, w: Weights, ids: readonly numb
   const head = cfg.tie_word_embeddings ? embed : read('lm_head.weight', V * D);
   const unused = [...w.keys()].filter((k) => !used.has(k));
   if (unused.length) throw new Error(`reference: tensors this model does not have: ${unused.join(', ')}`);
-  return h.map((x) => linear(rmsNorm(x, finalNorm, eps), head, V));
+  return h.slice(virtual.length).map((x) => linear(rmsNorm(x, finalNorm, eps), head, V));
 }
 
 /** Mean next-token cross-entropy (natural log) over all sequences, from reference logits. */

@@ -16,10 +16,10 @@ import { dropoutMask } from '../../src/engine/xoshiro.js';
 import { LocalTrainer, loraTarget } from '../../src/fl/local-trainer.js';
 import { parseLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
 import { trainingGraph } from '../../src/model/graphs.js';
-import { PROJECTIONS, dropoutMaskName, loraName, projectionShape, type Projection } from '../../src/model/llama.js';
+import { PROJECTIONS, projectionShape, type Projection } from '../../src/model/llama.js';
 import { LlamaModel, initWeights, lmBatch } from '../../src/model/model.js';
 import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, type TensorF32 } from '../../src/model/safetensors.js';
-import { LoraAdapter, type LoraConfig } from '../../src/peft/lora.js';
+import { LoraAdapter, dropoutMaskName, loraName, type LoraConfig } from '../../src/peft/lora.js';
 import { deepJson, expectCleanError } from '../bounded.js';
 
 // Small GQA model: q_proj [64, 64], k/v_proj [32, 64], o_proj [64, 64], gate/up [96, 64], down [64, 96].
@@ -475,12 +475,12 @@ describe('training graph', () => {
   it('keeps the rank symbolic: r=4 and r=16 share one exported graph, and both run', async () => {
     const a4 = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets }, 1);
     const a16 = LoraAdapter.init(cfg, { r: 16, alpha: 8, dropout: 0, targets }, 1);
-    const g4 = trainingGraph(cfg, 'lora', a4.graphSpec);
-    const g16 = trainingGraph(cfg, 'lora', a16.graphSpec);
+    const g4 = trainingGraph(cfg, 'adapter', a4.graphSpec);
+    const g16 = trainingGraph(cfg, 'adapter', a16.graphSpec);
     expect(g16).toBe(g4);
     expect(g16.signature).toBe(g4.signature);
     for (const a of [a4, a16]) {
-      const r = await base.gradients('lora', batch, a.feeds(), a.graphSpec);
+      const r = await base.gradients('adapter', batch, a.feeds(), a.graphSpec);
       expect(r.tokens).toBe(16);
       expect(Number.isFinite(r.lossSum)).toBe(true);
       for (const [k, g] of r.grads) expect(g.length).toBe(a.tensors.get(k)!.length);
@@ -489,10 +489,10 @@ describe('training graph', () => {
 
   it('trains only adapter tensors; for B = 0 grad A is zero and grad B is not', async () => {
     const a = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets }, 2);
-    const graph = trainingGraph(cfg, 'lora', a.graphSpec);
+    const graph = trainingGraph(cfg, 'adapter', a.graphSpec);
     expect([...graph.params].sort()).toEqual([...a.tensors.keys()].sort());
     // y = x W^T + s (x A^T) B^T:  dL/dB = s G^T (x A^T)  (non-zero),  dL/dA = s B^T G^T x = 0 when B = 0.
-    const r = await base.gradients('lora', batch, a.feeds(), a.graphSpec);
+    const r = await base.gradients('adapter', batch, a.feeds(), a.graphSpec);
     expect([...r.grads.keys()].sort()).toEqual([...a.tensors.keys()].sort());
     for (const [name, g] of r.grads) {
       if (name.endsWith('lora_A.weight')) expect(maxAbs(g)).toBe(0);
@@ -500,7 +500,7 @@ describe('training graph', () => {
     }
     // Once B is non-zero, A gets a gradient too.
     randomizeB(a, 3);
-    const r2 = await base.gradients('lora', batch, a.feeds(), a.graphSpec);
+    const r2 = await base.gradients('adapter', batch, a.feeds(), a.graphSpec);
     for (const g of r2.grads.values()) expect(maxAbs(g)).toBeGreaterThan(1e-6);
   });
 
@@ -508,8 +508,8 @@ describe('training graph', () => {
     // With B = 0 the forward pass does not depend on s, so dL/dB must be exactly proportional to s.
     const a = LoraAdapter.init(cfg, { r: 4, alpha: 8, dropout: 0, targets }, 4);
     const b = LoraAdapter.init(cfg, { r: 4, alpha: 24, dropout: 0, targets }, 4);
-    const ra = await base.gradients('lora', batch, a.feeds(), a.graphSpec);
-    const rb = await base.gradients('lora', batch, b.feeds(), b.graphSpec);
+    const ra = await base.gradients('adapter', batch, a.feeds(), a.graphSpec);
+    const rb = await base.gradients('adapter', batch, b.feeds(), b.graphSpec);
     const n = loraName(0, 'v_proj', 'B');
     const ga = ra.grads.get(n)!;
     const gb = rb.grads.get(n)!;
@@ -524,7 +524,7 @@ describe('training graph', () => {
     // (scaling 8 makes the LoRA gradients large), require it to dwarf that noise, and allow the
     // noise plus 1% relative error. (float64 would allow eps ~1e-6 and 1e-6 tolerances.)
     const a = randomizeB(LoraAdapter.init(cfg, { r: 4, alpha: 32, dropout: 0, targets }, 5), 6, 0.05);
-    const { grads, lossSum } = await base.gradients('lora', batch, a.feeds(), a.graphSpec);
+    const { grads, lossSum } = await base.gradients('adapter', batch, a.feeds(), a.graphSpec);
     const lossAt = async (name: string, i: number, delta: number): Promise<number> => {
       const t = a.tensors.get(name)!;
       const old = t[i]!;
@@ -633,12 +633,12 @@ describe('dropout', () => {
         }),
       );
     // All-ones masks: exactly the adapter without dropout.
-    const ones = await base.gradients('lora', batch, { ...a.feeds(), ...masks(1) }, a.graphSpec);
-    const plain = await base.gradients('lora', batch, noDrop.feeds(), noDrop.graphSpec);
+    const ones = await base.gradients('adapter', batch, { ...a.feeds(), ...masks(1) }, a.graphSpec);
+    const plain = await base.gradients('adapter', batch, noDrop.feeds(), noDrop.graphSpec);
     expect(ones.lossSum).toBeCloseTo(plain.lossSum, 4);
     for (const [k, g] of plain.grads) expect(maxAbsDiff(ones.grads.get(k)!, g)).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, maxAbs(g)));
     // All-zero masks: the LoRA branch vanishes, the base path does not: base loss, zero gradients.
-    const zeros = await base.gradients('lora', batch, { ...a.feeds(), ...masks(0) }, a.graphSpec);
+    const zeros = await base.gradients('adapter', batch, { ...a.feeds(), ...masks(0) }, a.graphSpec);
     const baseLoss = await base.loss(batch);
     expect(zeros.lossSum).toBeCloseTo(baseLoss.lossSum, 4);
     for (const g of zeros.grads.values()) expect(maxAbs(g)).toBe(0);
