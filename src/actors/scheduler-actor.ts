@@ -49,12 +49,18 @@ export interface SchedulerOptions {
   readonly runner?: TrialRunner;
   /** How long a runner waits for a round's decision before it continues anyway. */
   readonly roundTimeoutMs?: number;
+  /**
+   * Releases what `runner` holds (its base model): called at the end once no trial runs and best/ needs
+   * the runner no more — while the last journal lines are written, when best/ is already current.
+   */
+  readonly releaseRunner?: () => Promise<void>;
 }
 
 interface SchedulerState {
   readonly study: Study;
   readonly executor: TrialExecutor;
   readonly runner: TrialRunner | undefined;
+  readonly releaseRunner: (() => Promise<void>) | undefined;
   readonly settle: (r: StudyRunResult | Error) => void;
   ended: boolean;
   /** Reports of what is on disk (acks, summary.json, best.json, best/), one after another, off the actor's path. */
@@ -85,6 +91,7 @@ export function runScheduler(study: Study, opts: SchedulerOptions): SchedulerHan
     study,
     executor,
     runner: opts.runner,
+    releaseRunner: opts.releaseRunner,
     settle,
     ended: false,
     reporting: Promise.resolve(),
@@ -161,7 +168,7 @@ async function step(s: SchedulerState, msg: SchedulerMsg): Promise<void> {
       whenDurable(s, true, () => msg.settled?.());
       break;
     case 'stop':
-      await study.stop(msg.reason);
+      study.stop(msg.reason);
       await end(s, { state: 'stopped', reason: msg.reason });
       return;
     case 'status':
@@ -172,7 +179,7 @@ async function step(s: SchedulerState, msg: SchedulerMsg): Promise<void> {
   }
   await launchNext(s);
   if (study.isComplete) {
-    await study.finish();
+    study.finish();
     await end(s, { state: 'finished', reason: study.state.finished?.reason ?? 'done' });
   }
 }
@@ -195,8 +202,8 @@ function whenDurable(s: SchedulerState, outputs: boolean, report: () => void): v
     .then(() => durable)
     .then(async () => {
       report();
-      // After the end, end() writes the final outputs (and best/) itself.
-      if (out && !s.ended) s.exported = await saveStudyOutputs(s.study.dir, out, s.runner, s.exported);
+      // At the end (the study finished or ended meanwhile), end() writes the final outputs (and best/) itself.
+      if (out && !s.ended && !s.study.state.finished) s.exported = await saveStudyOutputs(s.study.dir, out, s.runner, s.exported);
     })
     .catch((e: unknown) => dispatch(s.self(), { type: 'failed', error: e instanceof Error ? e : new Error(String(e)) }));
 }
@@ -206,20 +213,32 @@ async function end(s: SchedulerState, result: StudyRunResult | Error): Promise<v
   if (s.ended) return;
   s.ended = true;
   let outcome: StudyRunResult | Error = result;
+  const failed = (e: unknown): void => {
+    if (!(outcome instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+  };
+  let released: Promise<void> | undefined;
   try {
     await s.executor.close();
     await s.reporting;
+    const out = studyOutputsOf(s.study.state);
+    const exporter = result instanceof Error || result.state !== 'finished' ? undefined : s.runner;
+    // No trial runs any more: unless best/ still needs it, the runner lets go of its model while the last lines are written.
+    if (!exporter || out.bestCheckpoint === undefined || out.bestCheckpoint === s.exported) released = s.releaseRunner?.();
     // The outputs report the journal: every event on disk first (this also surfaces a failed group commit).
     await s.study.durable();
-    if (!(result instanceof Error))
-      await saveStudyOutputs(s.study.dir, studyOutputsOf(s.study.state), result.state === 'finished' ? s.runner : undefined, s.exported);
+    if (!(result instanceof Error)) await saveStudyOutputs(s.study.dir, out, exporter, s.exported);
   } catch (e) {
-    if (!(result instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+    failed(e);
+  }
+  try {
+    await (released ?? s.releaseRunner?.());
+  } catch (e) {
+    failed(e);
   }
   try {
     await s.study.close();
   } catch (e) {
-    if (!(outcome instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+    failed(e);
   }
   s.settle(outcome);
 }

@@ -100,6 +100,8 @@ export class Journal {
     readonly file: string,
     private readonly fh: FileHandle,
     private seq: number,
+    /** A new journal's directory, fsynced with the first drain. */
+    private unsyncedDir?: string,
   ) {}
 
   /** A new journal in `dir` (created if needed); refuses a directory that already holds one. */
@@ -114,8 +116,8 @@ export class Journal {
         throw new JournalError(`${dir} already holds a study (continue it with: fedhpo study resume ${dir})`);
       throw e;
     }
-    await syncDir(dir); // the new file's directory entry survives a crash too
-    return new Journal(file, fh, 0);
+    // The new file's directory entry must survive a crash too: synced with the first lines (not before: one fsync less on the way to the first trial).
+    return new Journal(file, fh, 0, dir);
   }
 
   /** Opens an existing journal for appending after `events` (read with repair first). */
@@ -187,7 +189,9 @@ export class Journal {
       try {
         if (this.failure) throw this.failure;
         await this.fh.appendFile(batch.map((p) => p.line).join(''));
-        await this.fh.sync();
+        const dir = this.unsyncedDir;
+        await Promise.all([this.fh.sync(), dir === undefined ? undefined : syncDir(dir)]);
+        this.unsyncedDir = undefined;
         for (const p of batch) p.done();
       } catch (e) {
         // After a failed write the file's end is unknown: nothing more may be appended in this process.

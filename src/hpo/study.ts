@@ -89,7 +89,8 @@ export class Study {
       lock = await StudyLock.acquire(dir);
       const { strategy, pruner } = await loadPlugins(config);
       const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await fedhpoVersion() } as const;
-      const first = (await journal.append(started)) as EventOf<'study.started'>;
+      // study.started and session.started share one fsync: the study exists for resume once it returns.
+      const first = journal.write(started).event as EventOf<'study.started'>;
       const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
       study.beginSession();
       await study.durable();
@@ -268,18 +269,19 @@ export class Study {
     this.told(t);
   }
 
-  /** Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays with the workers. */
-  async stop(reason: string): Promise<void> {
+  /**
+   * Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays
+   * with the workers. On disk once durable() resolves.
+   */
+  stop(reason: string): void {
     if (this.state.finished || this.state.stopped) return;
     if (this.opts.mode === 'in-process') this.interruptUnfinished(`interrupted: ${reason}`);
     this.record({ kind: 'session.stopped', reason });
-    await this.durable();
   }
 
-  /** Journals the end of the study (once), on disk when this resolves. */
-  async finish(): Promise<void> {
+  /** Journals the end of the study (once); on disk once durable() resolves. */
+  finish(): void {
     if (!this.state.finished) this.record({ kind: 'study.finished', reason: this.stopReason() ?? 'done' });
-    await this.durable();
   }
 
   /**
