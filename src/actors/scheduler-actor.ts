@@ -3,7 +3,7 @@
 // interleave. Executors reach it through a SchedulerPort: `round` is a query (with a timeout, as nact
 // requires) answered with the pruning decision at once, the round's journal line following in the next
 // group commit; results are dispatched. A result is on disk before it is reported (the work queue's
-// ack, summary.json / best.json / best/, onEvent), but the next trial is asked and launched while its
+// ack, summary.json / best.json, onEvent), but the next trial is asked and launched while its
 // line is being written, and the reports run after the fsync off the actor's path (other trials' rounds
 // are answered meanwhile): no fsync and no output file lies between two trials. (Which event waits for
 // the disk, and why: src/hpo/study.ts.)
@@ -33,7 +33,7 @@ export type SchedulerMsg =
   | { readonly type: 'abandoned'; readonly trialId: number; readonly deliveries: number; readonly settled?: () => void }
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'status'; readonly sender: Ref<StudySummary> }
-  /** A report after the disk failed (a journal write, summary.json, best/): the study ends with the error. */
+  /** A report after the disk failed (a journal write, summary.json): the study ends with the error. */
   | { readonly type: 'failed'; readonly error: Error };
 
 export interface StudyRunResult {
@@ -45,13 +45,13 @@ export interface StudyRunResult {
 export interface SchedulerOptions {
   /** Builds the executor, given the port it reports through. */
   readonly executor: (port: SchedulerPort) => TrialExecutor;
-  /** Exports the best trial's adapter to best/ (as the best changes, and at the end). */
+  /** Exports the best trial's adapter to best/ at the end (its exportAdapter works after close()). */
   readonly runner?: TrialRunner;
   /** How long a runner waits for a round's decision before it continues anyway. */
   readonly roundTimeoutMs?: number;
   /**
-   * Releases what `runner` holds (its base model): called at the end once no trial runs and best/ needs
-   * the runner no more — while the last journal lines are written, when best/ is already current.
+   * Releases what `runner` holds (its base model): called at the end as soon as no trial runs, so the
+   * release overlaps the last journal fsync, the outputs and best/'s export.
    */
   readonly releaseRunner?: () => Promise<void>;
 }
@@ -63,10 +63,8 @@ interface SchedulerState {
   readonly releaseRunner: (() => Promise<void>) | undefined;
   readonly settle: (r: StudyRunResult | Error) => void;
   ended: boolean;
-  /** Reports of what is on disk (acks, summary.json, best.json, best/), one after another, off the actor's path. */
+  /** Reports of what is on disk (acks, summary.json, best.json), one after another, off the actor's path. */
   reporting: Promise<void>;
-  /** The checkpoint best/ was last exported from (by this run). */
-  exported: string | undefined;
   readonly self: () => Ref<SchedulerMsg>;
 }
 
@@ -95,7 +93,6 @@ export function runScheduler(study: Study, opts: SchedulerOptions): SchedulerHan
     settle,
     ended: false,
     reporting: Promise.resolve(),
-    exported: undefined,
     self: () => ref,
   };
   ref = spawn(system, handle, 'scheduler', { initialState });
@@ -191,7 +188,7 @@ async function launchNext(s: SchedulerState): Promise<void> {
 
 /**
  * Once every event so far is on disk, and after the reports before it: `report`, then (with `outputs`)
- * summary.json, best.json and best/ as the study stands now. Off the actor's path: the actor goes on
+ * summary.json and best.json as the study stands now. Off the actor's path: the actor goes on
  * answering rounds meanwhile; a failure comes back to it as a message and ends the study.
  */
 function whenDurable(s: SchedulerState, outputs: boolean, report: () => void): void {
@@ -203,7 +200,7 @@ function whenDurable(s: SchedulerState, outputs: boolean, report: () => void): v
     .then(async () => {
       report();
       // At the end (the study finished or ended meanwhile), end() writes the final outputs (and best/) itself.
-      if (out && !s.ended && !s.study.state.finished) s.exported = await saveStudyOutputs(s.study.dir, out, s.runner, s.exported);
+      if (out && !s.ended && !s.study.state.finished) await saveStudyOutputs(s.study.dir, out, undefined);
     })
     .catch((e: unknown) => dispatch(s.self(), { type: 'failed', error: e instanceof Error ? e : new Error(String(e)) }));
 }
@@ -219,14 +216,13 @@ async function end(s: SchedulerState, result: StudyRunResult | Error): Promise<v
   let released: Promise<void> | undefined;
   try {
     await s.executor.close();
+    // No trial runs any more: the runner lets go of its model while the last lines, the outputs and best/ are written.
+    released = s.releaseRunner?.();
     await s.reporting;
-    const out = studyOutputsOf(s.study.state);
-    const exporter = result instanceof Error || result.state !== 'finished' ? undefined : s.runner;
-    // No trial runs any more: unless best/ still needs it, the runner lets go of its model while the last lines are written.
-    if (!exporter || out.bestCheckpoint === undefined || out.bestCheckpoint === s.exported) released = s.releaseRunner?.();
     // The outputs report the journal: every event on disk first (this also surfaces a failed group commit).
     await s.study.durable();
-    if (!(result instanceof Error)) await saveStudyOutputs(s.study.dir, out, exporter, s.exported);
+    if (!(result instanceof Error))
+      await saveStudyOutputs(s.study.dir, studyOutputsOf(s.study.state), result.state === 'finished' ? s.runner : undefined);
   } catch (e) {
     failed(e);
   }

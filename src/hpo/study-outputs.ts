@@ -139,28 +139,18 @@ export async function writeStudyOutputs(dir: string, state: StudyState, runner: 
   await saveStudyOutputs(dir, studyOutputsOf(state), runner);
 }
 
-/**
- * Rewrites summary.json and best.json of `out`; with a runner, exports the best trial's adapter to best/
- * unless best/ already holds that checkpoint's (`exported`). Returns the checkpoint best/ now holds.
- */
-export async function saveStudyOutputs(
-  dir: string,
-  out: StudyOutputs,
-  runner: TrialRunner | undefined,
-  exported?: string,
-): Promise<string | undefined> {
+/** Rewrites summary.json and best.json of `out`; with a runner, exports the best trial's adapter to best/. */
+export async function saveStudyOutputs(dir: string, out: StudyOutputs, runner: TrialRunner | undefined): Promise<void> {
   await writeJsonAtomic(join(dir, 'summary.json'), out.summary);
-  if (!out.best) return exported;
+  if (!out.best) return;
   await writeJsonAtomic(join(dir, 'best.json'), out.best);
-  const checkpoint = out.bestCheckpoint;
-  if (!runner || checkpoint === undefined || checkpoint === exported) return exported;
+  if (!runner || out.bestCheckpoint === undefined) return;
   const tmp = join(dir, 'best.tmp');
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await runner.exportAdapter(checkpoint, tmp);
+  await runner.exportAdapter(out.bestCheckpoint, tmp);
   await rm(join(dir, 'best'), { recursive: true, force: true });
   await rename(tmp, join(dir, 'best'));
-  return checkpoint;
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
