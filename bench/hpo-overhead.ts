@@ -19,6 +19,11 @@ import { initWeights, saveCheckpoint } from '../src/model/model.js';
 export interface SchedulerOverhead {
   /** (study wall - time inside trials) / trials / mean trial time. */
   fraction: number;
+  /**
+   * `fraction` without the runner's close(): releasing the base model (terminating its engine worker)
+   * is the runner's work, the counterpart of loading it, which the first trial's run() counts as trial time.
+   */
+  schedulerFraction: number;
   trials: number;
   meanTrialSeconds: number;
   overheadSecondsPerTrial: number;
@@ -117,6 +122,7 @@ export async function schedulerOverheadPerTrial(trials = 8): Promise<SchedulerOv
     const between = runs.slice(1).reduce((sum, [start], i) => sum + start - runs[i]![1], 0);
     return {
       fraction: perTrial / mean,
+      schedulerFraction: (perTrial - runnerClose / trials) / mean,
       trials,
       meanTrialSeconds: mean / 1000,
       overheadSecondsPerTrial: perTrial / 1000,
