@@ -11,10 +11,14 @@
 // - trials.asked, trial.started: in-process, NOT waited for before the launch: the trial dies with
 //   this process, and a resume asks again from the strategy's last journaled state. On workers, on
 //   disk before the launch: a JetStream message outlives this process and must name a journaled trial.
-// - trial.finished: on disk before the result is reported: the scheduler waits for durable() before it
-//   acks the result to the work queue, rewrites summary.json / best.json, or calls onEvent. The strategy
-//   is told (and the next trial asked) before: a crash loses the result, the told state and that ask together.
+//   (A worker's trial.started / worker.lost are not waited for: the worker runs on regardless.)
+// - trial.finished (a worker's result, or an abandoned trial): on disk before the result is reported:
+//   the scheduler waits for durable() before it acks the result to the work queue, rewrites
+//   summary.json / best.json, or calls onEvent. The strategy is told (and the next trial asked)
+//   before: a crash loses the result, the told state and that ask together, and the trial runs again.
+// - client-task.finished: on disk before the strategy is told (the clients' work is costly to redo).
 // - session.stopped, study.finished: on disk before the run ends (the scheduler waits for durable()).
+// "On disk" is fsync'd: it survives a power cut. A SIGKILL leaves every line already written, fsync'd or not.
 // Used by one caller at a time — the SchedulerActor — which owns the timing (parallel trials,
 // workers); this class owns what happens.
 import { randomBytes } from 'node:crypto';
