@@ -411,8 +411,8 @@ export class Study {
   private record(event: NewJournalEvent): void {
     const { event: e, durable } = this.journal.write(event);
     this.state.apply(e);
-    // Lines reach the disk in order, so this chain reports events in journal order and settles after all of them.
-    this.lastReported = durable.then(() => this.opts.onEvent?.(e, this.state));
+    // One chain: events are reported in journal order, and a failed write (or onEvent) fails every later durable().
+    this.lastReported = this.lastReported.then(() => durable).then(() => this.opts.onEvent?.(e, this.state));
     this.lastReported.catch(() => {}); // not every event is waited for; a failure surfaces in the next durable()
   }
 }
