@@ -2,9 +2,10 @@
 // in-process study of real federated trials (the FederatedTrialRunner on a tiny random model and the
 // arith task): (study wall time - the time trials compute) / trials, over the mean trial time. A
 // trial computes inside the runner's run() except while it waits for the scheduler's answer to a
-// round (journaled with fsync, judged by the pruner), which is overhead. The overhead is everything
-// the study does around its trials: journal appends with fsync, strategy asks, scheduler messages,
-// summary/best.json rewrites, the best/ export, opening and closing the study.
+// round (judged by the pruner; its journal line follows in a group commit), which is overhead. The
+// overhead is everything the study does around its trials: journal writes and the fsyncs waited for,
+// strategy asks, scheduler messages, summary/best.json rewrites, the best/ export, opening and closing
+// the study, the runner's close() (releasing the base model) included. `breakdown` says where it goes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +19,28 @@ import { initWeights, saveCheckpoint } from '../src/model/model.js';
 export interface SchedulerOverhead {
   /** (study wall - time inside trials) / trials / mean trial time. */
   fraction: number;
+  /**
+   * `fraction` without the runner's close(): releasing the base model (terminating its engine worker)
+   * is the runner's work, the counterpart of loading it, which the first trial's run() counts as trial time.
+   */
+  schedulerFraction: number;
   trials: number;
   meanTrialSeconds: number;
   overheadSecondsPerTrial: number;
   studySeconds: number;
+  /** Where the overhead goes, in seconds over the whole study (trials run one at a time). */
+  breakdown: {
+    /** From runStudy's call to the first trial's start: checking the config, creating the study (journal, lock, plugins). */
+    open: number;
+    /** Between one trial's end and the next one's start, summed: journaling the result, asking, launching. */
+    betweenTrials: number;
+    /** The trials' waits for the scheduler's answer to each round, summed. */
+    roundAnswers: number;
+    /** From the last trial's end to runStudy's return: the final journal lines, outputs, best/, closing. */
+    close: number;
+    /** Of `close`: the trial runner's close() (it releases the base model and its engine worker). */
+    runnerClose: number;
+  };
 }
 
 /** A 2-layer d32 model with the byte tokenizer: trials of about a second. */
@@ -61,6 +80,10 @@ export async function schedulerOverheadPerTrial(trials = 8): Promise<SchedulerOv
       'overhead study',
     );
     let inTrials = 0;
+    let roundAnswers = 0;
+    let runnerClose = 0;
+    /** [start, end] of each trial's run(), in order (parallel 1: they do not overlap). */
+    const runs: [number, number][] = [];
     const timed = (inner: TrialRunner): TrialRunner => ({
       name: inner.name,
       run: async (req) => {
@@ -77,23 +100,40 @@ export async function schedulerOverheadPerTrial(trials = 8): Promise<SchedulerOv
         try {
           return await inner.run({ ...req, onRound });
         } finally {
-          inTrials += performance.now() - t0 - waiting;
+          const t1 = performance.now();
+          runs.push([t0, t1]);
+          inTrials += t1 - t0 - waiting;
+          roundAnswers += waiting;
         }
       },
       exportAdapter: (c, d) => inner.exportAdapter(c, d),
-      close: () => inner.close?.() ?? Promise.resolve(),
+      close: async () => {
+        const c0 = performance.now();
+        await inner.close?.();
+        runnerClose += performance.now() - c0;
+      },
     });
     const t0 = performance.now();
     await runStudy({ dir: join(root, 'study'), config, runnerFor: (c) => timed(trialRunnerFor(c)) });
-    const studyMs = performance.now() - t0;
+    const t1 = performance.now();
+    const studyMs = t1 - t0;
     const perTrial = (studyMs - inTrials) / trials;
     const mean = inTrials / trials;
+    const between = runs.slice(1).reduce((sum, [start], i) => sum + start - runs[i]![1], 0);
     return {
       fraction: perTrial / mean,
+      schedulerFraction: (perTrial - runnerClose / trials) / mean,
       trials,
       meanTrialSeconds: mean / 1000,
       overheadSecondsPerTrial: perTrial / 1000,
       studySeconds: studyMs / 1000,
+      breakdown: {
+        open: (runs[0]![0] - t0) / 1000,
+        betweenTrials: between / 1000,
+        roundAnswers: roundAnswers / 1000,
+        close: (t1 - runs.at(-1)![1]) / 1000,
+        runnerClose: runnerClose / 1000,
+      },
     };
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -60,7 +60,11 @@ if (!values.json && overhead)
   log(
     `scheduler overhead per trial: ${(100 * overhead.fraction).toFixed(2)} % of trial time ` +
       `(${(1000 * overhead.overheadSecondsPerTrial).toFixed(1)} ms per trial of ${overhead.meanTrialSeconds.toFixed(2)} s; ` +
-      `${overhead.trials} federated trials on a tiny model in ${overhead.studySeconds.toFixed(1)} s)`,
+      `${overhead.trials} federated trials on a tiny model in ${overhead.studySeconds.toFixed(1)} s); ` +
+      `${(100 * overhead.schedulerFraction).toFixed(2)} % without the runner's close (the base model's release)\n` +
+      `  of the study's overhead: ${Object.entries(overhead.breakdown)
+        .map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} ms`)
+        .join(', ')}`,
   );
 else
   console.log(

@@ -1,11 +1,16 @@
 // The SchedulerActor: one nact actor owns a Study and handles its messages one at a time (nact awaits a
 // handler's promise before the next message), so journal appends, strategy calls and launches never
 // interleave. Executors reach it through a SchedulerPort: `round` is a query (with a timeout, as nact
-// requires) answered with the pruning decision once the round is journaled; results are dispatched.
+// requires) answered with the pruning decision at once, the round's journal line following in the next
+// group commit; results are dispatched. A result is on disk before it is reported (the work queue's
+// ack, summary.json / best.json, onEvent), but the next trial is asked and launched while its
+// line is being written, and the reports run after the fsync off the actor's path (other trials' rounds
+// are answered meanwhile): no fsync and no output file lies between two trials. (Which event waits for
+// the disk, and why: src/hpo/study.ts.)
 import { dispatch, query, type Ref, spawn, start, stop } from 'nact';
 import type { Study } from '../hpo/study.js';
 import { FINISHED } from '../hpo/study-state.js';
-import { type StudySummary, studySummary, writeStudyOutputs } from '../hpo/study-outputs.js';
+import { type StudySummary, saveStudyOutputs, studyOutputsOf, studySummary } from '../hpo/study-outputs.js';
 import type { Metrics, RoundDecision, TrialOutcome, TrialRunner } from '../hpo/trial-runner.js';
 import type { AttemptRef, SchedulerPort, TrialExecutor } from './trial-executor.js';
 
@@ -27,7 +32,9 @@ export type SchedulerMsg =
     }
   | { readonly type: 'abandoned'; readonly trialId: number; readonly deliveries: number; readonly settled?: () => void }
   | { readonly type: 'stop'; readonly reason: string }
-  | { readonly type: 'status'; readonly sender: Ref<StudySummary> };
+  | { readonly type: 'status'; readonly sender: Ref<StudySummary> }
+  /** A report after the disk failed (a journal write, summary.json): the study ends with the error. */
+  | { readonly type: 'failed'; readonly error: Error };
 
 export interface StudyRunResult {
   /** finished: budget spent or strategy done; stopped: asked to stop (resume continues it). */
@@ -38,18 +45,27 @@ export interface StudyRunResult {
 export interface SchedulerOptions {
   /** Builds the executor, given the port it reports through. */
   readonly executor: (port: SchedulerPort) => TrialExecutor;
-  /** Exports the best trial's adapter at the end (best/). */
+  /** Exports the best trial's adapter to best/ at the end (its exportAdapter works after close()). */
   readonly runner?: TrialRunner;
   /** How long a runner waits for a round's decision before it continues anyway. */
   readonly roundTimeoutMs?: number;
+  /**
+   * Releases what `runner` holds (its base model): called at the end as soon as no trial runs, so the
+   * release overlaps the last journal fsync, the outputs and best/'s export.
+   */
+  readonly releaseRunner?: () => Promise<void>;
 }
 
 interface SchedulerState {
   readonly study: Study;
   readonly executor: TrialExecutor;
   readonly runner: TrialRunner | undefined;
+  readonly releaseRunner: (() => Promise<void>) | undefined;
   readonly settle: (r: StudyRunResult | Error) => void;
   ended: boolean;
+  /** Reports of what is on disk (acks, summary.json, best.json), one after another, off the actor's path. */
+  reporting: Promise<void>;
+  readonly self: () => Ref<SchedulerMsg>;
 }
 
 export interface SchedulerHandle {
@@ -69,7 +85,17 @@ export function runScheduler(study: Study, opts: SchedulerOptions): SchedulerHan
   let ref!: Ref<SchedulerMsg>;
   const port = schedulerPort(() => ref, opts.roundTimeoutMs ?? 120_000);
   const executor = opts.executor(port);
-  ref = spawn(system, handle, 'scheduler', { initialState: { study, executor, runner: opts.runner, settle, ended: false } });
+  const initialState: SchedulerState = {
+    study,
+    executor,
+    runner: opts.runner,
+    releaseRunner: opts.releaseRunner,
+    settle,
+    ended: false,
+    reporting: Promise.resolve(),
+    self: () => ref,
+  };
+  ref = spawn(system, handle, 'scheduler', { initialState });
   dispatch(ref, { type: 'plan' });
   void done.then(
     () => stop(system),
@@ -116,38 +142,67 @@ async function step(s: SchedulerState, msg: SchedulerMsg): Promise<void> {
     case 'plan':
       break;
     case 'started':
-      await study.started(msg.ref.trialId, msg.ref.attempt, msg.ref.delivery, msg.ref.worker);
+      study.started(msg.ref.trialId, msg.ref.attempt, msg.ref.delivery, msg.ref.worker);
       return;
     case 'round': {
       const r = msg.ref;
-      dispatch(msg.sender, await study.round(r.trialId, r.attempt, r.delivery, r.worker, msg.round, msg.metrics));
+      dispatch(msg.sender, study.round(r.trialId, r.attempt, r.delivery, r.worker, msg.round, msg.metrics));
       return;
     }
     case 'finished': {
       const r = msg.ref;
-      const accepted = await study.finished(r.trialId, r.attempt, r.delivery, r.worker, msg.outcome);
+      const accepted = study.finished(r.trialId, r.attempt, r.delivery, r.worker, msg.outcome);
       const status = study.state.trials[r.trialId]?.status;
-      msg.settled?.(accepted, status !== undefined && FINISHED.has(status));
-      if (accepted) await writeStudyOutputs(study.dir, study.state, undefined);
+      const trialFinished = status !== undefined && FINISHED.has(status);
+      // The next trial starts now; the result is reported once on disk (a duplicate too: the result it repeats may still be on its way).
+      await launchNext(s);
+      whenDurable(s, accepted, () => msg.settled?.(accepted, trialFinished));
       break;
     }
     case 'abandoned':
-      await study.abandoned(msg.trialId, msg.deliveries);
-      msg.settled?.();
+      study.abandoned(msg.trialId, msg.deliveries);
+      await launchNext(s);
+      whenDurable(s, true, () => msg.settled?.());
       break;
     case 'stop':
-      await study.stop(msg.reason);
+      study.stop(msg.reason);
       await end(s, { state: 'stopped', reason: msg.reason });
       return;
     case 'status':
       dispatch(msg.sender, studySummary(study.state));
       return;
+    case 'failed':
+      throw msg.error;
   }
-  for (const l of await study.plan()) await s.executor.launch(l);
+  await launchNext(s);
   if (study.isComplete) {
-    await study.finish();
+    study.finish();
     await end(s, { state: 'finished', reason: study.state.finished?.reason ?? 'done' });
   }
+}
+
+/** Asks for and launches what may run now (Study.plan waits for the disk when the launch outlives this process). */
+async function launchNext(s: SchedulerState): Promise<void> {
+  for (const l of await s.study.plan()) await s.executor.launch(l);
+}
+
+/**
+ * Once every event so far is on disk, and after the reports before it: `report`, then (with `outputs`)
+ * summary.json and best.json as the study stands now. Off the actor's path: the actor goes on
+ * answering rounds meanwhile; a failure comes back to it as a message and ends the study.
+ */
+function whenDurable(s: SchedulerState, outputs: boolean, report: () => void): void {
+  const durable = s.study.durable();
+  // Computed now: the state moves on while the journal is written, and later events are not on disk yet.
+  const out = outputs ? studyOutputsOf(s.study.state) : undefined;
+  s.reporting = s.reporting
+    .then(() => durable)
+    .then(async () => {
+      report();
+      // At the end (the study finished or ended meanwhile), end() writes the final outputs (and best/) itself.
+      if (out && !s.ended && !s.study.state.finished) await saveStudyOutputs(s.study.dir, out, undefined);
+    })
+    .catch((e: unknown) => dispatch(s.self(), { type: 'failed', error: e instanceof Error ? e : new Error(String(e)) }));
 }
 
 /** Ends the run once: closes the executor, writes the outputs (with the best adapter when finished), closes the study. */
@@ -155,16 +210,31 @@ async function end(s: SchedulerState, result: StudyRunResult | Error): Promise<v
   if (s.ended) return;
   s.ended = true;
   let outcome: StudyRunResult | Error = result;
+  const failed = (e: unknown): void => {
+    if (!(outcome instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+  };
+  let released: Promise<void> | undefined;
   try {
     await s.executor.close();
-    if (!(result instanceof Error)) await writeStudyOutputs(s.study.dir, s.study.state, result.state === 'finished' ? s.runner : undefined);
+    // No trial runs any more: the runner lets go of its model while the last lines, the outputs and best/ are written.
+    released = s.releaseRunner?.();
+    await s.reporting;
+    // The outputs report the journal: every event on disk first (this also surfaces a failed group commit).
+    await s.study.durable();
+    if (!(result instanceof Error))
+      await saveStudyOutputs(s.study.dir, studyOutputsOf(s.study.state), result.state === 'finished' ? s.runner : undefined);
   } catch (e) {
-    if (!(result instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+    failed(e);
+  }
+  try {
+    await (released ?? s.releaseRunner?.());
+  } catch (e) {
+    failed(e);
   }
   try {
     await s.study.close();
   } catch (e) {
-    if (!(outcome instanceof Error)) outcome = e instanceof Error ? e : new Error(String(e));
+    failed(e);
   }
   s.settle(outcome);
 }

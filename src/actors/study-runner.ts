@@ -66,11 +66,14 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
   const runnerFor = opts.runnerFor ?? ((config: StudyConfig) => trialRunnerFor(config, undefined, nats ? { nats } : {}));
   // A new study's trial config is checked before its directory is made: a typo leaves nothing behind.
   let runner: TrialRunner | undefined = opts.config ? runnerFor(opts.config) : undefined;
+  // Once: the scheduler may close it early (at the end, while the last journal lines are written).
+  let runnerClosed: Promise<void> | undefined;
+  const closeRunner = (): Promise<void> => (runnerClosed ??= runner?.close?.() ?? Promise.resolve());
   let study: Study;
   try {
     study = opts.config ? await Study.create(opts.dir, opts.config, studyOpts) : await Study.resume(opts.dir, studyOpts);
   } catch (e) {
-    await runner?.close?.();
+    await closeRunner();
     throw e;
   }
   let queue: Awaited<ReturnType<typeof startWorkQueue>> | undefined;
@@ -107,7 +110,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
       const r = runner;
       executor = (port) => new InProcessExecutor(r, port);
     }
-    const handle = runScheduler(study, { executor, runner });
+    const handle = runScheduler(study, { executor, runner, releaseRunner: closeRunner });
     const onAbort = (): void => handle.stop(String(opts.signal?.reason ?? 'stopped'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -128,7 +131,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunOutcome> 
   } finally {
     await queue?.close();
     await ownClientTasks?.close();
-    await runner?.close?.();
+    await closeRunner();
   }
 }
 

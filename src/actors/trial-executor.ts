@@ -15,10 +15,13 @@ export interface AttemptRef {
 /** How an executor talks to the scheduler. */
 export interface SchedulerPort {
   started(ref: AttemptRef): void;
-  /** Resolves with the scheduler's decision once the round is journaled (or 'continue' if it does not answer in time). */
+  /**
+   * Resolves with the scheduler's decision at once (or 'continue' if it does not answer in time): the
+   * round's journal line follows in the next group commit, lost in a crash only with its unfinished trial.
+   */
   round(ref: AttemptRef, round: number, metrics: Metrics): Promise<RoundDecision>;
   /**
-   * `settled` runs once the result is journaled (accepted) or found to be a duplicate or stale (not
+   * `settled` runs once the result is journaled on disk (accepted) or found to be a duplicate or stale (not
    * accepted); `trialFinished` says whether the trial now has a journaled result (from this report or an earlier one).
    */
   finished(ref: AttemptRef, outcome: TrialOutcome, settled?: (accepted: boolean, trialFinished: boolean) => void): void;

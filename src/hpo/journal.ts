@@ -1,8 +1,11 @@
-// The study journal, DIR/journal.jsonl: append-only, one event per line, each line on disk (fsync)
-// before the scheduler acts on it. Its only writer is the scheduler. A process killed mid-write leaves
-// at most one torn last line (no newline yet): reading drops it and truncates the file there — that
-// event was never acted on, since acting waits for the fsync that would have written the newline.
-// Anything unreadable before the last line is damage, and reading refuses it, naming the line.
+// The study journal, DIR/journal.jsonl: append-only, one event per line, written in the order the
+// events were numbered. Its only writer is the scheduler. Lines are group-committed: each write()
+// queues a line, one drain at a time appends every queued line and fsyncs once, so lines queued
+// during an fsync share the next one. On disk there is therefore always a prefix of the events: a
+// process killed at any point leaves events 1..k, then at most one torn last line (no newline yet),
+// which reading drops and repair truncates. Which events the scheduler may act on before they are
+// on disk (a round's answer) and which it waits for (a result) is the scheduler's choice: see
+// study.ts. Anything unreadable before the last line is damage, and reading refuses it, naming the line.
 import { type FileHandle, mkdir, open, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../engine/errors.js';
@@ -90,11 +93,15 @@ export class Journal {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
+  /** The last line's `durable`: lines reach the disk in order, so it settles after every earlier one. */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly file: string,
     private readonly fh: FileHandle,
     private seq: number,
+    /** A new journal's directory, fsynced with the first drain. */
+    private unsyncedDir?: string,
   ) {}
 
   /** A new journal in `dir` (created if needed); refuses a directory that already holds one. */
@@ -109,8 +116,8 @@ export class Journal {
         throw new JournalError(`${dir} already holds a study (continue it with: fedhpo study resume ${dir})`);
       throw e;
     }
-    await syncDir(dir); // the new file's directory entry survives a crash too
-    return new Journal(file, fh, 0);
+    // The new file's directory entry must survive a crash too: synced with the first lines (not before: one fsync less on the way to the first trial).
+    return new Journal(file, fh, 0, dir);
   }
 
   /** Opens an existing journal for appending after `events` (read with repair first). */
@@ -123,23 +130,51 @@ export class Journal {
     return this.seq;
   }
 
-  /** Numbers, timestamps and appends `event`; resolves once it is on disk. Appends made meanwhile share one fsync. */
-  append(event: NewJournalEvent): Promise<JournalEvent> {
-    if (this.failure) return Promise.reject(this.failure);
+  /**
+   * Numbers, timestamps and queues `event` for the journal at once (the order of write() calls is the
+   * order on disk); `durable` resolves once its line, and so every line before it, is on disk. Writes
+   * made while an fsync runs share the next one. Throws at once after a failed write (the file's end is
+   * unknown); a write that fails later rejects `durable` and every later flushed().
+   */
+  write(event: NewJournalEvent): { readonly event: JournalEvent; readonly durable: Promise<void> } {
+    if (this.failure) throw this.failure;
     const full = { seq: ++this.seq, t: new Date().toISOString(), ...event } as JournalEvent;
-    return new Promise((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(full)}\n`, done: (e) => (e === undefined ? resolve(full) : reject(e)) });
-      this.kick();
+    const durable = new Promise<void>((resolve, reject) => {
+      this.queue.push({ line: `${JSON.stringify(full)}\n`, done: (e) => (e === undefined ? resolve() : reject(e)) });
     });
+    // A caller may not wait for this line (a group-committed event): its failure surfaces in flushed() instead.
+    durable.catch(() => {});
+    this.lastWrite = durable;
+    this.kick();
+    return { event: full, durable };
   }
 
-  /** Starts a drain unless one runs; one that ends with lines queued behind its last check starts the next. */
+  /** write(), resolving with the numbered event once it is on disk. */
+  async append(event: NewJournalEvent): Promise<JournalEvent> {
+    const { event: full, durable } = this.write(event);
+    await durable;
+    return full;
+  }
+
+  /** Resolves once every event written so far is on disk; rejects if any write failed. */
+  async flushed(): Promise<void> {
+    await this.lastWrite;
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Starts a drain unless one runs; one that ends with lines queued behind its last check starts the next.
+   * The drain starts on the next turn of the event loop, so the lines written in one turn (a result, the
+   * next trial's ask and start, the study's end) share one write and one fsync.
+   */
   private kick(): void {
     if (this.flushing) return;
-    this.flushing = this.drain().finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length) this.kick();
-    });
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length) this.kick();
+      });
   }
 
   /** Waits for pending appends, then closes the file. */
@@ -154,7 +189,9 @@ export class Journal {
       try {
         if (this.failure) throw this.failure;
         await this.fh.appendFile(batch.map((p) => p.line).join(''));
-        await this.fh.sync();
+        const dir = this.unsyncedDir;
+        await Promise.all([this.fh.sync(), dir === undefined ? undefined : syncDir(dir)]);
+        this.unsyncedDir = undefined;
         for (const p of batch) p.done();
       } catch (e) {
         // After a failed write the file's end is unknown: nothing more may be appended in this process.

@@ -118,18 +118,37 @@ function bestConfig(state: StudyState, t: StudyTrial): JsonObject {
   return { ...trialConfigOf(state.config, t.config), rounds: t.fidelity };
 }
 
+/** What summary.json, best.json and best/ hold for a state: computed at once, since the state moves on while they are written. */
+export interface StudyOutputs {
+  readonly summary: StudySummary;
+  readonly best: JsonObject | { pareto_front: JsonValue[] } | undefined;
+  /** The best trial's checkpoint, which best/ is exported from. */
+  readonly bestCheckpoint: string | undefined;
+}
+
+export function studyOutputsOf(state: StudyState): StudyOutputs {
+  return {
+    summary: studySummary(state),
+    best: bestDocument(state),
+    bestCheckpoint: bestTrials(state.objectives, state.trials)[0]?.checkpoint,
+  };
+}
+
 /** Rewrites summary.json and best.json, and asks the runner for the best trial's adapter in best/. */
 export async function writeStudyOutputs(dir: string, state: StudyState, runner: TrialRunner | undefined): Promise<void> {
-  await writeJsonAtomic(join(dir, 'summary.json'), studySummary(state));
-  const best = bestDocument(state);
-  if (!best) return;
-  await writeJsonAtomic(join(dir, 'best.json'), best);
-  const top = bestTrials(state.objectives, state.trials)[0]!;
-  if (!runner || top.checkpoint === undefined) return;
+  await saveStudyOutputs(dir, studyOutputsOf(state), runner);
+}
+
+/** Rewrites summary.json and best.json of `out`; with a runner, exports the best trial's adapter to best/. */
+export async function saveStudyOutputs(dir: string, out: StudyOutputs, runner: TrialRunner | undefined): Promise<void> {
+  await writeJsonAtomic(join(dir, 'summary.json'), out.summary);
+  if (!out.best) return;
+  await writeJsonAtomic(join(dir, 'best.json'), out.best);
+  if (!runner || out.bestCheckpoint === undefined) return;
   const tmp = join(dir, 'best.tmp');
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await runner.exportAdapter(top.checkpoint, tmp);
+  await runner.exportAdapter(out.bestCheckpoint, tmp);
   await rm(join(dir, 'best'), { recursive: true, force: true });
   await rename(tmp, join(dir, 'best'));
 }

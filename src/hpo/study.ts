@@ -1,7 +1,26 @@
-// A study's decisions, journal first: every method that changes the study appends the event, waits for
-// it to be on disk, applies it to the StudyState, and only then acts (tells the strategy, answers a
-// runner, launches a trial). Used by one caller at a time — the SchedulerActor — which owns the
-// timing (parallel trials, workers); this class owns what happens.
+// A study's decisions, journal first: every method that changes the study writes the event to the
+// journal (numbered, in order), applies it to the StudyState and acts on it. Writes are group-committed
+// (journal.ts): what is on disk after a crash is always a prefix of the events, and resume continues
+// from any prefix. So an action needs its events on disk first only when it outlives this process or
+// reports to someone outside it. The durability of each event:
+// - study.started: on disk before create() returns (a journal without it cannot be resumed).
+// - session.started, trial.interrupted (opening a session): on disk before create()/resume() returns.
+// - trial.round: NOT waited for. The pruner's answer goes back at once and the line follows in the
+//   next group commit. A crash before it is written loses an intermediate value of an unfinished trial,
+//   which runs again on resume anyway. (A trial's result carries its whole curve.)
+// - trials.asked, trial.started: in-process, NOT waited for before the launch: the trial dies with
+//   this process, and a resume asks again from the strategy's last journaled state. On workers, on
+//   disk before the launch: a JetStream message outlives this process and must name a journaled trial.
+//   (A worker's trial.started / worker.lost are not waited for: the worker runs on regardless.)
+// - trial.finished (a worker's result, or an abandoned trial): on disk before the result is reported:
+//   the scheduler waits for durable() before it acks the result to the work queue, rewrites
+//   summary.json / best.json, or calls onEvent. The strategy is told (and the next trial asked)
+//   before: a crash loses the result, the told state and that ask together, and the trial runs again.
+// - client-task.finished: on disk before the strategy is told (the clients' work is costly to redo).
+// - session.stopped, study.finished: on disk before the run ends (the scheduler waits for durable()).
+// "On disk" is fsync'd: it survives a power cut. A SIGKILL leaves every line already written, fsync'd or not.
+// Used by one caller at a time — the SchedulerActor — which owns the timing (parallel trials,
+// workers); this class owns what happens.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +57,7 @@ export interface StudyOptions {
   readonly mode: StudyMode;
   /** Overrides the config's `parallel` (the CLI's --workers). */
   readonly parallel?: number;
-  /** Every event once it is journaled and applied (progress display, logs). */
+  /** Every event once it is on disk (in journal order; the state passed may already hold later events). */
   readonly onEvent?: (event: JournalEvent, state: StudyState) => void;
   readonly log?: (line: string) => void;
   /** Runs the client tasks of strategies that declare them (FTS, FLoRA) on the federation's clients. */
@@ -53,6 +72,8 @@ export class Study {
   /** The strategy suggested nothing while nothing ran: it is out of ideas until a trial finishes. */
   private nothingToAsk = false;
   private closed = false;
+  /** Settles once the last recorded event is on disk and reported to onEvent. */
+  private lastReported: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -72,9 +93,11 @@ export class Study {
       lock = await StudyLock.acquire(dir);
       const { strategy, pruner } = await loadPlugins(config);
       const started = { kind: 'study.started', study_id: randomBytes(6).toString('hex'), config, version: await fedhpoVersion() } as const;
-      const first = (await journal.append(started)) as EventOf<'study.started'>;
+      // study.started and session.started share one fsync: the study exists for resume once it returns.
+      const first = journal.write(started).event as EventOf<'study.started'>;
       const study = new Study(dir, StudyState.fromStart(first), journal, strategy, pruner, lock, opts);
-      await study.beginSession();
+      study.beginSession();
+      await study.durable();
       return study;
     } catch (e) {
       await journal.close();
@@ -110,9 +133,10 @@ export class Study {
       const study = new Study(dir, state, await Journal.reopen(dir, events), strategy, pruner, lock, opts);
       if (state.finished) return study;
       const previous = state.mode;
-      await study.beginSession();
+      study.beginSession();
       // Trials queued for workers survive a scheduler's death (JetStream keeps them); in-process ones died with it.
-      if (!(previous === 'workers' && opts.mode === 'workers')) await study.interruptUnfinished('interrupted: the study process stopped');
+      if (!(previous === 'workers' && opts.mode === 'workers')) study.interruptUnfinished('interrupted: the study process stopped');
+      await study.durable();
       return study;
     } catch (e) {
       await lock.release();
@@ -160,9 +184,12 @@ export class Study {
       if (this.launched.has(t.id)) continue;
       this.launched.add(t.id);
       if (this.opts.mode === 'in-process')
-        await this.append({ kind: 'trial.started', id: t.id, attempt: t.attempt, delivery: 1, worker: LOCAL_WORKER });
+        this.record({ kind: 'trial.started', id: t.id, attempt: t.attempt, delivery: 1, worker: LOCAL_WORKER });
       launches.push(this.launchOf(t));
     }
+    // A queued JetStream message outlives this process: the trial it names must be on disk first. An
+    // in-process trial dies with the process, so it starts at once (its events follow in the next commit).
+    if (this.opts.mode === 'workers' && launches.length) await this.durable();
     return launches;
   }
 
@@ -188,47 +215,51 @@ export class Study {
     return this.state.elapsedSeconds + (this.state.session ? Math.max(0, Date.now() - this.state.lastEventAt) / 1000 : 0);
   }
 
-  /** A worker began an attempt (or a later delivery of it: the earlier worker stopped heart-beating). */
-  async started(id: number, attempt: number, delivery: number, worker: string): Promise<void> {
+  /** A worker began an attempt (or a later delivery of it: the earlier worker stopped heart-beating). Not waited for on disk. */
+  started(id: number, attempt: number, delivery: number, worker: string): void {
     const t = this.state.trials[id];
     if (!t || FINISHED.has(t.status) || t.attempt !== attempt) return;
     if (t.status === 'running' && delivery <= t.delivery) return;
     if (t.status === 'running')
-      await this.append({ kind: 'worker.lost', id, attempt, delivery: t.delivery, worker: t.worker ?? '?', rounds_lost: t.curve.length });
-    await this.append({ kind: 'trial.started', id, attempt, delivery, worker });
+      this.record({ kind: 'worker.lost', id, attempt, delivery: t.delivery, worker: t.worker ?? '?', rounds_lost: t.curve.length });
+    this.record({ kind: 'trial.started', id, attempt, delivery, worker });
   }
 
-  /** A round's metrics: journaled, then judged by the pruner. A round from a replaced attempt or delivery is told to stop. */
-  async round(id: number, attempt: number, delivery: number, worker: string, round: number, metrics: Metrics): Promise<RoundDecision> {
+  /**
+   * A round's metrics: journaled and judged by the pruner at once, without waiting for the line to be on
+   * disk (see the top of this file). A round from a replaced attempt or delivery is told to stop.
+   */
+  round(id: number, attempt: number, delivery: number, worker: string, round: number, metrics: Metrics): RoundDecision {
     const t = this.state.trials[id];
     if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return 'prune';
-    await this.started(id, attempt, delivery, worker);
+    this.started(id, attempt, delivery, worker);
     if (t.curve.some((p) => p.round >= round)) return 'continue'; // a repeated message
-    await this.append({ kind: 'trial.round', id, attempt, round, metrics: finiteOrNaN(metrics) });
+    this.record({ kind: 'trial.round', id, attempt, round, metrics: finiteOrNaN(metrics) });
     if (!this.pruner || round >= t.fidelity) return 'continue';
     const pruner = this.pruner;
     return guard(pruner, 'shouldPrune', () => pruner.shouldPrune(this.state.record(t), round, this.state.view())) ? 'prune' : 'continue';
   }
 
   /**
-   * A result: journaled (once — a duplicate or a stale attempt is ignored, returning false), then told
-   * to the strategy. A complete result without finite objectives becomes failed or diverged.
+   * A result: journaled (once — a duplicate or a stale attempt is ignored, returning false) and told to
+   * the strategy. A complete result without finite objectives becomes failed or diverged. The line is
+   * not on disk yet when this returns: the caller waits for durable() before it reports the result.
    */
-  async finished(id: number, attempt: number, delivery: number, worker: string, outcome: TrialOutcome): Promise<boolean> {
+  finished(id: number, attempt: number, delivery: number, worker: string, outcome: TrialOutcome): boolean {
     const t = this.state.trials[id];
     if (!t || FINISHED.has(t.status) || t.attempt !== attempt || delivery < t.delivery) return false;
-    await this.started(id, attempt, delivery, worker);
-    await this.append({ kind: 'trial.finished', id, attempt, ...journaledResult(this.state.objectives, outcome), worker });
-    await this.told(t);
+    this.started(id, attempt, delivery, worker);
+    this.record({ kind: 'trial.finished', id, attempt, ...journaledResult(this.state.objectives, outcome), worker });
+    this.told(t);
     return true;
   }
 
-  /** JetStream gave up redelivering a trial whose workers kept dying: it fails, the study goes on. */
-  async abandoned(id: number, deliveries: number): Promise<void> {
+  /** JetStream gave up redelivering a trial whose workers kept dying: it fails, the study goes on (durable() before reporting it). */
+  abandoned(id: number, deliveries: number): void {
     const t = this.state.trials[id];
     if (!t || FINISHED.has(t.status)) return;
     const reason = `lost its worker ${deliveries} times (workers.max_deliveries)`;
-    await this.append({
+    this.record({
       kind: 'trial.finished',
       id,
       attempt: t.attempt,
@@ -239,19 +270,30 @@ export class Study {
       rounds: 0,
       costs: {},
     });
-    await this.told(t);
+    this.told(t);
   }
 
-  /** Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays with the workers. */
-  async stop(reason: string): Promise<void> {
+  /**
+   * Stops this session: in-process attempts are interrupted (they run again on resume); queued work stays
+   * with the workers. On disk once durable() resolves.
+   */
+  stop(reason: string): void {
     if (this.state.finished || this.state.stopped) return;
-    if (this.opts.mode === 'in-process') await this.interruptUnfinished(`interrupted: ${reason}`);
-    await this.append({ kind: 'session.stopped', reason });
+    if (this.opts.mode === 'in-process') this.interruptUnfinished(`interrupted: ${reason}`);
+    this.record({ kind: 'session.stopped', reason });
   }
 
-  /** Journals the end of the study (once). */
-  async finish(): Promise<void> {
-    if (!this.state.finished) await this.append({ kind: 'study.finished', reason: this.stopReason() ?? 'done' });
+  /** Journals the end of the study (once); on disk once durable() resolves. */
+  finish(): void {
+    if (!this.state.finished) this.record({ kind: 'study.finished', reason: this.stopReason() ?? 'done' });
+  }
+
+  /**
+   * Resolves once every event so far is on disk (and told to onEvent); rejects if a write failed. The
+   * scheduler waits for it before anything leaves the process: a result's ack, summary.json, the end.
+   */
+  durable(): Promise<void> {
+    return this.lastReported;
   }
 
   async close(): Promise<void> {
@@ -264,8 +306,8 @@ export class Study {
     }
   }
 
-  private async beginSession(): Promise<void> {
-    await this.append({
+  private beginSession(): void {
+    this.record({
       kind: 'session.started',
       session: this.state.session + 1,
       mode: this.opts.mode,
@@ -274,10 +316,10 @@ export class Study {
     });
   }
 
-  private async interruptUnfinished(reason: string): Promise<void> {
+  private interruptUnfinished(reason: string): void {
     for (const t of this.state.unfinished) {
       this.launched.delete(t.id);
-      await this.append({ kind: 'trial.interrupted', id: t.id, attempt: t.attempt, reason, rounds_lost: t.curve.length });
+      this.record({ kind: 'trial.interrupted', id: t.id, attempt: t.attempt, reason, rounds_lost: t.curve.length });
     }
   }
 
@@ -312,7 +354,7 @@ export class Study {
     }
     const trials = suggestions.map((sg, i) => checkSuggestion(this.state, this.strategy.name, sg, s.trials.length + i));
     const strategyState = guard(this.strategy, 'state', () => this.strategy.state());
-    await this.append({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
+    this.record({ kind: 'trials.asked', source, trials, strategy_state: strategyState });
     return trials.length;
   }
 
@@ -329,7 +371,8 @@ export class Study {
       );
     const replies = await runner.run(request);
     const clientRounds = replies.reduce((sum, r) => sum + r.clientRounds, 0);
-    await this.append({
+    // The clients' work is done and costly to repeat: on disk before the strategy learns from it.
+    this.record({
       kind: 'client-task.finished',
       task: request.task,
       args: request.args,
@@ -337,6 +380,7 @@ export class Study {
       client_rounds: clientRounds,
       clients: replies.length,
     });
+    await this.durable();
     this.opts.log?.(`client task ${request.task}: ${replies.length} client(s) replied, ${clientRounds} local client-rounds`);
     guard(strategy, 'tellClientTask', () => strategy.tellClientTask(request, replies, this.state.view()));
     return true;
@@ -354,16 +398,22 @@ export class Study {
     };
   }
 
-  private async told(t: StudyTrial): Promise<void> {
+  private told(t: StudyTrial): void {
     this.nothingToAsk = false;
     this.launched.delete(t.id);
     guard(this.strategy, 'tell', () => this.strategy.tell(this.state.record(t), this.state.view()));
   }
 
-  private async append(event: NewJournalEvent): Promise<void> {
-    const e = await this.journal.append(event);
+  /**
+   * Writes `event` to the journal and applies it to the state at once; onEvent hears of it once it is
+   * on disk. Whether to wait for that is the caller's choice (see the top of this file): durable().
+   */
+  private record(event: NewJournalEvent): void {
+    const { event: e, durable } = this.journal.write(event);
     this.state.apply(e);
-    this.opts.onEvent?.(e, this.state);
+    // One chain: events are reported in journal order, and a failed write (or onEvent) fails every later durable().
+    this.lastReported = this.lastReported.then(() => durable).then(() => this.opts.onEvent?.(e, this.state));
+    this.lastReported.catch(() => {}); // not every event is waited for; a failure surfaces in the next durable()
   }
 }
 

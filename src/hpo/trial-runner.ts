@@ -50,7 +50,11 @@ export interface TrialRunner {
   /** Shown in logs and summaries. */
   readonly name: string;
   run(request: TrialRequest): Promise<TrialOutcome>;
-  /** Writes the adapter of `checkpoint` to `dir` (PEFT layout); returns the files written. */
+  /**
+   * Writes the adapter of `checkpoint` to `dir` (PEFT layout); returns the files written. Reads only the
+   * checkpoint (and its base model's config), so it works after close(): a study exports best/ while
+   * its runner releases the base model.
+   */
   exportAdapter(checkpoint: string, dir: string): Promise<string[]>;
   close?(): Promise<void>;
 }

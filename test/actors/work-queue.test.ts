@@ -1,13 +1,15 @@
 // The work queue in one process (a real nats-server, TrialWorkers sharing the scheduler's connection):
 // successive halving's continued trials over workers, and results delivered twice or from a stale
-// attempt are journaled once.
+// attempt are journaled once; a queued trial is in the journal on disk before any worker can take it.
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStudy } from '../../src/actors/study-runner.js';
 import { encodeMessage, type ResultMessage, workQueueNames } from '../../src/actors/work-queue.js';
-import { readJournal } from '../../src/hpo/journal.js';
+import { readFileSync } from 'node:fs';
+import { trialRunnerFor } from '../../src/actors/trial-runner-for.js';
+import { JOURNAL_FILE, readJournal } from '../../src/hpo/journal.js';
 import { NatsServer } from '../helpers/nats-server.js';
 import { replayStudy, syntheticStudy, tempDir } from '../helpers/study-fixtures.js';
 
@@ -33,6 +35,23 @@ describe('the trial work queue', () => {
       trial: { kind: 'synthetic', noise: 0.02, delay_ms: 10 },
     });
     const js = jetstream(nc);
+    // A JetStream message outlives the scheduler: the trial it names must be journaled (on disk) before it is queued.
+    const notOnDisk: number[] = [];
+    const runnerFor: typeof trialRunnerFor = (c) => {
+      const inner = trialRunnerFor(c);
+      return {
+        name: inner.name,
+        run: (req) => {
+          const asked = readFileSync(join(dir, JOURNAL_FILE), 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('"kind":"trials.asked"'))
+            .some((l) => (JSON.parse(l) as { trials: { id: number }[] }).trials.some((t) => t.id === req.trialId));
+          if (!asked) notOnDisk.push(req.trialId);
+          return inner.run(req);
+        },
+        exportAdapter: (cp, d) => inner.exportAdapter(cp, d),
+      };
+    };
     let injected: Promise<unknown> | undefined;
     const logs: string[] = [];
     const result = await runStudy({
@@ -41,6 +60,7 @@ describe('the trial work queue', () => {
       config,
       nats: { servers: [server.url] },
       localWorkers: 2,
+      runnerFor,
       onEvent: (e, state) => {
         if (e.kind !== 'trial.finished' || e.id !== 0 || injected) return;
         // A second delivery's result and a result from an attempt that never ran, both "better".
@@ -60,6 +80,7 @@ describe('the trial work queue', () => {
       },
     });
     expect(result).toMatchObject({ state: 'finished', reason: 'budget: trials' });
+    expect(notOnDisk).toEqual([]);
     await injected;
     const { events } = await readJournal(dir);
     const state = await replayStudy(dir);

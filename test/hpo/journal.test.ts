@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,38 @@ describe('Journal', () => {
     expect(torn).toBeUndefined();
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     expect(events.slice(1).map((e) => (e as { reason: string }).reason)).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`));
+  });
+
+  it('write() numbers an event at once and puts it on disk later, in order; flushed() waits for every line so far', async () => {
+    const dir = await tempDir();
+    const j = await Journal.create(dir);
+    const file = join(dir, JOURNAL_FILE);
+    const first = j.write({ kind: 'study.started', study_id: 'abc', config: syntheticStudy() as never, version: 'test' });
+    const writes = Array.from({ length: 20 }, (_, i) => j.write({ kind: 'session.stopped', reason: `r${i}` }));
+    expect([first, ...writes].map((w) => w.event.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    // Written in this turn of the event loop: nothing is in the file yet.
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await writes[4]!.durable;
+    expect(readFileSync(file, 'utf8').split('\n').length - 1).toBeGreaterThanOrEqual(6);
+    const late = j.write({ kind: 'session.stopped', reason: 'late' });
+    await j.flushed();
+    const { events } = await readJournal(dir);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+    expect(events.at(-1)).toEqual(late.event);
+    await j.close();
+  });
+
+  it('after a failed write, every later write and flushed() fails, naming the journal', async () => {
+    const dir = await tempDir();
+    const j = await Journal.create(dir);
+    await j.append({ kind: 'study.started', study_id: 'abc', config: syntheticStudy() as never, version: 'test' });
+    // The file handle closed under the journal: its next append fails as a full disk would.
+    await (j as unknown as { fh: { close(): Promise<void> } }).fh.close();
+    const lost = j.write({ kind: 'session.stopped', reason: 'lost' });
+    await expect(lost.durable).rejects.toThrow(JournalError);
+    await expect(j.flushed()).rejects.toThrow(/journal\.jsonl: write failed/);
+    expect(() => j.write({ kind: 'session.stopped', reason: 'after' })).toThrow(/journal\.jsonl: write failed/);
+    expect((await readJournal(dir)).events).toHaveLength(1);
   });
 
   it('refuses to start a second study in the same directory', async () => {
