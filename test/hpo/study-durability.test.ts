@@ -67,6 +67,7 @@ describe('study durability', () => {
     const dir = join(root, 'study');
     const crashed = join(root, 'crashed');
     let roundOnDisk: boolean | undefined;
+    let startedOnDisk: boolean | undefined;
     let finishedAtCrash: Line[] = [];
     await runStudy({
       dir,
@@ -77,20 +78,23 @@ describe('study durability', () => {
             if (req.trialId !== 4 || round !== 2 || existsSync(crashed)) return;
             const lines = linesOnDisk(dir);
             roundOnDisk = lines.some((l) => l.kind === 'trial.round' && l.id === 4 && l.round === 2);
+            // Its start is group-committed too: on disk or not yet, by the machine's timing.
+            startedOnDisk = lines.some((l) => l.kind === 'trial.started' && l.id === 4);
             finishedAtCrash = lines.filter((l) => l.kind === 'trial.finished');
             cpSync(dir, crashed, { recursive: true }); // the directory a SIGKILL here would leave
           },
         }),
     });
     expect(roundOnDisk, 'the round was answered before its line was written').toBe(false);
-    expect(finishedAtCrash.length).toBeGreaterThan(0);
+    // finishedAtCrash is usually trials 0-2, but may be empty on a slow disk: results are group-committed too.
 
     expect(await runStudy({ dir: crashed })).toMatchObject({ state: 'finished', reason: 'budget: trials' });
     const resumed = await replayStudy(crashed);
     const lines = linesOnDisk(crashed);
-    // Every result journaled before the kill is kept, once; trial 4 ran again from round 1 and completed.
+    // Every result journaled before the kill is kept, once; trial 4 ran again from round 1 and completed
+    // (recorded as interrupted if its start had reached the disk, else simply started again).
     for (const f of finishedAtCrash) expect(lines.filter((l) => l.kind === 'trial.finished' && l.id === f.id)).toHaveLength(1);
-    expect(lines.some((l) => l.kind === 'trial.interrupted' && l.id === 4)).toBe(true);
+    expect(lines.some((l) => l.kind === 'trial.interrupted' && l.id === 4)).toBe(startedOnDisk);
     expect(resumed.trials[4]!.curve.map((p) => p.round)).toEqual([1, 2, 3, 4]);
     expect(resumed.countByStatus().complete).toBe(6);
     expect(completedSet(resumed)).toEqual(completedSet(await replayStudy(dir)));
