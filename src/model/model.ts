@@ -11,7 +11,17 @@ import { Rng } from '../engine/rng.js';
 import type { Batch } from '../data/batching.js';
 import { makeBatches } from '../data/batching.js';
 import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, parameterCount, type LlamaConfig } from './config.js';
-import { evalGraph, generationGraph, gradName, pastName, presentName, trainingGraph, type Trainable } from './graphs.js';
+import {
+  activationMemoryFor,
+  evalGraph,
+  generationGraph,
+  gradName,
+  pastName,
+  presentName,
+  trainingGraph,
+  type ActivationMemory,
+  type Trainable,
+} from './graphs.js';
 import type { LoraGraphSpec } from './llama.js';
 import {
   CheckpointError,
@@ -148,6 +158,12 @@ function layerHint(cfg: LlamaConfig, header: SafetensorsHeader, missing: string)
 }
 
 export class LlamaModel {
+  /**
+   * How training steps spend memory: 'auto' (the default) goes lean when the kept activations of a
+   * batch would pass LEAN_ABOVE_BYTES (see graphs.ts ActivationMemory).
+   */
+  activationMemory: ActivationMemory | 'auto' = 'auto';
+
   private constructor(
     readonly cfg: LlamaConfig,
     readonly engine: Engine,
@@ -253,7 +269,8 @@ export class LlamaModel {
     spec?: LoraGraphSpec,
     o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
-    const graph = trainingGraph(this.cfg, trainable, spec);
+    const memory = this.activationMemory === 'auto' ? activationMemoryFor(this.cfg, batch.batch, batch.seq) : this.activationMemory;
+    const graph = trainingGraph(this.cfg, trainable, spec, memory);
     const out = await this.run(graph, { ...params, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq }, o.meter);
     const grads = new Map<string, Float32Array>();
     for (const p of graph.params) grads.set(p, out[gradName(p)]!.data as Float32Array);
