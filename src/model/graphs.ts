@@ -7,7 +7,7 @@ import { Graph, type Tensor } from '../engine/graph.js';
 import { exportOnnx, type ExportedModel } from '../engine/onnx.js';
 import { IGNORE_INDEX } from '../data/batching.js';
 import type { LlamaConfig } from './config.js';
-import { LlamaGraph, cachedBias, causalBias, type DecoderOutputs, type LoraGraphSpec } from './llama.js';
+import { LlamaGraph, cachedBias, causalBias, type LoraGraphSpec } from './llama.js';
 
 export type Trainable = 'lora' | 'all';
 export const gradName = (param: string): string => `grad.${param}`;
@@ -32,21 +32,27 @@ function cached(
   return m;
 }
 
-/** Summed next-token cross-entropy over non-ignored labels, and the count of those labels. */
-function lossTerms(g: Graph, logits: Tensor, labels: Tensor, vocab: number) {
-  const tokenLoss = g.crossEntropy(g.reshape(logits, [-1, vocab]), g.reshape(labels, [-1]), IGNORE_INDEX);
-  const valid = g.cast(g.not(g.equal(labels, g.scalar(IGNORE_INDEX, 'int64'))), 'float32');
-  return { tokenLoss, lossSum: g.sumAll(tokenLoss), tokens: g.sumAll(valid) };
-}
-
-function decoderForBatch(cfg: LlamaConfig, lora?: LoraGraphSpec) {
+/**
+ * The decoder on a batch with its summed next-token cross-entropy over non-ignored labels, the
+ * count of those labels and the per-position loss. 'lean' computes the loss over vocabulary chunks
+ * from the final hidden state, never materialising the [b*s, vocab] logits.
+ */
+function decoderForBatch(cfg: LlamaConfig, lora: LoraGraphSpec | undefined, memory: ActivationMemory) {
   const g = new Graph();
   const ids = g.input('input_ids', 'int64', ['b', 's']);
   const labels = g.input('labels', 'int64', ['b', 's']);
   const { bias, positions } = causalBias(g, ids);
-  const model = new LlamaGraph(g, cfg, lora);
-  const out = model.forward({ ids, positions, bias });
-  return { g, labels, out, ...lossTerms(g, out.logits, labels, cfg.vocab_size) };
+  const out = new LlamaGraph(g, cfg, lora).forward({ ids, positions, bias });
+  const targets = g.reshape(labels, [-1]);
+  const tokenLoss =
+    memory === 'lean'
+      ? chunkedCrossEntropy(g, g.reshape(out.hidden, [-1, cfg.hidden_size]), out.head, targets, {
+          ignoreIndex: IGNORE_INDEX,
+          chunk: LOSS_VOCAB_CHUNK,
+        })
+      : g.crossEntropy(g.reshape(out.logits, [-1, cfg.vocab_size]), targets, IGNORE_INDEX);
+  const valid = g.cast(g.not(g.equal(labels, g.scalar(IGNORE_INDEX, 'int64'))), 'float32');
+  return { g, out, tokenLoss, lossSum: g.sumAll(tokenLoss), tokens: g.sumAll(valid) };
 }
 
 /**
@@ -89,15 +95,7 @@ export function trainingGraph(
 ): ExportedModel & { params: string[] } {
   if (trainable === 'lora' && !lora?.targets.length) throw new Error('LoRA training needs at least one target module');
   return cached('train', cfg, lora, `${trainable}:${memory}`, () => {
-    let g: Graph;
-    let out: DecoderOutputs;
-    let lossSum: Tensor;
-    let tokens: Tensor;
-    if (memory === 'lean') {
-      ({ g, out, lossSum, tokens } = leanDecoderForBatch(cfg, lora));
-    } else {
-      ({ g, out, lossSum, tokens } = decoderForBatch(cfg, lora));
-    }
+    const { g, out, lossSum, tokens } = decoderForBatch(cfg, lora, memory);
     const params = trainable === 'lora' ? [...out.lora.values()] : [...out.weights.values()];
     const grads = gradients(g, lossSum, params, { recompute: memory === 'lean' });
     const outputs: Record<string, Tensor> = { loss_sum: lossSum, tokens };
@@ -108,26 +106,21 @@ export function trainingGraph(
   });
 }
 
-/** The decoder with the vocabulary-chunked loss (see ActivationMemory 'lean'). */
-function leanDecoderForBatch(cfg: LlamaConfig, lora?: LoraGraphSpec) {
-  const g = new Graph();
-  const ids = g.input('input_ids', 'int64', ['b', 's']);
-  const labels = g.input('labels', 'int64', ['b', 's']);
-  const { bias, positions } = causalBias(g, ids);
-  const out = new LlamaGraph(g, cfg, lora).forward({ ids, positions, bias });
-  const tokenLoss = chunkedCrossEntropy(g, g.reshape(out.hidden, [-1, cfg.hidden_size]), out.head, g.reshape(labels, [-1]), {
-    ignoreIndex: IGNORE_INDEX,
-    chunk: LOSS_VOCAB_CHUNK,
-  });
-  const valid = g.cast(g.not(g.equal(labels, g.scalar(IGNORE_INDEX, 'int64'))), 'float32');
-  return { g, out, lossSum: g.sumAll(tokenLoss), tokens: g.sumAll(valid) };
-}
+/** Above this many bytes of float32 logits an evaluation computes its loss over vocabulary chunks. */
+export const CHUNKED_EVAL_LOSS_ABOVE_BYTES = 64 * 2 ** 20;
+
+/**
+ * The evaluation graph's loss for a batch: 'lean' (vocabulary-chunked, the same MatMul work) when
+ * the full logits would pass CHUNKED_EVAL_LOSS_ABOVE_BYTES (201 MB at 4 x 256 x 49k vocabulary).
+ */
+export const evalMemoryFor = (cfg: LlamaConfig, batch: number, seq: number): ActivationMemory =>
+  4 * batch * seq * cfg.vocab_size > CHUNKED_EVAL_LOSS_ABOVE_BYTES ? 'lean' : 'keep';
 
 /** Evaluation graph: token_loss [b*s] (0 where the label is ignored), loss_sum, tokens. */
-export function evalGraph(cfg: LlamaConfig, lora?: LoraGraphSpec): ExportedModel & { params: string[] } {
+export function evalGraph(cfg: LlamaConfig, lora?: LoraGraphSpec, memory: ActivationMemory = 'keep'): ExportedModel & { params: string[] } {
   const spec = lora ? { ...lora, dropout: false } : undefined;
-  return cached('eval', cfg, spec, '', () => {
-    const { g, tokenLoss, lossSum, tokens } = decoderForBatch(cfg, spec);
+  return cached('eval', cfg, spec, memory, () => {
+    const { g, tokenLoss, lossSum, tokens } = decoderForBatch(cfg, spec, memory);
     return { ...exportOnnx(g, { token_loss: tokenLoss, loss_sum: lossSum, tokens }), params: [] };
   });
 }

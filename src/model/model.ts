@@ -14,6 +14,7 @@ import { ConfigError, expectedTensorShapes, llamaConfigToJson, loadLlamaConfig, 
 import {
   activationMemoryFor,
   evalGraph,
+  evalMemoryFor,
   generationGraph,
   gradName,
   pastName,
@@ -159,8 +160,9 @@ function layerHint(cfg: LlamaConfig, header: SafetensorsHeader, missing: string)
 
 export class LlamaModel {
   /**
-   * How training steps spend memory: 'auto' (the default) goes lean when the kept activations of a
-   * batch would pass LEAN_ABOVE_BYTES (see graphs.ts ActivationMemory).
+   * How training steps and losses spend memory: 'auto' (the default) trains lean when the kept
+   * activations of a batch would pass LEAN_ABOVE_BYTES, and evaluates with the vocabulary-chunked
+   * loss when its logits would pass CHUNKED_EVAL_LOSS_ABOVE_BYTES (see graphs.ts ActivationMemory).
    */
   activationMemory: ActivationMemory | 'auto' = 'auto';
 
@@ -231,7 +233,11 @@ export class LlamaModel {
   /** Summed loss over target tokens, their count, and the per-position loss [batch*seq]. */
   async loss(batch: Batch, adapter?: AdapterFeeds, o: Metered = {}): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
     const out = await this.run(
-      evalGraph(this.cfg, adapter?.spec),
+      evalGraph(
+        this.cfg,
+        adapter?.spec,
+        this.activationMemory === 'auto' ? evalMemoryFor(this.cfg, batch.batch, batch.seq) : this.activationMemory,
+      ),
       { ...adapter?.feeds, ...this.batchFeeds(batch) },
       { b: batch.batch, s: batch.seq },
       o.meter,

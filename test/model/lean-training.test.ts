@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { Rng } from '../../src/engine/rng.js';
 import { parseLlamaConfig } from '../../src/model/config.js';
-import { LOSS_VOCAB_CHUNK, activationMemoryFor, keptActivationBytes, trainingGraph } from '../../src/model/graphs.js';
+import { LOSS_VOCAB_CHUNK, activationMemoryFor, evalMemoryFor, keptActivationBytes, trainingGraph } from '../../src/model/graphs.js';
 import { LlamaModel, initWeights, lmBatch } from '../../src/model/model.js';
 import { LoraAdapter } from '../../src/peft/lora.js';
 
@@ -73,6 +73,17 @@ describe.each([
       for (const [name, g] of keep.grads) expect(relErr(lean.grads.get(name)!, g), name).toBeLessThan(1e-4);
     });
 
+  it('evaluation: the chunked loss gives the per-position losses of the full logits (0 where ignored)', async () => {
+    model.activationMemory = 'keep';
+    const keep = await model.loss(batch);
+    model.activationMemory = 'lean';
+    const lean = await model.loss(batch);
+    expect(lean.tokens).toBe(keep.tokens);
+    expect(relErr(lean.tokenLoss, keep.tokenLoss)).toBeLessThan(1e-5);
+    expect(keep.tokenLoss.filter((x) => x === 0).length).toBeGreaterThan(0);
+    expect(Array.from(lean.tokenLoss, (x) => x === 0)).toEqual(Array.from(keep.tokenLoss, (x) => x === 0));
+  });
+
   it('the lean graph recomputes: it has more MatMuls than the keep graph', () => {
     const spec = { targets: ['q_proj', 'v_proj'] as const, dropout: false };
     const keep = trainingGraph(cfg, 'lora', { ...spec, targets: [...spec.targets] }, 'keep');
@@ -102,5 +113,8 @@ describe('activationMemoryFor', () => {
     expect(activationMemoryFor(smol, 4, 256)).toBe('lean');
     expect(activationMemoryFor(smol, 1, 8)).toBe('keep');
     expect(keptActivationBytes(smol, 4, 256)).toBeGreaterThan(keptActivationBytes(smol, 2, 256));
+    // Evaluation chunks its loss once the logits pass 64 MiB (201 MB here), not for the reference.
+    expect(evalMemoryFor(smol, 4, 256)).toBe('lean');
+    expect(evalMemoryFor(reference, 4, 256)).toBe('keep');
   });
 });
