@@ -16,28 +16,8 @@ import { activationMemoryFor, trainingGraph, type ActivationMemory } from '../sr
 import { LlamaModel, initWeights } from '../src/model/model.js';
 import { type LoraConfig, LoraAdapter } from '../src/peft/lora.js';
 import { matmulPeak } from './matmul-peak.js';
+import { SHAPES } from './scale-shapes.js';
 import { encodeSynthetic } from './synthetic.js';
-
-const SHAPES: Record<string, Record<string, unknown>> = {
-  reference: { vocab_size: 1024, hidden_size: 256, intermediate_size: 688, num_hidden_layers: 4, num_attention_heads: 4 },
-  'smollm-135m': {
-    vocab_size: 49152,
-    hidden_size: 576,
-    intermediate_size: 1536,
-    num_hidden_layers: 30,
-    num_attention_heads: 9,
-    num_key_value_heads: 3,
-    tie_word_embeddings: true,
-  },
-  'tinyllama-1.1b': {
-    vocab_size: 32000,
-    hidden_size: 2048,
-    intermediate_size: 5632,
-    num_hidden_layers: 22,
-    num_attention_heads: 32,
-    num_key_value_heads: 4,
-  },
-};
 
 const { values } = parseArgs({
   options: {
