@@ -70,7 +70,8 @@ export const LOSS_VOCAB_CHUNK = 8192;
 /**
  * Float32 bytes the 'keep' graph holds for the backward pass, roughly: per token and layer ~10
  * hidden-wide and ~5 ffn-wide tensors plus 3 attention maps (heads x seq), and ~5 logits-wide
- * tensors for the loss. Within 20 % of the measured growth of peak RSS at the SmolLM-135M shape.
+ * tensors for the loss. A lower bound: 3.3 GiB at the SmolLM-135M shape and 4 x 256, where peak
+ * RSS grew ~4.8 GiB beyond the weights (onnxruntime's arena rounds up and keeps its peak).
  */
 export function keptActivationBytes(cfg: LlamaConfig, batch: number, seq: number): number {
   const perLayer = 10 * cfg.hidden_size + 5 * cfg.intermediate_size + 3 * cfg.num_attention_heads * seq;
