@@ -1,9 +1,10 @@
-// Scale benchmark (issue 15, measuring only): tokens/s and peak RSS of one LoRA training step
+// Scale benchmark (issue 15): tokens/s and peak RSS of one LoRA training step
 // (LoRA r=8 on q_proj,v_proj, AdamW, batch 4 x 256, 2 threads) on a random model of three shapes,
 // each beside a MatMul peak measured in the same process (as bench/engine.ts does). Each shape runs
 // in its own child process (this script with --shape NAME), so none inherits another's heap; the
 // parent polls the child's RSS, and stops it past --max-rss-gb or --timeout, recording what it saw.
-//   npm run bench:scale [-- --shape smollm-135m --steps 3 --timeout 600 --max-rss-gb 12 --json]
+// --memory keep|lean forces the training graph (default: what LlamaModel picks for the shape).
+//   npm run bench:scale [-- --shape smollm-135m --steps 3 --timeout 600 --max-rss-gb 12 --memory keep --json]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
