@@ -186,6 +186,7 @@ function spawnShape(name: string): Promise<ShapeResult> {
 if (values.child) {
   await runShape(values.shape!);
 } else {
+  if (!['keep', 'lean', 'auto'].includes(values.memory)) throw new Error(`--memory: keep, lean or auto, got ${values.memory}`);
   const names = values.shape ? [values.shape] : Object.keys(SHAPES);
   for (const n of names) if (!(n in SHAPES)) throw new Error(`unknown shape ${n}; one of ${Object.keys(SHAPES).join(', ')}`);
   console.log(
