@@ -1,9 +1,10 @@
-// Scale benchmark (issue 15, measuring only): tokens/s and peak RSS of one LoRA training step
+// Scale benchmark (issue 15): tokens/s and peak RSS of one LoRA training step
 // (LoRA r=8 on q_proj,v_proj, AdamW, batch 4 x 256, 2 threads) on a random model of three shapes,
 // each beside a MatMul peak measured in the same process (as bench/engine.ts does). Each shape runs
 // in its own child process (this script with --shape NAME), so none inherits another's heap; the
 // parent polls the child's RSS, and stops it past --max-rss-gb or --timeout, recording what it saw.
-//   npm run bench:scale [-- --shape smollm-135m --steps 3 --timeout 600 --max-rss-gb 12 --json]
+// --memory keep|lean forces the training graph (default: what LlamaModel picks for the shape).
+//   npm run bench:scale [-- --shape smollm-135m --steps 3 --timeout 600 --max-rss-gb 12 --memory keep --json]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,46 +13,12 @@ import { Engine } from '../src/engine/engine.js';
 import { matmulFlops } from '../src/engine/flops.js';
 import { LocalTrainer, loraTarget } from '../src/fl/local-trainer.js';
 import { parameterCount, parseLlamaConfig } from '../src/model/config.js';
-import { trainingGraph } from '../src/model/graphs.js';
+import { activationMemoryFor, trainingGraph, type ActivationMemory } from '../src/model/graphs.js';
 import { LlamaModel, initWeights } from '../src/model/model.js';
 import { type LoraConfig, LoraAdapter } from '../src/peft/lora.js';
 import { matmulPeak } from './matmul-peak.js';
+import { OPT_IN, SHAPES } from './scale-shapes.js';
 import { encodeSynthetic } from './synthetic.js';
-
-const SHAPES: Record<string, Record<string, unknown>> = {
-  reference: { vocab_size: 1024, hidden_size: 256, intermediate_size: 688, num_hidden_layers: 4, num_attention_heads: 4 },
-  'smollm-135m': {
-    vocab_size: 49152,
-    hidden_size: 576,
-    intermediate_size: 1536,
-    num_hidden_layers: 30,
-    num_attention_heads: 9,
-    num_key_value_heads: 3,
-    tie_word_embeddings: true,
-  },
-  'tinyllama-1.1b': {
-    vocab_size: 32000,
-    hidden_size: 2048,
-    intermediate_size: 5632,
-    num_hidden_layers: 22,
-    num_attention_heads: 32,
-    num_key_value_heads: 4,
-  },
-  // Qwen2 with q/k/v biases; 0.49B params, most in the 151936-token tied embedding.
-  'qwen2.5-0.5b': {
-    model_type: 'qwen2',
-    vocab_size: 151936,
-    hidden_size: 896,
-    intermediate_size: 4864,
-    num_hidden_layers: 24,
-    num_attention_heads: 14,
-    num_key_value_heads: 2,
-    rope_theta: 1e6,
-    tie_word_embeddings: true,
-  },
-};
-/** Shapes run only when named with --shape (not yet measured on this machine). */
-const OPT_IN = new Set(['qwen2.5-0.5b']);
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +30,8 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '600' },
     'max-rss-gb': { type: 'string', default: '12' },
     json: { type: 'boolean', default: false },
+    /** keep | lean | auto (the default: what `fedhpo train` picks for the shape). */
+    memory: { type: 'string', default: 'auto' },
   },
 });
 const BATCH = 4;
@@ -72,6 +41,8 @@ const MB = 2 ** 20;
 
 interface ShapeResult {
   shape: string;
+  /** The training graph's activation memory (lean: layers recomputed, vocabulary-chunked loss). */
+  memory?: ActivationMemory;
   status: 'ok' | 'timeout' | 'rss-limit' | 'failed';
   params?: number;
   step_ms?: number;
@@ -100,6 +71,8 @@ async function runShape(name: string): Promise<void> {
   const t0 = performance.now();
   const params = parameterCount(cfg);
   const model = await LlamaModel.fromWeights(engine, cfg, initWeights(cfg, 0, 0.02, Infinity));
+  const memory = values.memory === 'auto' ? activationMemoryFor(cfg, BATCH, SEQ) : (values.memory as ActivationMemory);
+  model.activationMemory = memory;
   const init_s = (performance.now() - t0) / 1000;
   const adapter = LoraAdapter.init(cfg, lora, 0);
   const data = encodeSynthetic(cfg.vocab_size, BATCH * (steps + warmup + 1), SEQ, 1);
@@ -111,10 +84,12 @@ async function runShape(name: string): Promise<void> {
   const result = await new LocalTrainer(model, { ...config, steps }).run(loraTarget(adapter), data);
   const peak2 = await matmulPeak(engine);
   const peak = Math.max(peak1, peak2);
-  const stepFlops = matmulFlops(trainingGraph(cfg, 'adapter', adapter.graphSpec), { b: BATCH, s: SEQ, r: lora.r });
+  // FLOPs of the 'keep' graph: the useful work, so a lean step's recomputation shows as a lower fraction.
+  const stepFlops = matmulFlops(trainingGraph(cfg, 'adapter', adapter.graphSpec, 'keep'), { b: BATCH, s: SEQ, r: lora.r });
   const gflops = (stepFlops * result.steps) / result.seconds / 1e9;
   const out: ShapeResult = {
     shape: name,
+    memory,
     status: 'ok',
     params,
     step_ms: Math.round((result.seconds / result.steps) * 1000),
@@ -158,6 +133,8 @@ function spawnShape(name: string): Promise<ShapeResult> {
     values.steps,
     '--warmup',
     values.warmup,
+    '--memory',
+    values.memory,
   ];
   const started = performance.now();
   return new Promise((resolve) => {
@@ -209,6 +186,7 @@ function spawnShape(name: string): Promise<ShapeResult> {
 if (values.child) {
   await runShape(values.shape!);
 } else {
+  if (!['keep', 'lean', 'auto'].includes(values.memory)) throw new Error(`--memory: keep, lean or auto, got ${values.memory}`);
   const names = values.shape ? [values.shape] : Object.keys(SHAPES).filter((n) => !OPT_IN.has(n));
   for (const n of names) if (!(n in SHAPES)) throw new Error(`unknown shape ${n}; one of ${Object.keys(SHAPES).join(', ')}`);
   console.log(
@@ -220,7 +198,7 @@ if (values.child) {
     results.push(r);
     if (r.status === 'ok') {
       console.log(
-        `${n}: ${(r.params! / 1e6).toFixed(1)}M params, step ${r.step_ms} ms (${r.step_gflop} GFLOP of MatMul), tokens/s ${r.tokens_per_s}, ` +
+        `${n} (${r.memory}): ${(r.params! / 1e6).toFixed(1)}M params, step ${r.step_ms} ms (${r.step_gflop} GFLOP of MatMul), tokens/s ${r.tokens_per_s}, ` +
           `${r.gflops} GFLOP/s vs MatMul peak ${r.matmul_peak_gflops} GFLOP/s (fraction ${r.peak_fraction}), peak RSS ${r.peak_rss_mb} MB, ` +
           `init ${r.init_s} s, total ${r.seconds} s`,
       );

@@ -148,6 +148,16 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const x = n.inputs[0]!;
     return [g.div(expandReduced(g, n, dy!), countOver(g, x, constInts(n.inputs[1]!))), undefined];
   },
+  ReduceLogSumExp: (g, n, [dy]) => {
+    // d lse / dx = softmax(x) = exp(x - lse), with lse broadcast back over the reduced axes.
+    const x = n.inputs[0]!;
+    const y = n.outputs[0]!;
+    const axes = constInts(n.inputs[1]!);
+    const keep = n.attrs.keepdims === 1;
+    const yk = keep ? y : g.unsqueeze(y, axes);
+    const dyk = keep ? dy! : g.unsqueeze(dy!, axes);
+    return [g.mul(dyk, g.exp(g.sub(x, yk))), undefined];
+  },
   Softmax: (g, n, [dy]) => {
     const y = n.outputs[0]!;
     const axis = n.attrs.axis as number;
@@ -239,16 +249,29 @@ export const GRAD_RULES: Record<string, GradRule> = {
 
 const NON_DIFFERENTIABLE = new Set(['Shape', 'Range', 'Less', 'Greater', 'Equal', 'Not', 'ConstantOfShape', 'ReduceProd']);
 
+export interface GradientOptions {
+  /**
+   * Recompute each of the graph's segments (Graph.beginSegment/endSegment) in the backward pass
+   * from the tensors it reads, instead of keeping its activations from the forward pass: memory
+   * for activations drops to the segments' inputs plus one segment's worth, for one more forward.
+   */
+  recompute?: boolean;
+}
+
 /**
  * Gradients of scalar `y` with respect to `wrt`, added to the same graph. Only nodes on a path from
  * some `wrt` tensor to `y` are differentiated.
  */
-export function gradients(g: Graph, y: Tensor, wrt: readonly Tensor[]): Tensor[] {
+export function gradients(g: Graph, y: Tensor, wrt: readonly Tensor[], options: GradientOptions = {}): Tensor[] {
   if (y.shape.length !== 0) throw new ShapeError(`gradients: y must be a scalar, got shape [${y.shape}]`);
   const forward = [...g.nodes];
   const active = new Set<Tensor>(wrt);
   for (const n of forward) if (n.inputs.some((i) => active.has(i))) for (const o of n.outputs) active.add(o);
   if (!active.has(y)) throw new ShapeError('gradients: y does not depend on any of the requested tensors');
+
+  const segmentOf = new Map<number, { start: number; end: number }>();
+  if (options.recompute) for (const s of g.segments) for (let k = s.start; k < s.end; k++) segmentOf.set(k, s);
+  const recomputed = new Map<{ start: number; end: number }, Map<Tensor, Tensor>>();
 
   const grad = new Map<Tensor, Tensor>([[y, g.like(y, 1)]]);
   for (let k = forward.length - 1; k >= 0; k--) {
@@ -260,7 +283,19 @@ export function gradients(g: Graph, y: Tensor, wrt: readonly Tensor[]): Tensor[]
     if (NON_DIFFERENTIABLE.has(n.op)) continue;
     const rule = GRAD_RULES[n.op];
     if (!rule) throw new ShapeError(`no gradient rule for op ${n.op}`);
-    const dIn = rule(g, n, dOut, needs);
+    // In a recomputed segment the rule reads the recomputed tensors, so the forward ones die early.
+    let view = n;
+    const segment = segmentOf.get(k);
+    if (segment) {
+      let map = recomputed.get(segment);
+      if (!map) {
+        map = recomputeSegment(g, forward.slice(segment.start, segment.end), dOut.find((d) => d)!);
+        recomputed.set(segment, map);
+      }
+      const m = map;
+      view = { ...n, inputs: n.inputs.map((t) => m.get(t) ?? t), outputs: n.outputs.map((t) => m.get(t) ?? t) };
+    }
+    const dIn = rule(g, view, dOut, needs);
     n.inputs.forEach((input, i) => {
       const d = dIn[i];
       if (!needs[i] || !d) return;
@@ -269,4 +304,46 @@ export function gradients(g: Graph, y: Tensor, wrt: readonly Tensor[]): Tensor[]
     });
   }
   return wrt.map((t) => grad.get(t) ?? g.zerosLike(t));
+}
+
+/**
+ * Copies of a segment's nodes that depend on the activations it reads from outside (not on weights
+ * or constants alone), fed through a barrier: activation + 0 * (one element of `after`), a gradient
+ * of the segment's output. The barrier makes the copies wait for the backward pass to reach the
+ * segment, and gives them inputs no forward node has, so ORT's common-subexpression elimination
+ * cannot merge them back into the forward nodes. Returns forward tensor -> recomputed tensor.
+ */
+function recomputeSegment(g: Graph, nodes: readonly Node[], after: Tensor): Map<Tensor, Tensor> {
+  const produced = new Set<Tensor>(nodes.flatMap((n) => n.outputs));
+  const map = new Map<Tensor, Tensor>();
+  let zero: Tensor | undefined;
+  const barrier = (x: Tensor): Tensor => {
+    if (!zero) {
+      let one = after;
+      for (let a = 0; a < after.shape.length; a++) one = g.slice(one, a, 0, 1);
+      zero = g.mul(g.reshape(one, []), g.like(after, 0));
+    }
+    return g.add(x, g.cast(zero, x.dtype));
+  };
+  for (const n of nodes) {
+    const inputs = n.inputs.map((t) => {
+      let m = map.get(t);
+      if (!m && !produced.has(t) && t.kind === 'value' && isFloat(t.dtype)) {
+        m = barrier(t);
+        map.set(t, m);
+      }
+      return m ?? t;
+    });
+    if (inputs.every((t, i) => t === n.inputs[i])) continue;
+    const outs = g.node(
+      n.op,
+      inputs,
+      n.attrs,
+      n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })),
+    );
+    n.outputs.forEach((o, i) => {
+      map.set(o, outs[i]!);
+    });
+  }
+  return map;
 }

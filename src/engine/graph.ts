@@ -65,6 +65,13 @@ export class Graph {
   readonly inputs = new Map<string, Tensor>();
   /** Cache of scalar/vector constants so repeated helpers do not bloat the model. */
   private constCache = new Map<string, Tensor>();
+  /**
+   * Recomputable stretches of the forward pass: node index ranges [start, end). With
+   * `gradients(..., { recompute: true })` the backward pass recomputes a segment from its inputs
+   * instead of keeping its activations alive from the forward pass (activation checkpointing).
+   */
+  readonly segments: { start: number; end: number }[] = [];
+  private segmentStart: number | undefined;
 
   // ---- leaves -------------------------------------------------------------------------------
   /** A graph input; symbolic dims may be written as text ('b', 'p+s'). */
@@ -99,6 +106,18 @@ export class Graph {
       this.constCache.set(key, t);
     }
     return t;
+  }
+
+  // ---- recomputable segments -----------------------------------------------------------------
+  /** Nodes created from here to endSegment() form one recomputable segment (see `segments`). */
+  beginSegment(): void {
+    if (this.segmentStart !== undefined) throw new Error('beginSegment: a segment is already open');
+    this.segmentStart = this.nodes.length;
+  }
+  endSegment(): void {
+    if (this.segmentStart === undefined) throw new Error('endSegment: no segment is open');
+    if (this.nodes.length > this.segmentStart) this.segments.push({ start: this.segmentStart, end: this.nodes.length });
+    this.segmentStart = undefined;
   }
 
   // ---- node plumbing --------------------------------------------------------------------------
@@ -256,6 +275,11 @@ export class Graph {
       x,
       x.shape.map((_, i) => i),
     );
+  }
+
+  /** log(sum(exp(x))) over axes, computed stably (ORT subtracts the max first). */
+  logSumExp(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+    return this.reduce('ReduceLogSumExp', x, axes, keepdims);
   }
 
   softmax(x: Tensor, axis = -1): Tensor {

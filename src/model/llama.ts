@@ -60,6 +60,9 @@ export interface DecoderInputs {
 
 export interface DecoderOutputs {
   logits: Tensor; // [b, s, vocab]
+  /** The final normed hidden state [b, s, hidden] and the head [vocab, hidden]: logits = hidden @ head^T. */
+  hidden: Tensor;
+  head: Tensor;
   present: { key: Tensor; value: Tensor }[]; // [b, kv, t, hd]
   weights: Map<string, Tensor>;
 }
@@ -174,15 +177,17 @@ export class LlamaGraph {
     const rope = this.rope(inp.positions);
     const present: { key: Tensor; value: Tensor }[] = [];
     for (let i = 0; i < cfg.num_hidden_layers; i++) {
+      g.beginSegment(); // a layer is the unit the training graph may recompute in its backward pass
       const attn = this.attention(this.rmsNorm(h, `model.layers.${i}.input_layernorm.weight`), i, rope, inp.bias, inp.past?.[i]);
       present.push(attn.present);
       h = g.add(h, attn.out);
       h = g.add(h, this.mlp(this.rmsNorm(h, `model.layers.${i}.post_attention_layernorm.weight`), i));
+      g.endSegment();
     }
     h = this.rmsNorm(h, 'model.norm.weight');
     const head = cfg.tie_word_embeddings ? embed : this.weight('lm_head.weight', [cfg.vocab_size, cfg.hidden_size]);
     const logits = g.matmul(h, g.transposeLast(head));
-    return { logits, present, weights: this.weights };
+    return { logits, hidden: h, head, present, weights: this.weights };
   }
 
   /** [v, hidden] virtual-token embeddings broadcast over the batch, ahead of h [b, s, hidden]. */

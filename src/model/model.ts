@@ -20,12 +20,15 @@ import {
   type LlamaConfig,
 } from './config.js';
 import {
+  activationMemoryFor,
   evalGraph,
+  evalMemoryFor,
   generationGraph,
   gradName,
   pastName,
   presentName,
   trainingGraph,
+  type ActivationMemory,
   type AdapterGraphSpec,
   type Trainable,
 } from './graphs.js';
@@ -183,6 +186,13 @@ function layerHint(cfg: LlamaConfig, header: SafetensorsHeader, missing: string)
 }
 
 export class LlamaModel {
+  /**
+   * How training steps and losses spend memory: 'auto' (the default) trains lean when the kept
+   * activations of a batch would pass LEAN_ABOVE_BYTES, and evaluates with the vocabulary-chunked
+   * loss when its logits would pass CHUNKED_EVAL_LOSS_ABOVE_BYTES (see graphs.ts ActivationMemory).
+   */
+  activationMemory: ActivationMemory | 'auto' = 'auto';
+
   private constructor(
     readonly cfg: LlamaConfig,
     readonly engine: Engine,
@@ -250,7 +260,11 @@ export class LlamaModel {
   /** Summed loss over target tokens, their count, and the per-position loss [batch*seq]. */
   async loss(batch: Batch, adapter?: AdapterFeeds, o: Metered = {}): Promise<{ lossSum: number; tokens: number; tokenLoss: Float32Array }> {
     const out = await this.run(
-      evalGraph(this.cfg, adapter?.spec),
+      evalGraph(
+        this.cfg,
+        adapter?.spec,
+        this.activationMemory === 'auto' ? evalMemoryFor(this.cfg, batch.batch, batch.seq) : this.activationMemory,
+      ),
       { ...adapter?.feeds, ...this.batchFeeds(batch) },
       { b: batch.batch, s: batch.seq },
       o.meter,
@@ -288,7 +302,8 @@ export class LlamaModel {
     spec?: AdapterGraphSpec,
     o: Metered = {},
   ): Promise<{ lossSum: number; tokens: number; grads: Map<string, Float32Array> }> {
-    const graph = trainingGraph(this.cfg, trainable, spec);
+    const memory = this.activationMemory === 'auto' ? activationMemoryFor(this.cfg, batch.batch, batch.seq) : this.activationMemory;
+    const graph = trainingGraph(this.cfg, trainable, spec, memory);
     const out = await this.run(graph, { ...params, ...this.batchFeeds(batch) }, { b: batch.batch, s: batch.seq }, o.meter);
     const grads = new Map<string, Float32Array>();
     for (const p of graph.params) grads.set(p, out[gradName(p)]!.data as Float32Array);

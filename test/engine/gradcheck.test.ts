@@ -140,6 +140,12 @@ const CASES: GradCase[] = [
     name: "ReduceMean all over symbolic dim ['b',4] keepdims (b=3)",
     build: (c) => c.g.mean(c.g.tanh(c.param('x', ['b', 4], { dims: [3, 4] })), [0, 1], true),
   },
+  { name: 'ReduceLogSumExp axis -1 keepdims', build: (c) => c.g.logSumExp(c.param('x', [2, 3, 5], { lo: -3, hi: 3 }), [-1], true) },
+  { name: 'ReduceLogSumExp axes [0,2]', build: (c) => c.g.logSumExp(c.param('x', [2, 3, 5], { lo: -3, hi: 3 }), [0, 2]) },
+  {
+    name: 'ReduceLogSumExp of values near 800 (exp(800) overflows float64 unless the max is subtracted)',
+    build: (c) => c.g.logSumExp(c.param('x', [3, 4], { lo: 800, hi: 801 }), [1]),
+  },
   { name: 'Softmax axis -1', build: (c) => c.g.softmax(c.param('x', [2, 3, 5], { lo: -2, hi: 2 }), -1) },
   { name: 'Softmax axis 1', build: (c) => c.g.softmax(c.param('x', [2, 3, 5], { lo: -2, hi: 2 }), 1) },
   { name: 'LogSoftmax axis -1', build: (c) => c.g.logSoftmax(c.param('x', [2, 3, 5], { lo: -2, hi: 2 }), -1) },
