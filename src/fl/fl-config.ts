@@ -128,6 +128,18 @@ export const FlConfigSchema = z
       })
       .strict()
       .default({ r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }),
+    /**
+     * Offsite-tuning instead of LoRA (src/fl/offsite.ts): clients fine-tune the first and last
+     * `adapter_layers` layers (full weights) on an emulator, the model with `drop` of its middle
+     * layers dropped uniformly; the server plugs the averaged adapter back into the full model.
+     */
+    offsite: z
+      .object({
+        drop: z.number().min(0).lt(1),
+        adapter_layers: positiveInt.max(1024).default(2),
+      })
+      .strict()
+      .optional(),
     train: TrainSettingsSchema,
     aggregator: z
       .object({
