@@ -43,6 +43,8 @@ export interface OffsiteSummary {
   /** Bytes as the codec encodes them (fp32): the emulator without its adapter layers, and one adapter message. */
   bytes: { emulator: number; adapter: number; down: number; up: number; total: number; fullModel: number };
   rounds: OffsiteRoundRecord[];
+  /** Whether onRound stopped the run early (then the scores are NaN: nothing was scored). */
+  stopped: boolean;
   /** The adapter plugged into the full model (local: mean over the clients' adapters). */
   plugged: { score: number; loss: number; perClient?: Record<string, number> };
   /** The adapter on the emulator it was trained with (offsite-tuning's "emulator performance"). */
@@ -58,6 +60,8 @@ export interface OffsiteDeps {
   tokenizer: Tokenizer;
   task: FederatedTask;
   log?: (line: string) => void;
+  /** After every round (a study's pruner): 'stop' ends the run there, unscored (after the last round it changes nothing). */
+  onRound?: (rec: OffsiteRoundRecord, bytesSoFar: { up: number; down: number }) => 'stop' | 'continue' | Promise<'stop' | 'continue'>;
 }
 
 const countParams = (w: ReadonlyMap<string, Float32Array>): number => [...w.values()].reduce((n, a) => n + a.length, 0);
@@ -147,6 +151,7 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
     const fed = config.scenario !== 'local';
     // fed/global: one global adapter; local: one per client, each continuing its own.
     let adapters: Map<string, Float32Array>[] = fed ? [start] : clients.map(() => new Map(start));
+    let stopped = false;
     const rounds: OffsiteRoundRecord[] = [{ round: 0, valLoss: await validLoss(adapters), trainLoss: NaN, seconds: 0 }];
     log(`offsite round 0/${config.rounds} val loss ${rounds[0]!.valLoss.toFixed(4)}`);
     for (let round = 1; round <= config.rounds; round++) {
@@ -172,6 +177,11 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
       log(
         `offsite round ${round}/${config.rounds} val loss ${valLoss.toFixed(4)} train loss ${trainLoss.toFixed(4)} ${rounds.at(-1)!.seconds.toFixed(1)} s`,
       );
+      const sent = { down: clients.length * (bytesEmulator + round * bytesAdapter), up: clients.length * round * bytesAdapter };
+      if (deps.onRound && (await deps.onRound(rounds.at(-1)!, sent)) === 'stop' && !last) {
+        stopped = true;
+        break;
+      }
     }
 
     const score = (model: LlamaModel, feeds: AdapterFeeds): Promise<TestScore> =>
@@ -182,16 +192,17 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
         seqLen,
         metric: deps.task.metric,
       });
-    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
     const plugged: TestScore[] = [];
     const onEmu: TestScore[] = [];
-    for (const a of adapters) {
+    for (const a of stopped ? [] : adapters) {
       plugged.push(await score(fullModel, feedsOf(toFullNames(plan, a), fullShapes)));
       onEmu.push(await score(emuModel, feedsOf(a, emuShapes)));
     }
     const n = clients.length;
-    const down = n * bytesEmulator + n * config.rounds * bytesAdapter;
-    const up = n * config.rounds * bytesAdapter;
+    const trained = rounds.length - 1;
+    const down = n * bytesEmulator + n * trained * bytesAdapter;
+    const up = n * trained * bytesAdapter;
     return {
       scenario: config.scenario,
       drop: o.drop,
@@ -206,10 +217,11 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
         fullModel: messageBytes(deps.weights, fullShapes),
       },
       rounds,
+      stopped,
       plugged: {
         score: mean(plugged.map((s) => s.score)),
         loss: mean(plugged.map((s) => s.loss)),
-        ...(fed ? { perClient: plugged[0]!.perClient } : {}),
+        ...(fed && plugged[0] ? { perClient: plugged[0].perClient } : {}),
       },
       emulator: { score: mean(onEmu.map((s) => s.score)), loss: mean(onEmu.map((s) => s.loss)) },
       seconds: (performance.now() - started) / 1000,
