@@ -47,7 +47,7 @@ export interface OffsiteSummary {
   stopped: boolean;
   /** The adapter plugged into the full model (local: mean over the clients' adapters). */
   plugged: { score: number; loss: number; perClient?: Record<string, number> };
-  /** The adapter on the emulator it was trained with (offsite-tuning's "emulator performance"). */
+  /** The adapter on the emulator it was trained with (offsite-tuning's "emulator performance"; NaN when not scored). */
   emulator: { score: number; loss: number };
   seconds: number;
 }
@@ -60,6 +60,8 @@ export interface OffsiteDeps {
   tokenizer: Tokenizer;
   task: FederatedTask;
   log?: (line: string) => void;
+  /** Also score the adapter on the emulator (default true; `local` scores one adapter per client). */
+  scoreEmulator?: boolean;
   /** After every round (a study's pruner): 'stop' ends the run there, unscored (after the last round it changes nothing). */
   onRound?: (rec: OffsiteRoundRecord, bytesSoFar: { up: number; down: number }) => 'stop' | 'continue' | Promise<'stop' | 'continue'>;
 }
@@ -197,7 +199,7 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
     const onEmu: TestScore[] = [];
     for (const a of stopped ? [] : adapters) {
       plugged.push(await score(fullModel, feedsOf(toFullNames(plan, a), fullShapes)));
-      onEmu.push(await score(emuModel, feedsOf(a, emuShapes)));
+      if (deps.scoreEmulator !== false) onEmu.push(await score(emuModel, feedsOf(a, emuShapes)));
     }
     const n = clients.length;
     const trained = rounds.length - 1;
