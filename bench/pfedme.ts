@@ -2,7 +2,8 @@
 // label skew (Dirichlet alpha over the instruct task's categories, the same proportions in each
 // client's train / validation / test data). Every client is scored on its own test share with the
 // global adapter, and with its personalised adapter under pFedMe. One seed, one run per cell.
-//   npm run bench:pfedme [-- --alphas 0.1,10 --clients 4 --rounds 4 --local-steps 5 --json]
+//   npm run bench:pfedme [-- --alphas 0.1,10 --algorithms fedavg,pfedme --clients 4 --rounds 4 --local-steps 5
+//                           --lambda 15 --inner-steps 3 --personal-lr 3e-3 --eta 0.02 --json]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseFlConfig } from '../src/fl/fl-config.js';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: SHIPPED_BASE_MODEL },
     task: { type: 'string', default: 'instruct' },
     alphas: { type: 'string', default: '0.1,10' },
+    algorithms: { type: 'string', default: 'fedavg,pfedme' },
     clients: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '4' },
     'local-steps': { type: 'string', default: '5' },
@@ -38,7 +40,7 @@ const lora = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] as ('q
 const rows: PersonalisedRunSummary[] = [];
 await withModel({ dir: values.model, threads: 2 }, async (loaded) => {
   for (const alpha of values.alphas.split(',').map(Number))
-    for (const algorithm of ['fedavg', 'pfedme'] as const) {
+    for (const algorithm of values.algorithms.split(',') as ('fedavg' | 'pfedme')[]) {
       const s = await runPersonalised({
         algorithm,
         model: loaded,

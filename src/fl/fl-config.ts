@@ -143,7 +143,7 @@ export const FlConfigSchema = z
     train: TrainSettingsSchema,
     aggregator: z
       .object({
-        /** A built-in name (fedavg, fedavgm, fedprox) or a module path. */
+        /** A built-in name (fedavg, fedavgm, fedprox, pfedme) or a module path. */
         name: z.string().min(1).default('fedavg'),
         /** The aggregator's own options (sample_rate comes from clients.sample_rate). */
         options: z.record(z.string(), z.json()).default({}),
