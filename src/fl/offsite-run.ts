@@ -151,6 +151,12 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
     };
 
     const fed = config.scenario !== 'local';
+    // fed: the emulator once, the adapter down and up every round; local: the emulator and the
+    // starting adapter once, the trained adapter back once (to be plugged in), nothing in between.
+    const traffic = (n: number, trained: number): { down: number; up: number } =>
+      fed
+        ? { down: n * (bytesEmulator + trained * bytesAdapter), up: n * trained * bytesAdapter }
+        : { down: n * (bytesEmulator + bytesAdapter), up: n * bytesAdapter };
     // fed/global: one global adapter; local: one per client, each continuing its own.
     let adapters: Map<string, Float32Array>[] = fed ? [start] : clients.map(() => new Map(start));
     let stopped = false;
@@ -179,7 +185,7 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
       log(
         `offsite round ${round}/${config.rounds} val loss ${valLoss.toFixed(4)} train loss ${trainLoss.toFixed(4)} ${rounds.at(-1)!.seconds.toFixed(1)} s`,
       );
-      const sent = { down: clients.length * (bytesEmulator + round * bytesAdapter), up: clients.length * round * bytesAdapter };
+      const sent = traffic(clients.length, round);
       if (deps.onRound && (await deps.onRound(rounds.at(-1)!, sent)) === 'stop' && !last) {
         stopped = true;
         break;
@@ -202,9 +208,7 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
       if (deps.scoreEmulator !== false) onEmu.push(await score(emuModel, feedsOf(a, emuShapes)));
     }
     const n = clients.length;
-    const trained = rounds.length - 1;
-    const down = n * bytesEmulator + n * trained * bytesAdapter;
-    const up = n * trained * bytesAdapter;
+    const { down, up } = traffic(n, rounds.length - 1);
     return {
       scenario: config.scenario,
       drop: o.drop,

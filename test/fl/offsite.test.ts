@@ -170,5 +170,8 @@ describe('emulator and adapter on a tiny 6-layer model', () => {
     const local = await runOffsite(config('local'), deps);
     expect(local.rounds[2]!.valLoss).toBeLessThan(local.rounds[0]!.valLoss);
     expect(local.rounds[0]!.valLoss).toBeCloseTo(fed.rounds[0]!.valLoss, 6);
+    // Local clients talk to the server only at the start and the end.
+    expect(local.bytes.down).toBe(n * (local.bytes.emulator + local.bytes.adapter));
+    expect(local.bytes.up).toBe(n * local.bytes.adapter);
   }, 60_000);
 });
