@@ -32,6 +32,7 @@ import { type ConnectTransport, type FederationResult, runFederation, runFederat
 import { federatedTrialConfig } from './federated-trial-config.js';
 import { divergenceOf, roundMetrics, runCosts } from './federated-trial-metrics.js';
 import type { ServerEvent } from './server-actor.js';
+import { runOffsiteTrial } from './offsite-trial.js';
 import { acquireModel, releaseModel, type SharedModel } from './shared-models.js';
 import { checkpointAdapter, readTrialCheckpoint, writeTrialCheckpoint } from './trial-checkpoint.js';
 
@@ -100,6 +101,11 @@ export class FederatedTrialRunner implements TrialRunner {
         throw new Error(`scenario ${config.scenario} simulates its clients; with remote clients (fl client processes) use scenario fed`);
       if (req.fidelity <= start) throw new Error(`fidelity ${req.fidelity} is not beyond the parent's round ${start}`);
       const shared = await this.model(config);
+      if (config.offsite) {
+        if (this.opts.remoteClients)
+          throw new Error('offsite-tuning trials run their clients in this process; remote clients are not supported');
+        return await runOffsiteTrial(req, config, shared, started);
+      }
       const data = await this.trialData(config, shared);
       const flConfig: FlConfig = { ...config, trial: `t${req.trialId}` };
       let state = req.parent ? await this.parentState(req.parent, flConfig) : undefined;

@@ -85,6 +85,10 @@ function plan(scenario: Scenario, task: FederatedTask, trial: string): PlannedRu
 
 export async function runTrial(config: FlConfig, deps: TrialDeps): Promise<TrialReport> {
   const started = performance.now();
+  if (config.offsite)
+    throw new UserError(
+      'offsite: `fl run` runs LoRA federations; offsite-tuning runs as a study trial or with `npm run bench:offsite -- --config <file>`',
+    );
   const task = deps.task ?? (await federatedData(config.data));
   for (const line of task.skipped ?? []) deps.warn?.(`skipped ${line}`);
   const { model, tokenizer } = deps.model;

@@ -6,6 +6,7 @@ import { loadAggregator } from './aggregator-loader.js';
 import { FedAvg } from './fedavg.js';
 import { FedAvgM } from './fedavgm.js';
 import { FedProx } from './fedprox.js';
+import { PFedMe } from './pfedme.js';
 
 const sampleRate = z.number().gt(0).max(1).default(1);
 
@@ -25,6 +26,19 @@ export const AGGREGATORS = {
   fedprox: {
     options: z.object({ sample_rate: sampleRate, mu: z.number().min(0) }).strict(),
     create: (o: { sample_rate: number; mu: number }): Aggregator => new FedProx({ sampleRate: o.sample_rate, mu: o.mu }),
+  },
+  pfedme: {
+    options: z
+      .object({
+        sample_rate: sampleRate,
+        beta: z.number().gt(0).max(2).default(1),
+        lambda: z.number().positive().default(15),
+        inner_steps: z.number().int().positive().max(1000).default(5),
+        personal_lr: z.number().positive().default(0.01),
+      })
+      .strict(),
+    create: (o: { sample_rate: number; beta: number; lambda: number; inner_steps: number; personal_lr: number }): Aggregator =>
+      new PFedMe({ sampleRate: o.sample_rate, beta: o.beta, lambda: o.lambda, innerSteps: o.inner_steps, personalLr: o.personal_lr }),
   },
 } as const;
 
@@ -52,7 +66,7 @@ export function createAggregator(name: string, options: unknown = {}): Aggregato
   return (entry.create as (o: unknown) => Aggregator)(parsed.data);
 }
 
-/** A built-in name (`fedavg`, `fedavgm`, `fedprox`) or a module path (see loadAggregator). */
+/** A built-in name (`fedavg`, `fedavgm`, `fedprox`, `pfedme`) or a module path (see loadAggregator). */
 export async function resolveAggregator(spec: string, options: { [key: string]: JsonValue } = {}): Promise<Aggregator> {
   return looksLikePath(spec) ? loadAggregator(spec, options) : createAggregator(spec, options);
 }

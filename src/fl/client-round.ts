@@ -11,6 +11,7 @@ import type { LlamaModel } from '../model/model.js';
 import type { Adapter } from '../peft/adapter.js';
 import type { ClientData } from './client-data.js';
 import { hooksForTrainConfig } from './fedprox.js';
+import { pfedmeLocalUpdate, pfedmeSettingsOf } from './pfedme.js';
 import { optimizerOf, type TrainSettings } from './fl-config.js';
 import { LocalTrainer, adapterTarget, type TrainerHooks } from './local-trainer.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors, subtractTensors } from './tensors.js';
@@ -48,6 +49,8 @@ export interface ClientRoundResult {
 /** Trains `local_steps` from the global adapter and returns the delta with its metrics. */
 export async function trainClientRound(i: ClientRoundInput): Promise<ClientRoundResult> {
   const t = i.train;
+  const pfedme = pfedmeSettingsOf(i.aggregatorConfig);
+  if (pfedme) return pfedmeClientRound(i, pfedme);
   loadIntoAdapter(i.adapter, i.global);
   const trainer = new LocalTrainer(
     i.model,
@@ -86,6 +89,42 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
       flops: cost.flops,
       peak_rss_mb: cost.peakRssMb,
       diverged: result.status === 'diverged' || !finite ? 1 : 0,
+    },
+  };
+}
+
+/** pFedMe's client round (src/fl/pfedme.ts): the update is w_i - w; theta_i stays with the client. */
+async function pfedmeClientRound(
+  i: ClientRoundInput,
+  settings: NonNullable<ReturnType<typeof pfedmeSettingsOf>>,
+): Promise<ClientRoundResult> {
+  const meter = new CostMeter();
+  const r = await pfedmeLocalUpdate({
+    model: i.model,
+    adapter: i.adapter,
+    train: i.data.train,
+    global: i.global,
+    settings,
+    t: i.train,
+    seed: i.seed,
+    padId: i.padId,
+    rng: clientRoundRng(i.seed, i.data.id, i.round),
+    meter,
+  });
+  const cost = meter.report();
+  const trained = subtractTensors(r.local, i.global);
+  const finite = !r.diverged && allFinite(trained);
+  return {
+    delta: finite ? trained : zerosLike(trained),
+    samples: i.data.train.length,
+    metrics: {
+      ...(i.train.report_losses === false ? {} : { train_loss: Number.isFinite(r.trainLoss) ? r.trainLoss : 0 }),
+      steps: r.innerSteps,
+      tokens: cost.tokens,
+      compute_s: cost.seconds,
+      flops: cost.flops,
+      peak_rss_mb: cost.peakRssMb,
+      diverged: finite ? 0 : 1,
     },
   };
 }

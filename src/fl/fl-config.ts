@@ -175,10 +175,22 @@ export const FlConfigSchema = z
       .strict()
       .default({ r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }),
     peft: PeftSectionSchema.default(PEFT_SECTION_DEFAULTS),
+    /**
+     * Offsite-tuning instead of LoRA (src/fl/offsite.ts): clients fine-tune the first and last
+     * `adapter_layers` layers (full weights) on an emulator, the model with `drop` of its middle
+     * layers dropped uniformly; the server plugs the averaged adapter back into the full model.
+     */
+    offsite: z
+      .object({
+        drop: z.number().min(0).lt(1),
+        adapter_layers: positiveInt.max(1024).default(2),
+      })
+      .strict()
+      .optional(),
     train: TrainSettingsSchema,
     aggregator: z
       .object({
-        /** A built-in name (fedavg, fedavgm, fedprox) or a module path. */
+        /** A built-in name (fedavg, fedavgm, fedprox, pfedme) or a module path. */
         name: z.string().min(1).default('fedavg'),
         /** The aggregator's own options (sample_rate comes from clients.sample_rate). */
         options: z.record(z.string(), z.json()).default({}),

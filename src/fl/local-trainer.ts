@@ -35,7 +35,10 @@ export interface TrainerConfig {
   padId: number;
 }
 
-/** What is being trained: an adapter or every base weight. */
+/**
+ * What is being trained: an adapter, or base weights (kind 'all': `params` names the ones trained,
+ * all of them or a subset; the others stay the model's frozen weights).
+ */
 export interface TrainTarget {
   kind: Trainable;
   params: Params;
@@ -62,6 +65,7 @@ export function adapterTarget(adapter: Adapter): TrainTarget {
 /** The LoRA name of adapterTarget (LoRA was the first adapter). */
 export const loraTarget = adapterTarget;
 
+/** Trains `weights` (every base weight, or a subset laid over the model's frozen ones). */
 export function fullTarget(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): TrainTarget {
   const params = Object.fromEntries(weights);
   const feeds = (): Feeds =>
@@ -244,6 +248,9 @@ export class LocalTrainer {
         await this.call('beforeBatch', ctx, batch);
         const r = await this.model.gradients(target.kind, batch, target.trainFeeds(batch, dropoutRng), target.spec, { meter });
         for (const [k, g] of r.grads) {
+          // A target trains its params only: 'all' over a subset (offsite-tuning's adapter layers)
+          // gets every weight's gradient from the graph, and the frozen ones must not reach clipping.
+          if (!Object.hasOwn(target.params, k)) continue;
           const acc = grads[k];
           if (acc) for (let i = 0; i < g.length; i++) acc[i]! += g[i]!;
           else grads[k] = g;

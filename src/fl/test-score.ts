@@ -5,7 +5,7 @@ import type { TaskRecord } from '../data/tasks/types.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Metric } from '../data/user-records.js';
 import { evaluateUserRecords } from './eval-file.js';
-import type { LlamaModel } from '../model/model.js';
+import type { AdapterFeeds, LlamaModel } from '../model/model.js';
 import type { Adapter } from '../peft/adapter.js';
 
 export interface Spread {
@@ -47,7 +47,8 @@ export function spreadOf(values: readonly number[]): Spread {
 export async function scoreTestSplit(
   model: LlamaModel,
   tok: Tokenizer,
-  adapter: Adapter,
+  /** An adapter, or feeds laid over the base (e.g. offsite-tuning's plugged-in layers). */
+  adapter: Adapter | AdapterFeeds,
   records: readonly TaskRecord[],
   shares: readonly string[],
   o: TestScoreOptions,
@@ -58,7 +59,7 @@ export async function scoreTestSplit(
     tok,
     { metric: o.metric ?? 'auto-by-record', records: [...records] },
     {
-      adapter: adapter.inference(),
+      adapter: 'inference' in adapter ? adapter.inference() : adapter,
       limit: o.limit,
       batchSize: o.batchSize,
       maxNewTokens: o.maxNewTokens,

@@ -152,7 +152,7 @@ describe('FedProx (server side)', () => {
 
 describe('registry', () => {
   it('builds each built-in from snake_case options with defaults', () => {
-    expect(Object.keys(AGGREGATORS)).toEqual(['fedavg', 'fedavgm', 'fedprox']);
+    expect(Object.keys(AGGREGATORS)).toEqual(['fedavg', 'fedavgm', 'fedprox', 'pfedme']);
     const m = createAggregator('fedavgm', { server_lr: 0.5 }) as FedAvgM;
     expect(m).toBeInstanceOf(FedAvgM);
     expect([m.serverLr, m.momentum, m.sampleRate]).toEqual([0.5, 0.9, 1]);

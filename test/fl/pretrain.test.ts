@@ -144,6 +144,24 @@ describe('pretrain recipe schema', () => {
     expect(retrained.toJSON()).toEqual(JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')));
   });
 
+  it("the shipped 12-layer base is the output of its recipe, with the 4-layer base's corpus and tokenizer", async () => {
+    const dir = 'models/fedhpo-base-deep';
+    const recipe = await loadPretrainConfig('configs/pretrain-deep.yaml');
+    const shallow = await loadPretrainConfig('configs/pretrain-base.yaml');
+    expect(recipe.out).toBe(dir);
+    expect(recipe.model.num_hidden_layers).toBe(12);
+    expect({ ...recipe.model, num_hidden_layers: 4 }).toEqual(shallow.model);
+    expect([recipe.seed, recipe.corpus, recipe.tokenizer]).toEqual([shallow.seed, shallow.corpus, shallow.tokenizer]);
+    expect(await readFile(join(dir, 'recipe.yaml'), 'utf8')).toBe(await readFile('configs/pretrain-deep.yaml', 'utf8'));
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ ...recipe.model, vocab_size: recipe.tokenizer.vocab_size });
+    const log = JSON.parse(await readFile(join(dir, 'pretrain_log.json'), 'utf8'));
+    expect(log.summary).toMatchObject({ steps: recipe.train.steps, status: 'completed' });
+    // Same corpus (its sha256 is checked against a regenerated one above) and a byte-identical tokenizer.
+    expect(await readFile(join(dir, 'corpus.json'), 'utf8')).toBe(await readFile('models/fedhpo-base/corpus.json', 'utf8'));
+    expect(await readFile(join(dir, 'tokenizer.json'), 'utf8')).toBe(await readFile('models/fedhpo-base/tokenizer.json', 'utf8'));
+  });
+
   it('rejects unknown keys, naming the dotted key and the file', () => {
     const m1 = bad((c) => (c.model.hiden_size = 32));
     expect(m1).toMatch(/^recipes\/tiny\.yaml: /);
