@@ -1,15 +1,9 @@
-// P-tuning (PEFT P_TUNING, encoder_reparameterization_type MLP): the virtual tokens are produced by
-// a small prompt encoder, embedding [n, hidden] -> Linear(hidden, e) -> ReLU -> Linear(e, e) ->
-// ReLU -> Linear(e, hidden), trained end to end (PEFT's MLP encoder always has these two hidden
-// layers). The LSTM variant is not offered. As in PEFT, the file holds the encoder's output only
-// (prompt_embeddings [n, hidden]): a saved P-tuning adapter loads as prompt embeddings to infer with.
-import type { Feeds, RunFeeds } from '../engine/engine.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { AdapterGraph, AdapterGraphSpec, GraphMode } from '../model/graphs.js';
 import type { AdapterFeeds } from '../model/model.js';
-import { tensorCount, type Adapter } from './adapter.js';
+import type { Adapter } from './adapter.js';
 import {
   checkEncoderHidden,
   checkVirtualTokens,
@@ -18,6 +12,7 @@ import {
   linearShapes,
   mlpGraph,
   mlpHost,
+  PromptLearningAdapter,
   promptLearningJson,
   savePromptEmbeddings,
   type LinearShape,
@@ -61,14 +56,20 @@ export class PromptEncoderGraphSpec implements AdapterGraphSpec {
   }
 }
 
-export class PTuningAdapter implements Adapter {
+export class PTuningAdapter extends PromptLearningAdapter implements Adapter {
   readonly method = 'ptuning' as const;
 
   private constructor(
-    readonly model: LlamaConfig,
+    model: LlamaConfig,
     readonly config: PTuningConfig,
-    readonly tensors: Map<string, Float32Array>,
-  ) {}
+    tensors: Map<string, Float32Array>,
+  ) {
+    super(model, tensors, 'P-tuning');
+  }
+
+  protected get virtualTokens(): number {
+    return this.config.numVirtualTokens;
+  }
 
   /** PEFT's init: the embedding from N(0, 1) (torch.nn.Embedding), each Linear as torch.nn.Linear. */
   static init(model: LlamaConfig, config: PTuningConfig, seed: number): PTuningAdapter {
@@ -81,26 +82,14 @@ export class PTuningAdapter implements Adapter {
     return new PTuningAdapter(model, { numVirtualTokens: n, encoderHiddenSize: e }, tensors);
   }
 
-  private shapes(): Map<string, number[]> {
+  protected shapes(): Map<string, number[]> {
     const out = new Map<string, number[]>([[EMBEDDING, [this.config.numVirtualTokens, this.model.hidden_size]]]);
     for (const l of encoderLayers(this.model, this.config.encoderHiddenSize)) for (const [k, s] of linearShapes(l)) out.set(k, s);
     return out;
   }
 
-  shapeOf(name: string): number[] {
-    const s = this.shapes().get(name);
-    if (!s) throw new Error(`not a P-tuning tensor: ${name}`);
-    return s;
-  }
-
   get graphSpec(): PromptEncoderGraphSpec {
     return new PromptEncoderGraphSpec(this.config.numVirtualTokens, this.config.encoderHiddenSize);
-  }
-
-  trainFeeds(): RunFeeds {
-    const feeds: Feeds = {};
-    for (const [name, data] of this.tensors) feeds[name] = { dtype: 'float32', dims: this.shapeOf(name), data };
-    return feeds;
   }
 
   /** The encoder's output [n, hidden]: the virtual tokens inference uses and the file holds. */
@@ -111,14 +100,6 @@ export class PTuningAdapter implements Adapter {
 
   inference(): AdapterFeeds {
     return virtualTokensInference(this.model, this.promptEmbeddings(), this.config.numVirtualTokens);
-  }
-
-  get positions(): number {
-    return this.config.numVirtualTokens;
-  }
-
-  get size(): number {
-    return tensorCount(this.tensors);
   }
 
   peftConfigJson(baseModel = ''): Record<string, unknown> {

@@ -5,13 +5,13 @@
 // head_dim, so grouped-query models get kv-head prefixes). With prefix_projection, P is the output
 // of a reparameterisation MLP during training: embedding [n, token_dim] -> Linear(token_dim, e) ->
 // tanh -> Linear(e, 2L*token_dim). The file holds P only (prompt_embeddings), as PEFT saves it.
-import type { Feeds, RunFeeds } from '../engine/engine.js';
+import type { Feeds } from '../engine/engine.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { AdapterGraph, AdapterGraphSpec, GraphMode } from '../model/graphs.js';
 import type { AdapterFeeds } from '../model/model.js';
-import { tensorCount, type Adapter } from './adapter.js';
+import type { Adapter } from './adapter.js';
 import {
   AdapterConfigJson,
   PROMPT_EMBEDDINGS,
@@ -23,6 +23,7 @@ import {
   loadPromptEmbeddings,
   mlpGraph,
   mlpHost,
+  PromptLearningAdapter,
   promptLearningJson,
   savePromptEmbeddings,
   type LinearShape,
@@ -103,16 +104,22 @@ export function prefixLayers(m: LlamaConfig, p: Float32Array, n: number): { key:
   return Array.from({ length: m.num_hidden_layers }, (_, l) => ({ key: slot(2 * l), value: slot(2 * l + 1) }));
 }
 
-export class PrefixTuningAdapter implements Adapter {
+export class PrefixTuningAdapter extends PromptLearningAdapter implements Adapter {
   readonly method = 'prefix' as const;
 
   private constructor(
-    readonly model: LlamaConfig,
+    model: LlamaConfig,
     readonly config: PrefixTuningConfig,
-    readonly tensors: Map<string, Float32Array>,
+    tensors: Map<string, Float32Array>,
     /** Loaded from a file: the tensors are P itself, whatever trained it. */
     private readonly loaded = false,
-  ) {}
+  ) {
+    super(model, tensors, 'prefix tuning');
+  }
+
+  protected get virtualTokens(): number {
+    return this.config.numVirtualTokens;
+  }
 
   /** PEFT's init: the embedding from N(0, 1) (torch.nn.Embedding), the projection's Linears as torch.nn.Linear. */
   static init(model: LlamaConfig, config: PrefixTuningConfig, seed: number): PrefixTuningAdapter {
@@ -130,7 +137,7 @@ export class PrefixTuningAdapter implements Adapter {
     return this.config.projection && !this.loaded;
   }
 
-  private shapes(): Map<string, number[]> {
+  protected shapes(): Map<string, number[]> {
     const n = this.config.numVirtualTokens;
     if (!this.projects) return new Map([[EMBEDDING, [n, prefixWidth(this.model)]]]);
     const out = new Map<string, number[]>([[EMBEDDING, [n, prefixTokenDim(this.model)]]]);
@@ -138,23 +145,11 @@ export class PrefixTuningAdapter implements Adapter {
     return out;
   }
 
-  shapeOf(name: string): number[] {
-    const s = this.shapes().get(name);
-    if (!s) throw new Error(`not a prefix tuning tensor: ${name}`);
-    return s;
-  }
-
   get graphSpec(): PrefixGraphSpec {
     const source: PrefixSource = this.projects
       ? { kind: 'projection', encoderHidden: this.config.encoderHiddenSize }
       : { kind: 'embedding' };
     return new PrefixGraphSpec(this.config.numVirtualTokens, source);
-  }
-
-  trainFeeds(): RunFeeds {
-    const feeds: Feeds = {};
-    for (const [name, data] of this.tensors) feeds[name] = { dtype: 'float32', dims: this.shapeOf(name), data };
-    return feeds;
   }
 
   /** P [n, 2L*kv*hd]: the embedding, or the projection's output. */
@@ -169,14 +164,6 @@ export class PrefixTuningAdapter implements Adapter {
     const p = this.promptEmbeddings();
     const feeds: Feeds = { [PROMPT_EMBEDDINGS]: { dtype: 'float32', dims: [n, prefixWidth(this.model)], data: p } };
     return { spec: new PrefixGraphSpec(n, { kind: 'fixed' }), feeds, prefix: { length: n, layers: prefixLayers(this.model, p, n) } };
-  }
-
-  get positions(): number {
-    return this.config.numVirtualTokens;
-  }
-
-  get size(): number {
-    return tensorCount(this.tensors);
   }
 
   peftConfigJson(baseModel = ''): Record<string, unknown> {

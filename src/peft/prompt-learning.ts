@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { readRegularText } from '../engine/files.js';
 import { parseJsonText, previewJson } from '../engine/json.js';
+import type { Feeds, RunFeeds } from '../engine/engine.js';
 import type { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import { CheckpointError, loadSafetensorsFile, saveSafetensorsFile, shapeText, type SafetensorsDType } from '../model/safetensors.js';
-import { PeftConfigError } from './adapter.js';
+import { PeftConfigError, tensorCount } from './adapter.js';
 import { MAX_ADAPTER_BYTES, MAX_ADAPTER_CONFIG_BYTES } from './lora.js';
 
 /** The one tensor PEFT saves for a prompt-learning adapter. */
@@ -228,4 +229,43 @@ export function mlpHost(
     h = y;
   });
   return Float32Array.from(h);
+}
+
+/**
+ * What the prompt-learning adapters (prompt tuning, P-tuning, prefix tuning) share: n virtual tokens
+ * (the positions they take ahead of every sequence) and named tensors whose shapes the method knows.
+ */
+export abstract class PromptLearningAdapter {
+  constructor(
+    readonly model: LlamaConfig,
+    readonly tensors: Map<string, Float32Array>,
+    /** The method's name in errors ("not a P-tuning tensor"). */
+    private readonly what: string,
+  ) {}
+
+  protected abstract get virtualTokens(): number;
+
+  /** Every trainable tensor's shape, by name. */
+  protected abstract shapes(): Map<string, number[]>;
+
+  shapeOf(name: string): number[] {
+    const s = this.shapes().get(name);
+    if (!s) throw new Error(`not a ${this.what} tensor: ${name}`);
+    return s;
+  }
+
+  /** The tensors as feeds (no dropout or other per-batch inputs). */
+  trainFeeds(): RunFeeds {
+    const feeds: Feeds = {};
+    for (const [name, data] of this.tensors) feeds[name] = { dtype: 'float32', dims: this.shapeOf(name), data };
+    return feeds;
+  }
+
+  get positions(): number {
+    return this.virtualTokens;
+  }
+
+  get size(): number {
+    return tensorCount(this.tensors);
+  }
 }

@@ -3,19 +3,20 @@
 // loss is taken on them; in generation they enter the KV cache at prefill. Init as PEFT: RANDOM
 // (torch.nn.Embedding's N(0, 1)) or SAMPLE_VOCAB (rows of the base's embedding table for random
 // token ids). Saved as one tensor, prompt_embeddings [n, hidden].
-import type { Feeds, RunFeeds } from '../engine/engine.js';
+import type { Feeds } from '../engine/engine.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { previewJson } from '../engine/json.js';
 import { Rng } from '../engine/rng.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { AdapterGraph, AdapterGraphSpec, GraphMode } from '../model/graphs.js';
 import type { AdapterFeeds } from '../model/model.js';
-import { PeftConfigError, tensorCount, type Adapter } from './adapter.js';
+import { PeftConfigError, type Adapter } from './adapter.js';
 import {
   AdapterConfigJson,
   PROMPT_EMBEDDINGS,
   checkVirtualTokens,
   loadPromptEmbeddings,
+  PromptLearningAdapter,
   promptLearningJson,
   savePromptEmbeddings,
   type PromptPeftType,
@@ -55,16 +56,22 @@ export function virtualTokensInference(cfg: LlamaConfig, embeddings: Float32Arra
   return { spec: new VirtualTokensGraphSpec(tokens), feeds, virtual: { feed: PROMPT_EMBEDDINGS, tokens } };
 }
 
-export class PromptTuningAdapter implements Adapter {
+export class PromptTuningAdapter extends PromptLearningAdapter implements Adapter {
   readonly method = 'prompt' as const;
 
   private constructor(
-    readonly model: LlamaConfig,
+    model: LlamaConfig,
     readonly config: PromptTuningConfig,
-    readonly tensors: Map<string, Float32Array>,
+    tensors: Map<string, Float32Array>,
     /** The PEFT type it was loaded as: a loaded P-tuning adapter is its encoder's output, prompt embeddings. */
     private readonly savedAs: { peftType: PromptPeftType; json: Record<string, unknown> } | undefined = undefined,
-  ) {}
+  ) {
+    super(model, tensors, 'prompt tuning');
+  }
+
+  protected get virtualTokens(): number {
+    return this.config.numVirtualTokens;
+  }
 
   /** `embeddings`: the base's embed_tokens [vocab, hidden], needed by init 'vocab'. */
   static init(model: LlamaConfig, config: PromptTuningConfig, seed: number, embeddings?: Float32Array): PromptTuningAdapter {
@@ -90,33 +97,16 @@ export class PromptTuningAdapter implements Adapter {
     return this.tensors.get(PROMPT_EMBEDDINGS)!;
   }
 
-  shapeOf(name: string): number[] {
-    if (name !== PROMPT_EMBEDDINGS) throw new Error(`not a prompt tuning tensor: ${name}`);
-    return [this.config.numVirtualTokens, this.model.hidden_size];
+  protected shapes(): Map<string, number[]> {
+    return new Map([[PROMPT_EMBEDDINGS, [this.config.numVirtualTokens, this.model.hidden_size]]]);
   }
 
   get graphSpec(): VirtualTokensGraphSpec {
     return new VirtualTokensGraphSpec(this.config.numVirtualTokens);
   }
 
-  feeds(): Feeds {
-    return { [PROMPT_EMBEDDINGS]: { dtype: 'float32', dims: this.shapeOf(PROMPT_EMBEDDINGS), data: this.embeddings } };
-  }
-
-  trainFeeds(): RunFeeds {
-    return this.feeds();
-  }
-
   inference(): AdapterFeeds {
     return virtualTokensInference(this.model, this.embeddings, this.config.numVirtualTokens);
-  }
-
-  get positions(): number {
-    return this.config.numVirtualTokens;
-  }
-
-  get size(): number {
-    return tensorCount(this.tensors);
   }
 
   peftConfigJson(baseModel = ''): Record<string, unknown> {
