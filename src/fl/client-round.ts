@@ -12,7 +12,7 @@ import type { Adapter } from '../peft/adapter.js';
 import type { ClientData } from './client-data.js';
 import { hooksForTrainConfig } from './fedprox.js';
 import { pfedmeLocalUpdate, pfedmeSettingsOf } from './pfedme.js';
-import { optimizerOf, type TrainSettings } from './fl-config.js';
+import { trainerConfigOf, type TrainSettings } from './fl-config.js';
 import { LocalTrainer, adapterTarget, type TrainerHooks } from './local-trainer.js';
 import { adapterTensors, loadIntoAdapter, type NamedTensors, subtractTensors } from './tensors.js';
 
@@ -52,22 +52,10 @@ export async function trainClientRound(i: ClientRoundInput): Promise<ClientRound
   const pfedme = pfedmeSettingsOf(i.aggregatorConfig);
   if (pfedme) return pfedmeClientRound(i, pfedme);
   loadIntoAdapter(i.adapter, i.global);
-  const trainer = new LocalTrainer(
-    i.model,
-    {
-      steps: t.local_steps,
-      batchSize: t.batch_size,
-      seqLen: t.seq_len,
-      gradAccum: t.grad_accum,
-      lr: t.lr,
-      optimizer: optimizerOf(t),
-      schedule: { kind: t.schedule, warmupSteps: t.warmup_steps, minRatio: t.min_lr_ratio },
-      clipNorm: t.clip_norm,
-      seed: i.seed,
-      padId: i.padId,
-    },
-    [...hooksForTrainConfig(i.aggregatorConfig), ...(i.hooks ?? [])],
-  );
+  const trainer = new LocalTrainer(i.model, trainerConfigOf(t, i.seed, i.padId), [
+    ...hooksForTrainConfig(i.aggregatorConfig),
+    ...(i.hooks ?? []),
+  ]);
   const meter = new CostMeter();
   const result = await trainer.run(adapterTarget(i.adapter), i.data.train, [], { rng: clientRoundRng(i.seed, i.data.id, i.round), meter });
   const cost = meter.report();

@@ -7,6 +7,7 @@ import { TASK_NAMES } from '../data/tasks/index.js';
 import { METRICS } from '../data/user-records.js';
 import { UserError } from '../engine/errors.js';
 import type { OptimizerConfig } from '../engine/optim.js';
+import type { TrainerConfig } from './local-trainer.js';
 import { PROJECTIONS } from '../model/llama.js';
 import { PEFT_METHODS } from '../peft/adapter.js';
 import type { LoraConfig } from '../peft/lora.js';
@@ -334,6 +335,22 @@ export function optimizerOf(t: TrainSettings): OptimizerConfig {
   return t.optimizer === 'sgd'
     ? { kind: 'sgd', momentum: t.momentum, weightDecay: t.weight_decay }
     : { kind: 'adamw', weightDecay: t.weight_decay, beta1: t.beta1, beta2: t.beta2 };
+}
+
+/** A client's local trainer for one round of `t` (local_steps from the global, a fresh optimizer). */
+export function trainerConfigOf(t: TrainSettings, seed: number, padId: number): TrainerConfig {
+  return {
+    steps: t.local_steps,
+    batchSize: t.batch_size,
+    seqLen: t.seq_len,
+    gradAccum: t.grad_accum,
+    lr: t.lr,
+    optimizer: optimizerOf(t),
+    schedule: { kind: t.schedule, warmupSteps: t.warmup_steps, minRatio: t.min_lr_ratio },
+    clipNorm: t.clip_norm,
+    seed,
+    padId,
+  };
 }
 
 export { ConfigFileError };

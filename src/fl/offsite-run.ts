@@ -20,7 +20,7 @@ import { encodeTensors } from './codec/encode.js';
 import { type ClientData, encodeClient, type FederatedTask, pooledClient } from './client-data.js';
 import { clientRoundRng } from './client-round.js';
 import { fedAvg } from './fedavg.js';
-import { type FlConfig, optimizerOf } from './fl-config.js';
+import { type FlConfig, trainerConfigOf } from './fl-config.js';
 import { fullTarget, LocalTrainer } from './local-trainer.js';
 import { adapterOf, buildEmulator, type EmulatorPlan, emulatorPlan, toFullNames } from './offsite.js';
 import type { NamedTensors } from './tensors.js';
@@ -108,19 +108,7 @@ export async function runOffsite(config: FlConfig, deps: OffsiteDeps): Promise<O
   const emuModel = await LlamaModel.fromWeights(deps.engine, emu.cfg, copies);
   const fullModel = await LlamaModel.fromWeights(deps.engine, deps.cfg, new Map([...deps.weights].map(([k, v]) => [k, v.slice()])));
   try {
-    const t = config.train;
-    const trainer = new LocalTrainer(emuModel, {
-      steps: t.local_steps,
-      batchSize: t.batch_size,
-      seqLen,
-      gradAccum: t.grad_accum,
-      lr: t.lr,
-      optimizer: optimizerOf(t),
-      schedule: { kind: t.schedule, warmupSteps: t.warmup_steps, minRatio: t.min_lr_ratio },
-      clipNorm: t.clip_norm,
-      seed: config.seed,
-      padId: deps.tokenizer.padId,
-    });
+    const trainer = new LocalTrainer(emuModel, trainerConfigOf(config.train, config.seed, deps.tokenizer.padId));
     /** One client's round: its adapter trained from `from` for local_steps (a fresh optimizer, its own stream). */
     const train = async (c: ClientData, from: ReadonlyMap<string, Float32Array>, round: number) => {
       const params = new Map([...from].map(([k, v]) => [k, v.slice()]));
